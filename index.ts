@@ -1,0 +1,15 @@
+export type { TaskContext, Transferable } from './lib/context';
+export {
+  AbortError,
+  ClosedError,
+  QueueFullError,
+  SerializationError,
+  TaskError,
+  WorkerCrashedError,
+} from './lib/errors';
+export { EventLoopThread, type EventLoopThreadOptions } from './lib/loop-thread';
+export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/pool';
+export type { SubmitOptions } from './lib/submit';
+export { inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
+export { type OffloadOptions, offloadToThread } from './operators/offloadToThread';
+export { type RunOnLoopOptions, runOnLoop } from './operators/runOnLoop';

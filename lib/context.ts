@@ -1,0 +1,41 @@
+import type { TransferListItem } from 'node:worker_threads';
+
+/** Something `postMessage` can move rather than copy: an ArrayBuffer, a MessagePort, … */
+export type Transferable = TransferListItem;
+
+/**
+ * What a task receives as its second argument, inside the thread.
+ *
+ * @example
+ * ```ts
+ * import type { TaskContext } from 'rxthreads/worker';
+ *
+ * export default function sum(n: number, ctx: TaskContext): number {
+ *   let total = 0;
+ *   for (let i = 0; i < n; i++) {
+ *     if ((i & 0xffff) === 0) ctx.throwIfAborted(); // a synchronous loop still sees a cancel
+ *     total += i;
+ *   }
+ *   return total;
+ * }
+ * ```
+ */
+export interface TaskContext {
+  /** Aborted when the caller cancels this task (unsubscribe, an `AbortSignal`, an error in a sibling). */
+  readonly signal: AbortSignal;
+  /** True once this task is cancelled. Read from shared memory: a synchronous loop sees it without yielding. */
+  readonly aborted: boolean;
+  /** Throws an `AbortError` if this task is cancelled. */
+  throwIfAborted(): void;
+  /** The `worker_threads` id of the thread running the task. */
+  readonly threadId: number;
+  /**
+   * Marks a result whose listed buffers are moved back to the caller rather than copied.
+   *
+   * @example
+   * ```ts
+   * return ctx.transfer(bytes, [bytes.buffer]);
+   * ```
+   */
+  transfer<T>(value: T, transferList: readonly Transferable[]): T;
+}

@@ -1,0 +1,394 @@
+import type { ResourceLimits } from 'node:worker_threads';
+import type { Transferable } from './context';
+import { AbortError, ClosedError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
+import { Group, type Job, type Settle } from './job';
+import { type FromThread, Outcome, type RunMode, type TaskDefinition, type WireError } from './protocol';
+import { type ThreadEvents, ThreadHandle } from './thread-handle';
+
+export interface ExecutorOptions {
+  readonly size: number;
+  readonly mode: RunMode;
+  readonly cancelGraceMs: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+  readonly name: string | undefined;
+  /** Slots per thread: the most jobs one thread can hold at once. */
+  readonly slotCount: number;
+  /** A pool replaces a crashed thread; an event-loop thread ends with it instead. */
+  readonly replaceCrashed: boolean;
+}
+
+type State = 'open' | 'closing' | 'terminating' | 'ended';
+
+/** How much work (in ms) each sequential thread is given ahead, to hide message latency. */
+const aheadMs = 1;
+const minDepth = 2;
+const maxDepth = 512;
+
+/**
+ * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads
+ * in batches, cancels them, replaces dead threads, and drains or stops on close.
+ */
+export class Executor implements ThreadEvents {
+  readonly threads: ThreadHandle[] = [];
+  /** Every thread not yet exited, including those being stopped. */
+  private readonly living = new Set<ThreadHandle>();
+  /** Groups with queued jobs, served round-robin. */
+  private readonly active: Group[] = [];
+  private turn = 0;
+  private state: State = 'open';
+  queued = 0;
+  completed = 0;
+  failed = 0;
+  cancelled = 0;
+  /** Moving average of one job's duration on a thread, in ms; -1 until measured. */
+  private jobMs = -1;
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  /** Called when the first thread has started its loop. */
+  onReady: (() => void) | undefined;
+
+  constructor(readonly options: ExecutorOptions) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  get hasEnded(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** Calls `callback` when done: at once if it already is. */
+  onDone(callback: () => void): void {
+    if (this.state === 'ended') callback();
+    else void this.done.then(callback);
+  }
+
+  /** True if a job submitted now would find a thread with nothing to do. */
+  hasIdleThread(): boolean {
+    return this.threads.length < this.options.size || this.threads.some((thread) => thread.inFlight === 0);
+  }
+
+  openGroup(maxThreads: number, maxInFlight: number): Group {
+    return new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
+  }
+
+  /** Queues a job; `settle` is called exactly once, never synchronously from here for a closed executor. */
+  submit(
+    group: Group,
+    def: TaskDefinition,
+    input: unknown,
+    transfer: readonly Transferable[] | undefined,
+    settle: Settle,
+  ): Job {
+    const job: Job = { def, input, transfer, group, settle, settled: false, thread: undefined, slot: -1 };
+    if (this.state !== 'open') {
+      job.settled = true;
+      const error = new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing');
+      queueMicrotask(() => settle(error));
+      return job;
+    }
+    if (group.queued === 0) this.active.push(group);
+    group.push(job);
+    this.queued++;
+    this.dispatch();
+    return job;
+  }
+
+  /** Cancels one job: a queued one never starts; a running one sees its signal fire. */
+  cancel(job: Job, reason?: Error): void {
+    if (job.settled) return;
+    this.settle(job, reason ?? new AbortError());
+    this.cancelled++;
+    const thread = job.thread;
+    if (thread === undefined) {
+      this.queued--; // it stays in its group's queue, skipped when reached
+      return;
+    }
+    if (!thread.cancel(job.slot)) this.armGrace(thread, job);
+  }
+
+  /** Cancels every job of a group, queued or on a thread. */
+  cancelGroup(group: Group, reason?: Error): void {
+    for (const job of group.drain()) {
+      if (!job.settled) this.cancel(job, reason);
+    }
+    this.forgetGroup(group);
+    if (group.inFlight === 0) return;
+    for (const thread of this.threads) {
+      for (const job of thread.jobs) {
+        if (job !== undefined && job.group === group && !job.settled) this.cancel(job, reason);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.state === 'open') this.state = 'closing';
+    this.checkDrained();
+    return this.done;
+  }
+
+  terminate(): Promise<void> {
+    if (this.state === 'open' || this.state === 'closing') {
+      this.state = 'terminating';
+      for (const group of this.active.splice(0)) {
+        for (const job of group.drain())
+          if (!job.settled) this.abandon(job, new AbortError('The threads were terminated'));
+      }
+      this.queued = 0;
+      for (const thread of this.threads) {
+        const { notStarted, started } = thread.takeBack();
+        for (const job of [...notStarted, ...started]) this.abandon(job, new AbortError('The threads were terminated'));
+        thread.stop();
+      }
+      this.threads.length = 0;
+    }
+    this.checkEnded();
+    return this.done;
+  }
+
+  stats(): { threads: number; busy: number; queued: number; completed: number; failed: number; cancelled: number } {
+    let busy = 0;
+    let waiting = 0;
+    for (const thread of this.threads) {
+      if (thread.running) busy++;
+      waiting += thread.waiting;
+    }
+    return {
+      threads: this.threads.length,
+      busy,
+      queued: this.queued + waiting,
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+    };
+  }
+
+  /** Jobs that wait for a thread, including those handed to a thread ahead of time. */
+  get waiting(): number {
+    let waiting = this.queued;
+    for (const thread of this.threads) waiting += Math.max(0, thread.inFlight - 1);
+    return waiting;
+  }
+
+  /** Starts the threads now rather than on first use (an event-loop thread does). */
+  start(): void {
+    this.spawnMissing();
+  }
+
+  // ---- ThreadEvents ----
+
+  message(thread: ThreadHandle, message: FromThread): void {
+    if (message.type === 'ready') {
+      this.onReady?.();
+      this.onReady = undefined;
+      return;
+    }
+    const { slots, outcomes, values } = message;
+    let ran = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const job = thread.release(slots[i]!);
+      if (job === undefined) continue;
+      job.group.released(thread);
+      const outcome = outcomes[i]!;
+      if (outcome !== Outcome.Skipped) ran++;
+      if (job.settled) continue;
+      switch (outcome) {
+        case Outcome.Ok:
+          this.completed++;
+          this.settle(job, undefined, values[i]);
+          break;
+        case Outcome.Threw:
+          this.failed++;
+          this.settle(job, taskErrorFrom(values[i] as WireError));
+          break;
+        case Outcome.Unclonable: {
+          this.failed++;
+          const cause = rebuildError(values[i] as WireError);
+          this.settle(job, new SerializationError(cause.message, { cause }));
+          break;
+        }
+        case Outcome.Skipped:
+          // Revoked from a thread that died before it started; runs elsewhere.
+          this.requeue(job);
+          break;
+      }
+    }
+    if (ran > 0 && this.options.mode === 'sequential') {
+      const perJob = message.busyMs / ran;
+      this.jobMs = this.jobMs < 0 ? perJob : this.jobMs * 0.7 + perJob * 0.3;
+    }
+    this.dispatch();
+    this.checkDrained();
+  }
+
+  unsendable(thread: ThreadHandle, failures: [Job, SerializationError][]): void {
+    for (const [job, error] of failures) {
+      job.group.released(thread);
+      if (job.settled) continue;
+      this.failed++;
+      this.settle(job, error);
+    }
+    this.dispatch();
+    this.checkDrained();
+  }
+
+  exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
+    this.living.delete(thread);
+    const index = this.threads.indexOf(thread);
+    if (index >= 0) this.threads.splice(index, 1);
+    if (!thread.stopping) this.lose(thread, new WorkerCrashedError(exitCode, { cause: error }));
+    this.dispatch();
+    this.checkDrained();
+    this.checkEnded();
+  }
+
+  // ---- internals ----
+
+  private settle(job: Job, error: Error | undefined, value?: unknown): void {
+    job.settled = true;
+    job.settle(error, value);
+  }
+
+  private abandon(job: Job, error: Error): void {
+    job.group.released(job.thread!);
+    if (job.settled) return;
+    this.cancelled++;
+    this.settle(job, error);
+  }
+
+  /** A thread is gone or going: its unstarted jobs run elsewhere, its started ones fail. */
+  private lose(thread: ThreadHandle, error: Error): void {
+    const index = this.threads.indexOf(thread);
+    if (index >= 0) this.threads.splice(index, 1);
+    const { notStarted, started } = thread.takeBack();
+    const replace = this.options.replaceCrashed && this.state !== 'terminating';
+    for (const job of started) {
+      job.group.released(thread);
+      if (job.settled) continue;
+      this.failed++;
+      this.settle(job, error);
+    }
+    for (const job of notStarted) {
+      job.group.released(thread);
+      if (replace) this.requeue(job);
+      else if (!job.settled) {
+        this.failed++;
+        this.settle(job, error);
+      }
+    }
+    if (!replace && this.state !== 'terminating' && this.state !== 'ended') {
+      // An event-loop thread ends with its thread: everything queued fails the same way.
+      this.state = 'terminating';
+      for (const group of this.active.splice(0)) {
+        for (const job of group.drain()) {
+          if (job.settled) continue;
+          this.failed++;
+          this.settle(job, error);
+        }
+      }
+      this.queued = 0;
+      for (const other of this.threads.splice(0)) other.stop();
+    }
+  }
+
+  private requeue(job: Job): void {
+    if (job.settled) return;
+    job.thread = undefined;
+    job.slot = -1;
+    if (job.group.queued === 0) this.active.push(job.group);
+    job.group.unshift(job);
+    this.queued++;
+  }
+
+  /** A cancelled job that is still running after the grace period has its thread replaced. */
+  private armGrace(thread: ThreadHandle, job: Job): void {
+    if (!Number.isFinite(this.options.cancelGraceMs)) return; // an event-loop thread is never replaced
+    const slot = job.slot;
+    const timer = setTimeout(() => {
+      if (thread.jobs[slot] !== job || !thread.alive) return;
+      thread.stop();
+      this.lose(thread, new AbortError('The task did not stop within cancelGraceMs'));
+      this.dispatch();
+      this.checkDrained();
+    }, this.options.cancelGraceMs);
+    timer.unref();
+  }
+
+  private forgetGroup(group: Group): void {
+    const index = this.active.indexOf(group);
+    if (index >= 0) this.active.splice(index, 1);
+  }
+
+  private depth(): number {
+    if (this.options.mode === 'concurrent') return this.options.slotCount;
+    if (this.jobMs < 0) return minDepth;
+    return Math.min(maxDepth, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
+  }
+
+  private spawnMissing(): void {
+    while (this.threads.length < this.options.size) {
+      const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this);
+      this.threads.push(thread);
+      this.living.add(thread);
+    }
+  }
+
+  private dispatch(): void {
+    if (this.active.length === 0 || (this.state !== 'open' && this.state !== 'closing')) return;
+    this.spawnMissing();
+    const depth = this.depth();
+    for (const thread of this.threads) {
+      const room = Math.min(depth, thread.slotCount) - thread.inFlight;
+      for (let n = 0; n < room; n++) {
+        const job = this.nextFor(thread);
+        if (job === undefined) break;
+        job.group.assigned(thread);
+        thread.assign(job);
+      }
+      if (this.active.length === 0) return;
+    }
+  }
+
+  /** The next job a thread may take, round-robin over the groups that allow it. */
+  private nextFor(thread: ThreadHandle): Job | undefined {
+    for (let tries = this.active.length; tries > 0; tries--) {
+      if (this.turn >= this.active.length) this.turn = 0;
+      const group = this.active[this.turn]!;
+      if (!group.canTake(thread)) {
+        this.turn++;
+        continue;
+      }
+      let job = group.shift();
+      while (job?.settled) job = group.shift(); // cancelled while queued
+      if (group.queued === 0) this.active.splice(this.turn, 1);
+      else this.turn++;
+      if (job !== undefined) {
+        this.queued--;
+        return job;
+      }
+      tries++; // the group held only cancelled jobs and is gone: look again
+      if (this.active.length === 0) return undefined;
+    }
+    return undefined;
+  }
+
+  private checkDrained(): void {
+    if (this.state !== 'closing' || this.queued > 0) return;
+    for (const thread of this.threads) if (thread.inFlight > 0) return;
+    this.state = 'terminating';
+    for (const thread of this.threads) thread.stop();
+    this.threads.length = 0;
+    this.checkEnded();
+  }
+
+  private checkEnded(): void {
+    if (this.state === 'terminating' && this.living.size === 0) {
+      this.state = 'ended';
+      this.resolveDone();
+    }
+  }
+}

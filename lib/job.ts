@@ -1,0 +1,97 @@
+import type { Transferable } from './context';
+import type { TaskDefinition } from './protocol';
+import type { ThreadHandle } from './thread-handle';
+
+/** Called exactly once per job: with an error, or with `undefined` and the result. */
+export type Settle = (error: Error | undefined, value?: unknown) => void;
+
+/** One task run on one input, from submission until it settles and its slot is free again. */
+export interface Job {
+  readonly def: TaskDefinition;
+  readonly input: unknown;
+  readonly transfer: readonly Transferable[] | undefined;
+  readonly group: Group;
+  readonly settle: Settle;
+  /** Settled (a result, an error, or cancelled); the slot may still be held until the thread acks. */
+  settled: boolean;
+  /** The thread holding it, once assigned. */
+  thread: ThreadHandle | undefined;
+  slot: number;
+}
+
+/**
+ * The jobs of one submitter (a subscription, or every `run()` call of a pool), with the limits
+ * that keep at most `concurrency` of them running at once.
+ */
+export class Group {
+  private items: (Job | undefined)[] = [];
+  private head = 0;
+  /** Jobs assigned to a thread and not yet acknowledged by it. */
+  inFlight = 0;
+  /** Jobs assigned to each thread, kept only when `maxThreads` can bind. */
+  readonly threads = new Map<ThreadHandle, number>();
+
+  constructor(
+    /** Most threads this group may use at once (a pool thread runs one job at a time). */
+    readonly maxThreads: number,
+    /** Most jobs this group may have on threads at once (an event-loop thread runs them all). */
+    readonly maxInFlight: number,
+    /** Whether `maxThreads` is below the thread count and so must be tracked. */
+    readonly tracksThreads: boolean,
+  ) {}
+
+  get queued(): number {
+    return this.items.length - this.head;
+  }
+
+  push(job: Job): void {
+    this.items.push(job);
+  }
+
+  /** Puts a job taken back from a dying thread at the front, so it keeps its place. */
+  unshift(job: Job): void {
+    if (this.head > 0) this.items[--this.head] = job;
+    else this.items.unshift(job);
+  }
+
+  shift(): Job | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const job = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+
+  /** Empties the queue, returning what was in it. */
+  drain(): Job[] {
+    const jobs = this.items.slice(this.head) as Job[];
+    this.items = [];
+    this.head = 0;
+    return jobs;
+  }
+
+  canTake(thread: ThreadHandle): boolean {
+    if (this.inFlight >= this.maxInFlight) return false;
+    return !this.tracksThreads || this.threads.has(thread) || this.threads.size < this.maxThreads;
+  }
+
+  assigned(thread: ThreadHandle): void {
+    this.inFlight++;
+    if (this.tracksThreads) this.threads.set(thread, (this.threads.get(thread) ?? 0) + 1);
+  }
+
+  released(thread: ThreadHandle): void {
+    this.inFlight--;
+    if (this.tracksThreads) {
+      const left = (this.threads.get(thread) ?? 1) - 1;
+      if (left === 0) this.threads.delete(thread);
+      else this.threads.set(thread, left);
+    }
+  }
+}

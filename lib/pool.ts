@@ -1,0 +1,152 @@
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+import { QueueFullError } from './errors';
+import { Executor } from './executor';
+import type { Group } from './job';
+import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
+import type { TaskLike } from './task';
+import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
+
+/** Options of a {@link ThreadPool}. */
+export interface ThreadPoolOptions {
+  /** Threads in the pool. @default Math.max(1, os.availableParallelism() - 1) */
+  size?: number;
+  /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
+  maxQueue?: number;
+  /** How long a cancelled running task may take to stop by itself before its thread is replaced. @default 100 */
+  cancelGraceMs?: number;
+  /** Limits for each thread's heap and stack; a thread over them dies with `WorkerCrashedError`. */
+  resourceLimits?: ResourceLimits;
+  /** A name for the pool's threads, shown in debuggers and errors. */
+  name?: string;
+}
+
+/** Statistics of a pool at one moment. */
+export interface ThreadPoolStats {
+  /** Threads alive. */
+  threads: number;
+  /** Threads running a task. */
+  busy: number;
+  /** Tasks waiting for a thread. */
+  queued: number;
+  /** Tasks that returned a value. */
+  completed: number;
+  /** Tasks that threw, could not be cloned, or died with their thread. */
+  failed: number;
+  /** Tasks cancelled before they settled. */
+  cancelled: number;
+}
+
+const executors = new WeakMap<object, Executor>();
+
+/** The engine of a pool or loop thread, for the operators. */
+export function executorOf(owner: object): Executor {
+  const executor = executors.get(owner);
+  if (executor === undefined) throw new TypeError('Expected a ThreadPool or an EventLoopThread');
+  return executor;
+}
+
+export function registerExecutor(owner: object, executor: Executor): void {
+  executors.set(owner, executor);
+}
+
+/**
+ * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
+ *
+ * @example
+ * ```ts
+ * await using pool = new ThreadPool({ size: 2 });
+ * const nine = await pool.run((x: number) => x * x, 3);
+ * ```
+ */
+export class ThreadPool {
+  /** Threads in the pool. */
+  readonly size: number;
+  /** Resolves once the pool was closed or terminated and every thread has exited. Never rejects. */
+  readonly done: Promise<void>;
+  readonly #executor: Executor;
+  readonly #maxQueue: number;
+  readonly #runs: Group;
+
+  constructor(options: ThreadPoolOptions = {}) {
+    checkObject('options', options);
+    checkInteger('size', options.size, 1);
+    checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
+    checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
+    checkObject('resourceLimits', options.resourceLimits);
+    checkType('name', options.name, 'string');
+    this.size = options.size ?? Math.max(1, availableParallelism() - 1);
+    this.#maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
+    this.#executor = new Executor({
+      size: this.size,
+      mode: 'sequential',
+      cancelGraceMs: options.cancelGraceMs ?? 100,
+      resourceLimits: options.resourceLimits,
+      name: options.name,
+      slotCount: 1024,
+      replaceCrashed: true,
+    });
+    this.#runs = this.#executor.openGroup(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+    this.done = this.#executor.done;
+    registerExecutor(this, this.#executor);
+  }
+
+  /**
+   * Runs a task on a pool thread.
+   *
+   * @example
+   * ```ts
+   * const ac = new AbortController();
+   * const sum = pool.run(moduleTask<number, number>('/abs/path/sum.js'), 1e9, { signal: ac.signal });
+   * ```
+   */
+  run<I, O>(task: TaskLike<I, O>, input: I, options?: SubmitOptions): Promise<O> {
+    checkSubmitOptions(options);
+    const executor = this.#executor;
+    if (executor.isOpen && executor.waiting >= this.#maxQueue && !executor.hasIdleThread()) {
+      return Promise.reject(new QueueFullError(`The pool's queue is full (maxQueue ${this.#maxQueue})`));
+    }
+    return submitJob(executor, this.#runs, task, input, options);
+  }
+
+  /** Threads, busy threads, queued tasks and task counters, now. */
+  stats(): ThreadPoolStats {
+    return this.#executor.stats();
+  }
+
+  /** Graceful: no new tasks; queued and running ones finish; then every thread exits. */
+  close(): Promise<void> {
+    return this.#executor.close();
+  }
+
+  /** Forced: queued and running tasks reject with `AbortError`; threads are terminated. */
+  terminate(): Promise<void> {
+    return this.#executor.terminate();
+  }
+
+  /** Calls `callback` once the pool is done (at once if it already is). */
+  onDone(callback: () => void): void {
+    this.#executor.onDone(callback);
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+let shared: ThreadPool | undefined;
+
+/**
+ * The shared pool that `offloadToThread` uses, created on first use. If it has been closed, the
+ * next call creates a new one.
+ *
+ * @example
+ * ```ts
+ * const answer = await defaultPool().run(() => 42, undefined);
+ * ```
+ */
+export function defaultPool(): ThreadPool {
+  if (shared === undefined || !executorOf(shared).isOpen) shared = new ThreadPool({ name: 'rxthreads-default' });
+  return shared;
+}

@@ -1,0 +1,98 @@
+/**
+ * The messages that cross between the main thread and a worker thread.
+ *
+ * Jobs travel in batches: one `run` message carries many jobs and one `results` message carries
+ * many outcomes, so per-message cost is shared by all the values in it. Each job sits in a *slot*:
+ * an index into the thread's Int32Array of slot states in shared memory, which both sides change
+ * with compare-and-swap so that starting a job and cancelling it can never both win.
+ */
+
+/** Slot states in the thread's shared Int32Array. */
+export const Slot = {
+  /** Assigned to the thread, not started yet. */
+  Pending: 0,
+  /** The thread has started it. */
+  Started: 1,
+  /** Cancelled before it started: the thread must skip it. */
+  Cancelled: 2,
+  /** Cancelled while running: `ctx.aborted` reads this. */
+  Aborted: 3,
+  /** Taken back by the main thread (the thread is being replaced): the thread must skip it. */
+  Revoked: 4,
+  /** Ran to the end; its outcome is sent or about to be. */
+  Finished: 5,
+} as const;
+
+/** How a thread runs its jobs. */
+export type RunMode =
+  /** One job at a time, in order (a pool thread). */
+  | 'sequential'
+  /** Every job at once, interleaved on the thread's event loop (an event-loop thread). */
+  | 'concurrent';
+
+export type TaskDefinition =
+  | { readonly key: number; readonly kind: 'module'; readonly path: string; readonly exportName: string }
+  | { readonly key: number; readonly kind: 'inline'; readonly source: string };
+
+/** What `workerData` carries to a new thread. */
+export interface ThreadInit {
+  readonly states: SharedArrayBuffer;
+  readonly mode: RunMode;
+  /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
+  readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;
+}
+
+/** An error as it crosses the boundary: enough to rebuild it with its name, stack and properties. */
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly props: Record<string, unknown>;
+}
+
+/** Outcome codes in a `results` message. */
+export const Outcome = {
+  Ok: 0,
+  Threw: 1,
+  /** The job was cancelled or revoked before it started, and never ran. */
+  Skipped: 2,
+  /** The job ran but its result could not be cloned back. */
+  Unclonable: 3,
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+// ---- main thread → worker ----
+
+export interface RunMessage {
+  readonly type: 'run';
+  readonly defs: readonly TaskDefinition[];
+  /** Parallel arrays: job i sits in `slots[i]`, runs task `keys[i]` on `inputs[i]`. */
+  readonly slots: readonly number[];
+  readonly keys: readonly number[];
+  readonly inputs: readonly unknown[];
+}
+
+export interface CancelMessage {
+  readonly type: 'cancel';
+  readonly slot: number;
+}
+
+export type ToThread = RunMessage | CancelMessage;
+
+// ---- worker → main thread ----
+
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+export interface ResultsMessage {
+  readonly type: 'results';
+  readonly slots: readonly number[];
+  readonly outcomes: readonly Outcome[];
+  /** The value for `Ok`, a `WireError` for `Threw` and `Unclonable`, `undefined` for `Skipped`. */
+  readonly values: readonly unknown[];
+  /** Milliseconds the thread spent running the jobs of this message that ran synchronously. */
+  readonly busyMs: number;
+}
+
+export type FromThread = ReadyMessage | ResultsMessage;

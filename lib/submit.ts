@@ -1,0 +1,49 @@
+import type { Transferable } from './context';
+import { AbortError } from './errors';
+import type { Executor } from './executor';
+import type { Group } from './job';
+import { definitionOf, type TaskLike, toTask } from './task';
+import { checkObject, optionError } from './validate';
+
+/** Options for one `run` or `submit` call. */
+export interface SubmitOptions {
+  /** Cancels the task: queued, it never starts; running, its `ctx.signal` fires. */
+  signal?: AbortSignal;
+  /** Buffers to move to the thread rather than copy. */
+  transfer?: Transferable[];
+}
+
+export function checkSubmitOptions(options: SubmitOptions | undefined): void {
+  checkObject('options', options);
+  if (options?.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw optionError('signal', 'an AbortSignal', options.signal);
+  }
+  if (options?.transfer !== undefined && !Array.isArray(options.transfer)) {
+    throw optionError('transfer', 'an array', options.transfer);
+  }
+}
+
+/** Runs one task on an executor as a promise, wired to an optional AbortSignal. */
+export function submitJob<I, O>(
+  executor: Executor,
+  group: Group,
+  task: TaskLike<I, O>,
+  input: I,
+  options: SubmitOptions | undefined,
+): Promise<O> {
+  const def = definitionOf(toTask(task));
+  const signal = options?.signal;
+  if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
+  return new Promise<O>((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    const job = executor.submit(group, def, input, options?.transfer, (error, value) => {
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve(value as O);
+      else reject(error);
+    });
+    if (signal !== undefined && !job.settled) {
+      onAbort = () => executor.cancel(job, new AbortError('The operation was aborted', { cause: signal.reason }));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}

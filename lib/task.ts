@@ -1,0 +1,108 @@
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TaskContext } from './context';
+import type { TaskDefinition } from './protocol';
+import { optionError } from './validate';
+
+/** A function that runs inside a thread: `fn(input, ctx)`, returning a value or a promise. */
+export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
+
+const definition = Symbol('rxthreads.task');
+
+/**
+ * Names work that a thread can run: made by {@link moduleTask} or {@link inlineTask}.
+ *
+ * @example
+ * ```ts
+ * const hash: Task<Buffer, string> = moduleTask(require.resolve('./hash'), 'sha256');
+ * ```
+ */
+export interface Task<I, O> {
+  readonly [definition]: TaskDefinition;
+  /** Carries the input and output types; never set. */
+  readonly __types?: (input: I) => O;
+}
+
+/** A {@link Task}, or a plain self-contained function that is treated as `inlineTask(fn)`. */
+export type TaskLike<I, O> = Task<I, O> | TaskFunction<I, O>;
+
+// One key per distinct definition, so a thread compiles or loads each task once and a batch
+// names its task by a number rather than by source text.
+let nextKey = 1;
+const byIdentity = new Map<string, Task<unknown, unknown>>();
+const byFunction = new WeakMap<Function, Task<unknown, unknown>>();
+
+function intern<I, O>(identity: string, make: (key: number) => TaskDefinition): Task<I, O> {
+  let task = byIdentity.get(identity);
+  if (task === undefined) {
+    task = Object.freeze({ [definition]: make(nextKey++) });
+    byIdentity.set(identity, task as Task<unknown, unknown>);
+  }
+  return task as Task<I, O>;
+}
+
+/**
+ * A task that calls a function exported by a module (CommonJS or ES module: .js .cjs .mjs, or
+ * .ts when this process runs under ts-node or tsx). The module is loaded once per thread and
+ * stays loaded, so its top-level state lives as long as the thread.
+ *
+ * @param modulePath An absolute path or a `file:` URL; a relative path is a `TypeError`.
+ * @param exportName The export to call. @default "default"
+ * @example
+ * ```ts
+ * const resize = moduleTask<Buffer, Buffer>(new URL('./resize.mjs', import.meta.url), 'resize');
+ * ```
+ */
+export function moduleTask<I, O>(modulePath: string | URL, exportName = 'default'): Task<I, O> {
+  let path: string;
+  if (modulePath instanceof URL || (typeof modulePath === 'string' && modulePath.startsWith('file:'))) {
+    path = fileURLToPath(modulePath);
+  } else if (typeof modulePath === 'string' && isAbsolute(modulePath)) {
+    path = modulePath;
+  } else {
+    throw optionError('modulePath', 'an absolute path or a file: URL', modulePath);
+  }
+  if (typeof exportName !== 'string' || exportName === '') {
+    throw optionError('exportName', 'a non-empty string', exportName);
+  }
+  return intern(`module\0${path}\0${exportName}`, (key) => ({ key, kind: 'module', path, exportName }));
+}
+
+/**
+ * A task from a self-contained function, sent to the thread as source text. It may use its
+ * parameters and globals only: one that reads an outer variable fails with a `TaskError` that
+ * names the missing identifier.
+ *
+ * @example
+ * ```ts
+ * const square = inlineTask((x: number) => x * x);
+ * ```
+ */
+export function inlineTask<I, O>(fn: TaskFunction<I, O>): Task<I, O> {
+  if (typeof fn !== 'function') throw optionError('task', 'a function', fn);
+  const known = byFunction.get(fn);
+  if (known !== undefined) return known as Task<I, O>;
+  const source = Function.prototype.toString.call(fn);
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new TypeError(
+      `Expected \`task\` to be a function with source text, got native or bound function \`${fn.name}\``,
+    );
+  }
+  if (/^class[\s{]/.test(source)) {
+    throw optionError('task', 'a function, not a class', fn.name);
+  }
+  const task = intern<I, O>(`inline\0${source}`, (key) => ({ key, kind: 'inline', source }));
+  byFunction.set(fn, task as Task<unknown, unknown>);
+  return task;
+}
+
+/** Accepts a task or a plain function, as every public API does. */
+export function toTask<I, O>(task: TaskLike<I, O>): Task<I, O> {
+  if (typeof task === 'function') return inlineTask(task);
+  if (typeof task === 'object' && task !== null && definition in task) return task;
+  throw optionError('task', 'a Task or a function', task);
+}
+
+export function definitionOf<I, O>(task: Task<I, O>): TaskDefinition {
+  return task[definition];
+}

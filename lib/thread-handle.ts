@@ -1,0 +1,220 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import type { Transferable } from './context';
+import { SerializationError } from './errors';
+import type { Job } from './job';
+import { type FromThread, type RunMessage, type RunMode, Slot, type TaskDefinition, type ThreadInit } from './protocol';
+
+const entry = join(__dirname, 'thread', 'entry.js');
+
+let tsNode: ThreadInit['tsNode'] | null = null;
+/** If this process runs under ts-node, what a thread needs to register it for `.ts` task modules. */
+function tsNodeInit(): ThreadInit['tsNode'] {
+  if (tsNode !== null) return tsNode;
+  tsNode = undefined;
+  const instance = (process as unknown as Record<symbol, { configFilePath?: unknown } | undefined>)[
+    Symbol.for('ts-node.register.instance')
+  ];
+  if (instance !== undefined) {
+    for (const paths of [[process.cwd()], undefined]) {
+      try {
+        const path = require.resolve('ts-node', paths && { paths });
+        const options: Record<string, unknown> = { transpileOnly: true };
+        if (typeof instance.configFilePath === 'string') options.project = instance.configFilePath;
+        tsNode = { path, options };
+        break;
+      } catch {
+        // try the next place
+      }
+    }
+  }
+  return tsNode;
+}
+
+export interface ThreadEvents {
+  message(thread: ThreadHandle, message: FromThread): void;
+  /** Jobs whose input could not be sent; their slots are already free. */
+  unsendable(thread: ThreadHandle, failures: [Job, SerializationError][]): void;
+  exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void;
+}
+
+/** One worker thread seen from the main thread: its slots, its outgoing batch and its life. */
+export class ThreadHandle {
+  readonly worker: Worker;
+  readonly states: Int32Array;
+  /** The job in each slot, until the thread acknowledges it. */
+  readonly jobs: (Job | undefined)[];
+  private readonly free: number[] = [];
+  inFlight = 0;
+  /** False once the thread is stopping or dead: it takes no more jobs. */
+  alive = true;
+  /** True once we asked it to stop (so its exit is no crash). */
+  stopping = false;
+  private lastError: Error | undefined;
+  private readonly known = new Set<number>();
+  private out: { defs: TaskDefinition[]; slots: number[]; keys: number[]; inputs: unknown[]; jobs: Job[] } | undefined;
+  private hasTransfers = false;
+
+  constructor(
+    readonly slotCount: number,
+    mode: RunMode,
+    options: { resourceLimits?: ResourceLimits | undefined; name?: string | undefined },
+    private readonly events: ThreadEvents,
+  ) {
+    if (!existsSync(entry)) {
+      throw new Error(`rxthreads: thread entry ${entry} is missing; run \`npm run build\` first`);
+    }
+    const states = new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT);
+    this.states = new Int32Array(states);
+    this.jobs = new Array(slotCount);
+    for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot);
+    const init: ThreadInit = { states, mode, tsNode: tsNodeInit() };
+    this.worker = new Worker(entry, {
+      workerData: init,
+      ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
+      ...(options.name && { name: options.name }),
+    });
+    this.worker.unref();
+    this.worker.on('message', (message: FromThread) => this.events.message(this, message));
+    this.worker.on('error', (error) => {
+      this.lastError = error;
+    });
+    this.worker.on('exit', (code) => {
+      this.alive = false;
+      this.events.exit(this, code, this.lastError);
+    });
+  }
+
+  get capacity(): number {
+    return this.free.length;
+  }
+
+  assign(job: Job): void {
+    const slot = this.free.pop();
+    if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
+    this.jobs[slot] = job;
+    Atomics.store(this.states, slot, Slot.Pending);
+    job.thread = this;
+    job.slot = slot;
+    if (this.inFlight++ === 0) this.worker.ref();
+    let out = this.out;
+    if (out === undefined) {
+      out = this.out = { defs: [], slots: [], keys: [], inputs: [], jobs: [] };
+      queueMicrotask(() => this.flush());
+    }
+    if (!this.known.has(job.def.key)) {
+      this.known.add(job.def.key);
+      out.defs.push(job.def);
+    }
+    out.slots.push(slot);
+    out.keys.push(job.def.key);
+    out.inputs.push(job.input);
+    out.jobs.push(job);
+    if (job.transfer !== undefined && job.transfer.length > 0) this.hasTransfers = true;
+  }
+
+  /** Frees a slot the thread has acknowledged; returns the job that was in it, if still tracked. */
+  release(slot: number): Job | undefined {
+    const job = this.jobs[slot];
+    this.jobs[slot] = undefined;
+    this.free.push(slot);
+    if (--this.inFlight === 0 && this.alive) this.worker.unref();
+    return job;
+  }
+
+  /**
+   * Cancels a job held by this thread. Returns true if it had not started (and now never will);
+   * false if it is running, in which case its `ctx.signal` is fired.
+   */
+  cancel(slot: number): boolean {
+    if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
+    if (Atomics.compareExchange(this.states, slot, Slot.Started, Slot.Aborted) === Slot.Started) {
+      this.worker.postMessage({ type: 'cancel', slot });
+    }
+    return false;
+  }
+
+  /**
+   * Takes every job back from a thread that is being replaced: those it never started, or finished
+   * without its result reaching us (to run elsewhere), and those it was running (which die with it).
+   */
+  takeBack(): { notStarted: Job[]; started: Job[] } {
+    const notStarted: Job[] = [];
+    const started: Job[] = [];
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const job = this.jobs[slot];
+      if (job === undefined) continue;
+      this.jobs[slot] = undefined;
+      const state = Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Revoked);
+      if (state === Slot.Pending || state === Slot.Finished) notStarted.push(job);
+      else if (state !== Slot.Cancelled) started.push(job);
+    }
+    this.inFlight = 0;
+    return { notStarted, started };
+  }
+
+  /** True if any held job has started (for `busy`). */
+  get running(): boolean {
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.jobs[slot] === undefined) continue;
+      const state = Atomics.load(this.states, slot);
+      if (state === Slot.Started || state === Slot.Aborted) return true;
+    }
+    return false;
+  }
+
+  /** Jobs held but not started (for `queued`). */
+  get waiting(): number {
+    let count = 0;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.jobs[slot] !== undefined && Atomics.load(this.states, slot) === Slot.Pending) count++;
+    }
+    return count;
+  }
+
+  stop(): void {
+    this.alive = false;
+    this.stopping = true;
+    void this.worker.terminate();
+  }
+
+  /** Sends the jobs assigned since the last flush as one message. */
+  private flush(): void {
+    const out = this.out;
+    this.out = undefined;
+    if (out === undefined || !this.alive) return;
+    const message: RunMessage = { type: 'run', defs: out.defs, slots: out.slots, keys: out.keys, inputs: out.inputs };
+    const transfers = this.hasTransfers ? out.jobs.flatMap((job) => job.transfer ?? []) : undefined;
+    this.hasTransfers = false;
+    try {
+      this.worker.postMessage(message, transfers);
+      return;
+    } catch {
+      // Some input cannot be cloned: send the jobs one by one so only those fail.
+    }
+    if (out.defs.length > 0) this.worker.postMessage({ type: 'run', defs: out.defs, slots: [], keys: [], inputs: [] });
+    const failures: [Job, SerializationError][] = [];
+    for (let i = 0; i < out.jobs.length; i++) {
+      const job = out.jobs[i]!;
+      const single: RunMessage = {
+        type: 'run',
+        defs: [],
+        slots: [out.slots[i]!],
+        keys: [out.keys[i]!],
+        inputs: [out.inputs[i]],
+      };
+      try {
+        this.worker.postMessage(single, job.transfer as Transferable[] | undefined);
+      } catch (error) {
+        this.release(out.slots[i]!);
+        const reason = error instanceof Error ? error.message : String(error);
+        failures.push([
+          job,
+          new SerializationError(`The task's input could not be cloned to the thread: ${reason}`, { cause: error }),
+        ]);
+      }
+    }
+    if (failures.length > 0) this.events.unsendable(this, failures);
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The script every rxthreads thread starts with. It receives batches of jobs, runs them (one at a
+ * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import type { TaskContext, Transferable } from '../context';
+import { AbortError } from '../errors';
+import { type RunMessage, Slot, type ThreadInit, type ToThread, type WireError } from '../protocol';
+import { type Loaded, TaskLoader } from './loader';
+import { markTransfer, Outbox, toWire } from './outbox';
+
+if (parentPort === null) throw new Error('rxthreads: the thread entry must run in a worker thread');
+const port = parentPort;
+const init = workerData as ThreadInit;
+const states = new Int32Array(init.states);
+const loader = new TaskLoader(init.tsNode);
+const outbox = new Outbox(port);
+/** The context of the job running in each slot, so a `cancel` message can fire its signal. */
+const contexts: (Context | undefined)[] = [];
+/** How long the last job took (ms): after a slow job, batching results gains nothing. */
+let lastJobMs = 0;
+
+class Context implements TaskContext {
+  private controller: AbortController | undefined;
+  private endedAborted: boolean | undefined;
+  private readonly started = performance.now();
+  readonly threadId = threadId;
+
+  constructor(private readonly slot: number) {}
+
+  get aborted(): boolean {
+    return this.endedAborted ?? Atomics.load(states, this.slot) === Slot.Aborted;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(new AbortError());
+    }
+    return this.controller.signal;
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw new AbortError();
+  }
+
+  transfer<T>(value: T, transferList: readonly Transferable[]): T {
+    return markTransfer(value, transferList) as T;
+  }
+
+  abort(): void {
+    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(new AbortError());
+  }
+
+  /** The job is over: freeze what `aborted` says for anyone who kept this context, free the slot. */
+  end(): void {
+    this.endedAborted = this.aborted;
+    contexts[this.slot] = undefined;
+    Atomics.store(states, this.slot, Slot.Finished);
+    lastJobMs = performance.now() - this.started;
+    outbox.busyMs += lastJobMs;
+  }
+}
+
+const missingIdentifier = /^(\S+) is not defined$/;
+
+function describeThrown(error: unknown, key: number): WireError {
+  if (error instanceof ReferenceError && loader.definition(key)?.kind === 'inline') {
+    const name = missingIdentifier.exec(error.message)?.[1];
+    if (name !== undefined) {
+      return toWire(
+        error,
+        `Inline task reads \`${name}\`, which is not defined in the thread: inline tasks must be self-contained ` +
+          '(they may use only their parameters and globals). Pass the value as input, or use moduleTask.',
+      );
+    }
+  }
+  return toWire(error);
+}
+
+/** Runs one job; returns a promise only if it did not finish synchronously. */
+function execute(loaded: Loaded, slot: number, key: number, input: unknown): Promise<void> | undefined {
+  const ctx = new Context(slot);
+  contexts[slot] = ctx;
+  if (loaded.error !== undefined) {
+    ctx.end();
+    outbox.threw(slot, toWire(loaded.error));
+    return undefined;
+  }
+  let result: unknown;
+  try {
+    result = loaded.fn(input, ctx);
+  } catch (error) {
+    ctx.end();
+    outbox.threw(slot, describeThrown(error, key));
+    return undefined;
+  }
+  if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+    return Promise.resolve(result).then(
+      (value) => {
+        ctx.end();
+        outbox.ok(slot, value);
+      },
+      (error: unknown) => {
+        ctx.end();
+        outbox.threw(slot, describeThrown(error, key));
+      },
+    );
+  }
+  ctx.end();
+  outbox.ok(slot, result);
+  return undefined;
+}
+
+function start(slot: number, key: number, input: unknown): Promise<void> | undefined {
+  // The main thread may have cancelled or revoked the job while it waited here: whoever swaps
+  // the slot first decides, so a cancelled job can never start.
+  if (Atomics.compareExchange(states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) {
+    outbox.skipped(slot);
+    return undefined;
+  }
+  const loaded = loader.ready(key);
+  if (loaded !== undefined) return execute(loaded, slot, key, input);
+  return loader.load(key).then((ready) => execute(ready, slot, key, input));
+}
+
+// ---- flushing ----
+
+let flushScheduled = false;
+function flushSoon(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    outbox.flush();
+  });
+}
+
+// ---- sequential mode: one job at a time, in order ----
+
+const batches: RunMessage[] = [];
+let position = 0;
+let draining = false;
+
+async function drain(): Promise<void> {
+  draining = true;
+  while (batches.length > 0) {
+    const batch = batches[0]!;
+    while (position < batch.slots.length) {
+      const i = position++;
+      const pending = start(batch.slots[i]!, batch.keys[i]!, batch.inputs[i]);
+      if (pending !== undefined) {
+        // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
+        flushSoon();
+        await pending;
+      }
+      // Tiny jobs share a message; a slow one sends at once, so a long job that follows (or a
+      // thread killed during it) never holds finished results back.
+      if (outbox.size >= 256 || lastJobMs >= 0.05 || (outbox.size > 0 && performance.now() - outbox.since >= 0.2)) {
+        outbox.flush();
+      }
+    }
+    batches.shift();
+    position = 0;
+  }
+  outbox.flush();
+  draining = false;
+}
+
+// ---- concurrent mode: every job at once ----
+
+function startAll(batch: RunMessage): void {
+  for (let i = 0; i < batch.slots.length; i++) {
+    const pending = start(batch.slots[i]!, batch.keys[i]!, batch.inputs[i]);
+    if (pending !== undefined) void pending.then(flushSoon);
+  }
+  flushSoon();
+}
+
+port.on('message', (message: ToThread) => {
+  switch (message.type) {
+    case 'run':
+      for (const def of message.defs) loader.define(def);
+      if (init.mode === 'concurrent') {
+        startAll(message);
+      } else {
+        batches.push(message);
+        if (!draining) void drain();
+      }
+      break;
+    case 'cancel':
+      contexts[message.slot]?.abort();
+      break;
+  }
+});
+// A thread that dies by process.exit or an uncaught error still sends what it has finished.
+process.on('exit', () => outbox.flush());
+process.on('uncaughtExceptionMonitor', () => outbox.flush());
+port.postMessage({ type: 'ready' });

@@ -1,0 +1,134 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Transferable } from '../context';
+import { Outcome, type ResultsMessage, type WireError } from '../protocol';
+
+const transferMark = Symbol.for('rxthreads.transfer');
+
+/** What `ctx.transfer(value, list)` returns: a value whose listed buffers are moved, not copied. */
+export interface Transfer {
+  readonly [transferMark]: true;
+  readonly value: unknown;
+  readonly list: readonly Transferable[];
+}
+
+export function markTransfer(value: unknown, list: readonly Transferable[]): Transfer {
+  return { [transferMark]: true, value, list };
+}
+
+function isTransfer(value: unknown): value is Transfer {
+  return typeof value === 'object' && value !== null && transferMark in value;
+}
+
+/** Turns anything thrown into a cloneable description of it. */
+export function toWire(thrown: unknown, message?: string): WireError {
+  if (!(thrown instanceof Error)) {
+    const props: Record<string, unknown> = {};
+    try {
+      props.thrown = structuredClone(thrown);
+    } catch {
+      // not cloneable: the message says what it was
+    }
+    return { name: 'Error', message: message ?? `Non-error value thrown: ${String(thrown)}`, stack: undefined, props };
+  }
+  const props: Record<string, unknown> = {};
+  for (const name of Object.keys(thrown)) {
+    if (name === 'name' || name === 'message' || name === 'stack') continue;
+    try {
+      props[name] = structuredClone((thrown as unknown as Record<string, unknown>)[name]);
+    } catch {
+      // a property that cannot be cloned stays behind
+    }
+  }
+  if (thrown.cause !== undefined && !('cause' in props)) {
+    try {
+      props.cause = structuredClone(thrown.cause);
+    } catch {
+      props.cause = String(thrown.cause);
+    }
+  }
+  return { name: String(thrown.name), message: message ?? String(thrown.message), stack: thrown.stack, props };
+}
+
+/**
+ * Collects outcomes and sends them in one `results` message. If the batch cannot be cloned, each
+ * outcome is sent alone so that only the unclonable ones fail, and the thread goes on.
+ */
+export class Outbox {
+  private slots: number[] = [];
+  private outcomes: Outcome[] = [];
+  private values: unknown[] = [];
+  private transfers: (readonly Transferable[] | undefined)[] = [];
+  private hasTransfers = false;
+  busyMs = 0;
+  /** When the oldest unsent outcome was added (performance.now()), or -1. */
+  since = -1;
+
+  constructor(private readonly port: MessagePort) {}
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  ok(slot: number, value: unknown): void {
+    if (isTransfer(value)) {
+      this.add(slot, Outcome.Ok, value.value, value.list);
+      this.hasTransfers = true;
+    } else {
+      this.add(slot, Outcome.Ok, value, undefined);
+    }
+  }
+
+  threw(slot: number, error: WireError): void {
+    this.add(slot, Outcome.Threw, error, undefined);
+  }
+
+  skipped(slot: number): void {
+    this.add(slot, Outcome.Skipped, undefined, undefined);
+  }
+
+  private add(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
+    if (this.since < 0) this.since = performance.now();
+    this.slots.push(slot);
+    this.outcomes.push(outcome);
+    this.values.push(value);
+    this.transfers.push(transfer);
+  }
+
+  flush(): void {
+    if (this.slots.length === 0) return;
+    const { slots, outcomes, values, transfers, hasTransfers, busyMs } = this;
+    this.slots = [];
+    this.outcomes = [];
+    this.values = [];
+    this.transfers = [];
+    this.hasTransfers = false;
+    this.busyMs = 0;
+    this.since = -1;
+    const message: ResultsMessage = { type: 'results', slots, outcomes, values, busyMs };
+    try {
+      this.port.postMessage(message, hasTransfers ? (transfers.flat() as Transferable[]) : undefined);
+    } catch {
+      for (let i = 0; i < slots.length; i++) this.sendAlone(slots[i]!, outcomes[i]!, values[i], transfers[i]);
+    }
+  }
+
+  private sendAlone(
+    slot: number,
+    outcome: Outcome,
+    value: unknown,
+    transfer: readonly Transferable[] | undefined,
+  ): void {
+    try {
+      this.post(slot, outcome, value, transfer);
+    } catch (error) {
+      const what = outcome === Outcome.Ok ? 'result' : 'error';
+      const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${(error as Error).message}`);
+      this.post(slot, Outcome.Unclonable, wire, undefined);
+    }
+  }
+
+  private post(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
+    const message: ResultsMessage = { type: 'results', slots: [slot], outcomes: [outcome], values: [value], busyMs: 0 };
+    this.port.postMessage(message, transfer as Transferable[] | undefined);
+  }
+}

@@ -1,0 +1,46 @@
+import type { OperatorFunction } from 'rxjs';
+import type { Transferable } from '../lib/context';
+import { EventLoopThread } from '../lib/loop-thread';
+import { executorOf } from '../lib/pool';
+import { threadMap } from '../lib/stream';
+import type { TaskLike } from '../lib/task';
+import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
+
+/** Options of {@link runOnLoop}. */
+export interface RunOnLoopOptions<I> {
+  /** Tasks of this subscription running on the loop at once. @default Infinity */
+  concurrency?: number;
+  /** Emit in source order (`true`) or completion order (`false`). @default true */
+  ordered?: boolean;
+  /** The buffers of an input to move to the thread rather than copy. */
+  transfer?: (input: I) => Transferable[];
+}
+
+/**
+ * Runs a task on an {@link EventLoopThread} for each source value, many at once, interleaved on
+ * that thread's loop, like `run_coroutine_threadsafe` for a stream.
+ *
+ * @example
+ * ```ts
+ * const loop = new EventLoopThread();
+ * urls$.pipe(runOnLoop(loop, moduleTask<string, number>('/abs/fetch-size.js'), { concurrency: 16 }));
+ * ```
+ */
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
+  options: RunOnLoopOptions<I> = {},
+): OperatorFunction<I, O> {
+  if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
+  checkObject('options', options);
+  checkIntegerOrInfinity('concurrency', options.concurrency, 1);
+  checkType('ordered', options.ordered, 'boolean');
+  checkType('transfer', options.transfer, 'function');
+  const executor = executorOf(loop);
+  return threadMap(task, () => ({ executor, release: (_outcome, then) => then() }), {
+    concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+    ordered: options.ordered ?? true,
+    transfer: options.transfer,
+    limitBy: 'jobs',
+  });
+}
