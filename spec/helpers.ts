@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Counters in shared memory: threads add to them, the spec reads and waits on them. */
+export class SharedCounters {
+  readonly buffer: SharedArrayBuffer;
+  readonly view: Int32Array;
+
+  constructor(size = 4) {
+    this.buffer = new SharedArrayBuffer(size * 4);
+    this.view = new Int32Array(this.buffer);
+  }
+
+  get(index = 0): number {
+    return Atomics.load(this.view, index);
+  }
+
+  set(index: number, value: number): void {
+    Atomics.store(this.view, index, value);
+    Atomics.notify(this.view, index);
+  }
+
+  /** Waits (without blocking the event loop) until counter `index` is at least `value`. */
+  async atLeast(value: number, index = 0, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = Atomics.load(this.view, index);
+      if (now >= value) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`counter ${index} stayed at ${now}, expected >= ${value}`);
+      await Atomics.waitAsync(this.view, index, now, left).value;
+    }
+  }
+}
+
+/** Absolute path of a fixture module. */
+export function fixture(name: string): string {
+  return require.resolve(`./fixtures/${name}`);
+}
+
+/**
+ * Lets the threads run for `ms` so that something that should not happen has the chance to.
+ * Used only to show an absence (a cancelled value never starts); never to wait for an event.
+ */
+export function grace(ms = 150): Promise<void> {
+  return sleep(ms);
+}
