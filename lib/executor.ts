@@ -340,16 +340,32 @@ export class Executor implements ThreadEvents {
   private dispatch(): void {
     if (this.active.length === 0 || (this.state !== 'open' && this.state !== 'closing')) return;
     this.spawnMissing();
-    const depth = this.depth();
-    for (const thread of this.threads) {
-      const room = Math.min(depth, thread.slotCount) - thread.inFlight;
-      for (let n = 0; n < room; n++) {
-        const job = this.nextFor(thread);
-        if (job === undefined) break;
-        job.group.assigned(thread);
-        thread.assign(job);
+    const room = Math.min(this.depth(), this.options.slotCount);
+    // Water-filling: each job goes to the least loaded thread with room, so idle threads are
+    // used first and work handed out ahead of time is spread evenly.
+    while (this.active.length > 0) {
+      let target: ThreadHandle | undefined;
+      for (const thread of this.threads) {
+        if (thread.inFlight < room && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
       }
-      if (this.active.length === 0) return;
+      if (target === undefined) return;
+      let job = this.nextFor(target);
+      if (job === undefined) {
+        // A concurrency limit keeps every group off that thread: try the others, least loaded first.
+        const others = this.threads
+          .filter((t) => t !== target && t.inFlight < room)
+          .sort((a, b) => a.inFlight - b.inFlight);
+        for (const thread of others) {
+          job = this.nextFor(thread);
+          if (job !== undefined) {
+            target = thread;
+            break;
+          }
+        }
+        if (job === undefined) return;
+      }
+      job.group.assigned(target);
+      target.assign(job);
     }
   }
 

@@ -1,5 +1,5 @@
-import { expect } from 'chai';
 import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
 import { inlineTask, moduleTask, TaskError, ThreadPool } from 'rxthreads';
 import { fixture } from '../helpers';
 
@@ -57,7 +57,9 @@ describe('tasks', () => {
     const outer = 5;
     const error = await pool.run((x: number) => x + outer, 1).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskError);
-    expect((error as Error).message).to.include('`outer`').and.include('self-contained');
+    expect((error as Error).message)
+      .to.include('`outer`')
+      .and.include('self-contained');
   });
 
   it('accepts methods written in shorthand and async functions', async () => {
