@@ -118,11 +118,14 @@ export class Executor implements ThreadEvents {
     }
     this.forgetGroup(group);
     if (group.inFlight === 0) return;
+    const held: Job[] = [];
     for (const thread of this.threads) {
-      for (const job of thread.jobs) {
-        if (job !== undefined && job.group === group && !job.settled) this.cancel(job, reason);
-      }
+      for (const job of thread.jobs) if (job !== undefined && job.group === group && !job.settled) held.push(job);
     }
+    // Jobs not started yet are cancelled before running ones are aborted: an aborted job that
+    // returns at once must not let its thread start the next one of this group in between.
+    held.sort((a, b) => Number(a.thread!.isRunning(a.slot)) - Number(b.thread!.isRunning(b.slot)));
+    for (const job of held) this.cancel(job, reason);
   }
 
   close(): Promise<void> {

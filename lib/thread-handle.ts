@@ -154,12 +154,15 @@ export class ThreadHandle {
     return { notStarted, started };
   }
 
+  isRunning(slot: number): boolean {
+    const state = Atomics.load(this.states, slot);
+    return state === Slot.Started || state === Slot.Aborted;
+  }
+
   /** True if any held job has started (for `busy`). */
   get running(): boolean {
     for (let slot = 0; slot < this.slotCount; slot++) {
-      if (this.jobs[slot] === undefined) continue;
-      const state = Atomics.load(this.states, slot);
-      if (state === Slot.Started || state === Slot.Aborted) return true;
+      if (this.jobs[slot] !== undefined && this.isRunning(slot)) return true;
     }
     return false;
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Counters in shared memory: threads add to them, the spec reads and waits on them. */
@@ -43,4 +44,20 @@ export function fixture(name: string): string {
  */
 export function grace(ms = 150): Promise<void> {
   return sleep(ms);
+}
+
+/** The OS threads of this process now (Linux), to see worker threads come and go. */
+export function osThreads(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]);
+}
+
+/** Waits until this process has at most `count` OS threads; returns how long it took (ms). */
+export async function osThreadsDownTo(count: number, timeoutMs = 5_000): Promise<number> {
+  const start = Date.now();
+  while (osThreads() > count) {
+    if (Date.now() - start > timeoutMs) throw new Error(`still ${osThreads()} OS threads, expected <= ${count}`);
+    await sleep(5);
+  }
+  return Date.now() - start;
 }

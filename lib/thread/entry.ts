@@ -17,7 +17,7 @@ const loader = new TaskLoader(init.tsNode);
 const outbox = new Outbox(port);
 /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
 const contexts: (Context | undefined)[] = [];
-/** How long the last job took (ms): after a slow job, batching results gains nothing. */
+/** How long the last job took (ms). */
 let lastJobMs = 0;
 
 class Context implements TaskContext {
@@ -141,6 +141,10 @@ function flushSoon(): void {
 const batches: RunMessage[] = [];
 let position = 0;
 let draining = false;
+/** Per task: how many runs in a row were tiny. Only a task proven tiny shares result messages. */
+const tinyStreak = new Map<number, number>();
+const tinyMs = 0.02;
+const provenTiny = 64;
 
 async function drain(): Promise<void> {
   draining = true;
@@ -148,17 +152,23 @@ async function drain(): Promise<void> {
     const batch = batches[0]!;
     while (position < batch.slots.length) {
       const i = position++;
-      const pending = start(batch.slots[i]!, batch.keys[i]!, batch.inputs[i]);
+      const key = batch.keys[i]!;
+      // Finished results go out before a job starts, unless that job's task has proven tiny: a
+      // job of unknown length must never hold finished results back (a take(n) downstream may be
+      // waiting for them to cancel this very job).
+      if (
+        outbox.size > 0 &&
+        ((tinyStreak.get(key) ?? 0) < provenTiny || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)
+      ) {
+        outbox.flush();
+      }
+      const pending = start(batch.slots[i]!, key, batch.inputs[i]);
       if (pending !== undefined) {
         // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
         flushSoon();
         await pending;
       }
-      // Tiny jobs share a message; a slow one sends at once, so a long job that follows (or a
-      // thread killed during it) never holds finished results back.
-      if (outbox.size >= 256 || lastJobMs >= 0.05 || (outbox.size > 0 && performance.now() - outbox.since >= 0.2)) {
-        outbox.flush();
-      }
+      tinyStreak.set(key, lastJobMs < tinyMs ? (tinyStreak.get(key) ?? 0) + 1 : 0);
     }
     batches.shift();
     position = 0;
