@@ -75,7 +75,6 @@ export class ThreadHandle {
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
       ...(options.name && { name: options.name }),
     });
-    this.worker.unref();
     this.worker.on('message', (message: FromThread) => this.events.message(this, message));
     this.worker.on('error', (error) => {
       this.lastError = error;
@@ -84,6 +83,8 @@ export class ThreadHandle {
       this.alive = false;
       this.events.exit(this, code, this.lastError);
     });
+    // After the listeners: adding a 'message' listener refs the thread's port again.
+    this.worker.unref();
   }
 
   get capacity(): number {

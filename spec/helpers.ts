@@ -28,7 +28,8 @@ export class SharedCounters {
       if (now >= value) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`counter ${index} stayed at ${now}, expected >= ${value}`);
-      await Atomics.waitAsync(this.view, index, now, left).value;
+      // Short slices: a writer that forgets Atomics.notify costs milliseconds, not the timeout.
+      await Atomics.waitAsync(this.view, index, now, Math.min(left, 20)).value;
     }
   }
 }

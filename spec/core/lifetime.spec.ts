@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { expect } from 'chai';
+import { ThreadPool } from 'rxthreads';
+
+const root = resolve(__dirname, '..', '..');
+
+/** Runs a CommonJS script in a fresh Node process from the package root; resolves with its output. */
+function runScript(source: string): Promise<{ code: number | null; stdout: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    const child = execFile(process.execPath, ['-e', source], { cwd: root, timeout: 15_000 }, (error, stdout) => {
+      if (error !== null && error.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
+      else done({ code: child.exitCode, stdout, ms: Date.now() - started });
+    });
+  });
+}
+
+describe('process lifetime', () => {
+  it('lets a script that forgets close() exit once its pool is idle', async () => {
+    const { code, stdout } = await runScript(`
+      const { ThreadPool } = require('rxthreads');
+      const pool = new ThreadPool({ size: 2 });
+      pool.run((x) => x + 1, 1).then((v) => console.log('result', v));
+    `);
+    expect(code).to.equal(0);
+    expect(stdout).to.include('result 2');
+  });
+
+  it('keeps the process alive while a task runs, even with nothing else to do', async () => {
+    const { code, stdout, ms } = await runScript(`
+      const { ThreadPool } = require('rxthreads');
+      new ThreadPool({ size: 1 })
+        .run((ms) => { const end = Date.now() + ms; while (Date.now() < end); return 'ran ' + ms; }, 300)
+        .then((v) => console.log(v));
+    `);
+    expect(code).to.equal(0);
+    expect(stdout).to.include('ran 300');
+    expect(ms).to.be.greaterThan(300);
+  });
+
+  it('lets a script exit with an idle event-loop thread, and keeps it alive for a pending submission', async () => {
+    const idle = await runScript(`
+      const { EventLoopThread } = require('rxthreads');
+      const loop = new EventLoopThread();
+      loop.submit(() => 'served', null).then(console.log);
+    `);
+    expect(idle.code).to.equal(0);
+    expect(idle.stdout).to.include('served');
+    const pending = await runScript(`
+      const { EventLoopThread } = require('rxthreads');
+      new EventLoopThread().submit((ms) => new Promise((r) => setTimeout(r, ms, 'waited')), 300).then(console.log);
+    `);
+    expect(pending.stdout).to.include('waited');
+  });
+
+  it('lets a script that pipes through the default pool exit when the stream completes', async () => {
+    const { code, stdout } = await runScript(`
+      const { range } = require('rxjs');
+      const { toArray } = require('rxjs/operators');
+      const { offloadToThread } = require('rxthreads');
+      range(0, 5).pipe(offloadToThread((x) => x * x), toArray()).subscribe((v) => console.log(JSON.stringify(v)));
+    `);
+    expect(code).to.equal(0);
+    expect(stdout).to.include('[0,1,4,9,16]');
+  });
+
+  it('installs no signal handlers: SIGINT stays the application’s own', async () => {
+    const before = ['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s));
+    const pool = new ThreadPool({ size: 1 });
+    await pool.run((x: number) => x, 1);
+    expect(['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s))).to.deep.equal(before);
+    await pool.close();
+  });
+});
