@@ -352,6 +352,9 @@ export class Executor implements ThreadEvents {
         if (thread.inFlight < room && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
       }
       if (target === undefined) return;
+      // A busy thread is topped up only with a worthwhile batch: refilling exactly the slots each
+      // small result message frees would lock both sides into one-job messages.
+      if (target.inFlight > 0 && room - target.inFlight < Math.min(this.queued, room / 4)) return;
       let job = this.nextFor(target);
       if (job === undefined) {
         // A concurrency limit keeps every group off that thread: try the others, least loaded first.

@@ -2,7 +2,7 @@
  * The script every rxthreads thread starts with. It receives batches of jobs, runs them (one at a
  * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
  */
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import type { TaskContext, Transferable } from '../context';
 import { AbortError } from '../errors';
 import { type RunMessage, Slot, type ThreadInit, type ToThread, type WireError } from '../protocol';
@@ -172,6 +172,12 @@ async function drain(): Promise<void> {
     }
     batches.shift();
     position = 0;
+    // Take jobs that already wait in the port now rather than after a round trip through the
+    // event loop: their results then share messages with these, and batches stay large.
+    if (batches.length === 0) {
+      const next = receiveMessageOnPort(port);
+      if (next !== undefined) onMessage(next.message as ToThread);
+    }
   }
   outbox.flush();
   draining = false;
@@ -187,7 +193,7 @@ function startAll(batch: RunMessage): void {
   flushSoon();
 }
 
-port.on('message', (message: ToThread) => {
+function onMessage(message: ToThread): void {
   switch (message.type) {
     case 'run':
       for (const def of message.defs) loader.define(def);
@@ -202,7 +208,9 @@ port.on('message', (message: ToThread) => {
       contexts[message.slot]?.abort();
       break;
   }
-});
+}
+
+port.on('message', onMessage);
 // A thread that dies by process.exit or an uncaught error still sends what it has finished.
 process.on('exit', () => outbox.flush());
 process.on('uncaughtExceptionMonitor', () => outbox.flush());

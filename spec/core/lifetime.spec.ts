@@ -10,7 +10,7 @@ function runScript(source: string): Promise<{ code: number | null; stdout: strin
   const started = Date.now();
   return new Promise((done, fail) => {
     const child = execFile(process.execPath, ['-e', source], { cwd: root, timeout: 15_000 }, (error, stdout) => {
-      if (error !== null && error.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
+      if (error?.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
       else done({ code: child.exitCode, stdout, ms: Date.now() - started });
     });
   });
