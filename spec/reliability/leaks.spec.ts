@@ -1,0 +1,66 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { expect } from 'chai';
+import { range } from 'rxjs';
+import { map } from 'rxjs/operators';
+import { EventLoopThread, offloadToThread, runOnLoop, ThreadPool } from 'rxthreads';
+import { osThreads, osThreadsDownTo, SharedCounters } from '../helpers';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function heapAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** A task that counts its start (counter 0) and waits for its cancel. */
+const waitForCancel = (input: { sab: SharedArrayBuffer }, ctx: { signal: AbortSignal }) =>
+  new Promise((resolve) => {
+    const v = new Int32Array(input.sab);
+    Atomics.add(v, 0, 1);
+    Atomics.notify(v, 0);
+    if (ctx.signal.aborted) resolve(0);
+    else ctx.signal.addEventListener('abort', () => resolve(0));
+  });
+
+describe('leaks', function () {
+  this.timeout(120_000);
+
+  it('leaves threads, listeners and heap where they were after 10,000 subscribe/unsubscribe cycles mid-task', async () => {
+    const threadsBefore = osThreads();
+    const pool = new ThreadPool({ size: 2 });
+    const loop = new EventLoopThread();
+    await Promise.all([pool.run((x: number) => x, 1), loop.submit((x: number) => x, 1)]);
+    const counters = new SharedCounters();
+    const listeners = () => [process.listenerCount('exit'), process.listenerCount('unhandledRejection')];
+    const listenersBefore = listeners();
+    const cycle = async (i: number) => {
+      const started = counters.get(0);
+      const operator =
+        i % 2 === 0 ? offloadToThread(waitForCancel, { pool }) : runOnLoop(loop, waitForCancel, { concurrency: 2 });
+      const sub = range(0, 3)
+        .pipe(
+          map(() => ({ sab: counters.buffer })),
+          operator,
+        )
+        .subscribe();
+      await counters.atLeast(started + 1); // a task is running inside a thread
+      sub.unsubscribe();
+    };
+    for (let i = 0; i < 500; i++) await cycle(i); // warm up every cache first
+    const heapBefore = heapAfterGc();
+    for (let i = 0; i < 10_000; i++) await cycle(i);
+    expect(pool.stats()).to.include({ threads: 2 });
+    // Every cancelled task has been acknowledged by its thread.
+    const deadline = Date.now() + 2_000;
+    while (pool.stats().busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(pool.stats()).to.include({ busy: 0, queued: 0 });
+    expect(listeners()).to.deep.equal(listenersBefore);
+    const grown = heapAfterGc() - heapBefore;
+    expect(grown, `heap grew by ${grown} bytes`).to.be.lessThan(4 * 1024 * 1024);
+    await Promise.all([pool.close(), loop.close()]);
+    await osThreadsDownTo(threadsBefore);
+  });
+});
