@@ -1,6 +1,7 @@
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import type { Transferable } from './context';
 import type { Executor } from './executor';
+import type { TaskDefinition } from './protocol';
 import { definitionOf, type TaskLike, toTask } from './task';
 
 export interface StreamOptions<I> {
@@ -12,103 +13,222 @@ export interface StreamOptions<I> {
   readonly limitBy: 'threads' | 'jobs';
 }
 
+type Outcome = 'complete' | 'error' | 'unsubscribe';
+
 /** Where a subscription's jobs run, and what to do with those threads when it ends. */
 export interface Placement {
   readonly executor: Executor;
-  /**
-   * Called once when the subscription ends (`error` is set if it failed, `null` if it was
-   * unsubscribed); calls `then` once the threads the subscription owns have exited.
-   */
-  release(outcome: 'complete' | 'error' | 'unsubscribe', then: () => void): void;
+  /** Called once when the subscription ends; calls `then` once the threads it owns have exited. */
+  release(outcome: Outcome, then: () => void): void;
+}
+
+/** What feeds a running stream its values: an Observable subscription or an iterator being read. */
+interface Feeder<I> {
+  start(run: Run<I>): void;
+  /** Stop reading the source (called once, when the stream ends). */
+  stop(): void;
+  /** A result was emitted: a pull source may read more. */
+  emitted?(): void;
 }
 
 /**
- * The engine of `offloadToThread` and `runOnLoop`: each source value becomes one job; results are
- * emitted in source order (or completion order); an error or unsubscribe cancels every job of the
- * subscription; completion waits for every result and for the threads the subscription owns.
+ * One subscription's worth of work: each value becomes one job; results are emitted in source
+ * order (or completion order); an error or unsubscribe cancels every job of the subscription;
+ * completion waits for every result and for the threads the subscription owns.
  */
+class Run<I> {
+  private ended = false;
+  private sourceDone = false;
+  private index = 0;
+  private nextToEmit = 0;
+  emittedCount = 0;
+  private readonly early = new Map<number, unknown>(); // ordered results that overtook an earlier one
+  private readonly group;
+
+  constructor(
+    private readonly subscriber: Subscriber<unknown>,
+    private readonly placement: Placement,
+    private readonly def: TaskDefinition,
+    private readonly options: StreamOptions<I>,
+    private readonly feeder: Feeder<I>,
+  ) {
+    const { executor } = placement;
+    this.group =
+      options.limitBy === 'threads'
+        ? executor.openGroup(options.concurrency, Number.POSITIVE_INFINITY)
+        : executor.openGroup(Number.POSITIVE_INFINITY, options.concurrency);
+  }
+
+  start(): void {
+    this.feeder.start(this);
+  }
+
+  /** Values taken from the source and not yet emitted. */
+  get pending(): number {
+    return this.index - this.emittedCount;
+  }
+
+  push(value: I): void {
+    if (this.ended) return;
+    let transferList: Transferable[] | undefined;
+    if (this.options.transfer !== undefined) {
+      try {
+        transferList = this.options.transfer(value);
+      } catch (error) {
+        this.end('error', error);
+        return;
+      }
+    }
+    const at = this.index++;
+    this.placement.executor.submit(this.group, this.def, value, transferList, (error, result) =>
+      this.onResult(at, error, result),
+    );
+  }
+
+  complete(): void {
+    this.sourceDone = true;
+    if (this.pending === 0) this.end('complete');
+  }
+
+  end(outcome: Outcome, error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.feeder.stop(); // an error stops reading the source at once
+    if (outcome !== 'complete') this.placement.executor.cancelGroup(this.group);
+    this.early.clear();
+    this.placement.release(outcome, () => {
+      if (outcome === 'complete') this.subscriber.complete();
+      else if (outcome === 'error') this.subscriber.error(error);
+    });
+  }
+
+  private onResult(at: number, error: Error | undefined, value: unknown): void {
+    if (this.ended) return;
+    if (error !== undefined) {
+      this.end('error', error);
+      return;
+    }
+    if (!this.options.ordered) this.emit(value);
+    else if (at !== this.nextToEmit) this.early.set(at, value);
+    else {
+      this.nextToEmit++;
+      this.emit(value);
+      while (!this.ended && this.early.has(this.nextToEmit)) {
+        const next = this.early.get(this.nextToEmit);
+        this.early.delete(this.nextToEmit++);
+        this.emit(next);
+      }
+    }
+    if (this.ended) return;
+    if (this.sourceDone && this.pending === 0) this.end('complete');
+    else this.feeder.emitted?.();
+  }
+
+  private emit(value: unknown): void {
+    this.emittedCount++;
+    this.subscriber.next(value);
+  }
+}
+
+function runStream<I, O>(
+  taskLike: TaskLike<I, O>,
+  place: () => Placement,
+  options: StreamOptions<I>,
+  feeder: () => Feeder<I>,
+): Observable<O> {
+  const def = definitionOf(toTask(taskLike));
+  return new Observable<O>((subscriber) => {
+    const run = new Run<I>(subscriber as Subscriber<unknown>, place(), def, options, feeder());
+    run.start();
+    return () => run.end('unsubscribe');
+  });
+}
+
+/** The engine of `offloadToThread` and `runOnLoop`: an operator over an Observable source. */
 export function threadMap<I, O>(
   taskLike: TaskLike<I, O>,
   place: () => Placement,
   options: StreamOptions<I>,
 ): OperatorFunction<I, O> {
-  const def = definitionOf(toTask(taskLike));
-  const { concurrency, ordered, transfer, limitBy } = options;
   return (source) =>
-    new Observable<O>((subscriber) => {
-      const placement = place();
-      const { executor } = placement;
-      const group =
-        limitBy === 'threads'
-          ? executor.openGroup(concurrency, Number.POSITIVE_INFINITY)
-          : executor.openGroup(Number.POSITIVE_INFINITY, concurrency);
-      let ended = false;
-      let sourceDone = false;
-      let active = 0;
-      let index = 0;
-      let nextToEmit = 0;
-      const early = new Map<number, O>(); // ordered results that overtook an earlier one
-      let inner: Subscription | undefined;
-
-      const end = (outcome: 'complete' | 'error' | 'unsubscribe', error?: unknown): void => {
-        if (ended) return;
-        ended = true;
-        inner?.unsubscribe(); // an error stops reading the source at once
-        if (outcome !== 'complete') executor.cancelGroup(group);
-        early.clear();
-        placement.release(outcome, () => {
-          if (outcome === 'complete') subscriber.complete();
-          else if (outcome === 'error') subscriber.error(error);
-        });
+    runStream(taskLike, place, options, () => {
+      let subscription: Subscription | undefined;
+      let stopped = false;
+      return {
+        start(run) {
+          subscription = source.subscribe({
+            next: (value) => run.push(value),
+            error: (error) => run.end('error', error),
+            complete: () => run.complete(),
+          });
+          if (stopped) subscription.unsubscribe(); // it ended while subscribing
+        },
+        stop() {
+          stopped = true;
+          subscription?.unsubscribe();
+        },
       };
+    });
+}
 
-      const onResult = (at: number, error: Error | undefined, value: unknown): void => {
-        active--;
-        if (ended) return;
-        if (error !== undefined) {
-          end('error', error);
+/**
+ * The engine of `offloadFrom`: reads an (async) iterable only while fewer than `highWaterMark`
+ * of its values are taken and not yet emitted, so memory stays bounded however long the source.
+ */
+export function threadMapIterable<I, O>(
+  iterable: Iterable<I> | AsyncIterable<I>,
+  taskLike: TaskLike<I, O>,
+  place: () => Placement,
+  options: StreamOptions<I> & { readonly highWaterMark: number },
+): Observable<O> {
+  return runStream(taskLike, place, options, () => {
+    let iterator: Iterator<I> | AsyncIterator<I> | undefined;
+    let reading = false;
+    let stopped = false;
+    let run: Run<I>;
+    const read = async (): Promise<void> => {
+      if (reading || stopped) return;
+      reading = true;
+      try {
+        while (!stopped && run.pending < options.highWaterMark) {
+          const step = await iterator!.next();
+          if (stopped) return;
+          if (step.done) {
+            stopped = true;
+            run.complete();
+            return;
+          }
+          run.push(step.value);
+        }
+      } catch (error) {
+        run.end('error', error);
+      } finally {
+        reading = false;
+      }
+    };
+    return {
+      start(r) {
+        run = r;
+        try {
+          iterator =
+            Symbol.asyncIterator in iterable
+              ? (iterable as AsyncIterable<I>)[Symbol.asyncIterator]()
+              : (iterable as Iterable<I>)[Symbol.iterator]();
+        } catch (error) {
+          run.end('error', error);
           return;
         }
-        if (!ordered) subscriber.next(value as O);
-        else if (at !== nextToEmit) early.set(at, value as O);
-        else {
-          nextToEmit++;
-          subscriber.next(value as O);
-          while (!ended && early.size > 0 && early.has(nextToEmit)) {
-            const next = early.get(nextToEmit) as O;
-            early.delete(nextToEmit++);
-            subscriber.next(next);
-          }
-        }
-        if (sourceDone && active === 0 && !ended) end('complete');
-      };
-
-      inner = source.subscribe({
-        next(value) {
-          if (ended) return;
-          let transferList: Transferable[] | undefined;
-          if (transfer !== undefined) {
-            try {
-              transferList = transfer(value);
-            } catch (error) {
-              end('error', error);
-              return;
-            }
-          }
-          const at = index++;
-          active++;
-          executor.submit(group, def, value, transferList, (error, result) => onResult(at, error, result));
-        },
-        error(error) {
-          end('error', error);
-        },
-        complete() {
-          sourceDone = true;
-          if (active === 0) end('complete');
-        },
-      });
-
-      if (ended) inner.unsubscribe(); // it failed while subscribing
-      return () => end('unsubscribe');
-    });
+        void read();
+      },
+      stop() {
+        const wasReading = !stopped;
+        stopped = true;
+        // Let the source clean up (close a file, a cursor), as a for-of loop that breaks would.
+        if (wasReading) void Promise.resolve(iterator?.return?.()).catch(() => {});
+      },
+      emitted() {
+        void read();
+      },
+    };
+  });
 }

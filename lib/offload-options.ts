@@ -1,0 +1,47 @@
+import type { Transferable } from './context';
+import { defaultPool, executorOf, ThreadPool } from './pool';
+import type { Placement, StreamOptions } from './stream';
+import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
+
+/** Options of {@link offloadToThread} and {@link offloadFrom}. */
+export interface OffloadOptions<I> {
+  /** The pool to run on. @default defaultPool() */
+  pool?: ThreadPool;
+  /** Instead of `pool`: a private pool of this many threads for each subscription, which owns them. */
+  threads?: number;
+  /** Tasks of this subscription running at once. @default the pool's size */
+  concurrency?: number;
+  /** Emit in source order (`true`) or completion order (`false`). @default true */
+  ordered?: boolean;
+  /** The buffers of an input to move to the thread rather than copy. */
+  transfer?: (input: I) => Transferable[];
+}
+
+/** Checks the options at creation and returns how each subscription places its work. */
+export function offloadSetup<I>(options: OffloadOptions<I>): { place: () => Placement; stream: StreamOptions<I> } {
+  checkObject('options', options);
+  const { pool, threads } = options;
+  if (pool !== undefined && !(pool instanceof ThreadPool)) throw optionError('pool', 'a ThreadPool', pool);
+  checkInteger('threads', threads, 1);
+  if (pool !== undefined && threads !== undefined) {
+    throw optionError('threads', 'unset when `pool` is given', threads);
+  }
+  checkIntegerOrInfinity('concurrency', options.concurrency, 1);
+  checkType('ordered', options.ordered, 'boolean');
+  checkType('transfer', options.transfer, 'function');
+
+  const place = (): Placement => {
+    if (threads !== undefined) {
+      const own = new ThreadPool({ size: threads });
+      return { executor: executorOf(own), release: (_outcome, then) => void own.close().then(then) };
+    }
+    return { executor: executorOf(pool ?? defaultPool()), release: (_outcome, then) => then() };
+  };
+  const stream: StreamOptions<I> = {
+    concurrency: options.concurrency ?? threads ?? pool?.size ?? defaultPool().size,
+    ordered: options.ordered ?? true,
+    transfer: options.transfer,
+    limitBy: 'threads',
+  };
+  return { place, stream };
+}

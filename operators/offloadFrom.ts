@@ -1,0 +1,41 @@
+import type { Observable } from 'rxjs';
+import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
+import { threadMapIterable } from '../lib/stream';
+import type { TaskLike } from '../lib/task';
+import { checkInteger } from '../lib/validate';
+
+/** Options of {@link offloadFrom}. */
+export interface OffloadFromOptions<I> extends OffloadOptions<I> {
+  /** Most values read from the source and not yet emitted; reading pauses at this mark. @default 1024 */
+  highWaterMark?: number;
+}
+
+/**
+ * Runs a task on pool threads for each value of an iterable or async iterable, reading the source
+ * only as capacity frees: at most `highWaterMark` values are read and not yet emitted, so a huge
+ * or endless source is processed in bounded memory. Unsubscribing stops reading (the iterator's
+ * `return()` runs) and cancels the work inside the threads.
+ *
+ * @example
+ * ```ts
+ * import { createReadStream } from 'node:fs';
+ * import { createInterface } from 'node:readline';
+ *
+ * const lines = createInterface({ input: createReadStream('big.log') });
+ * offloadFrom(lines, (line: string) => line.length, { highWaterMark: 512 }).subscribe(console.log);
+ * ```
+ */
+export function offloadFrom<I, O>(
+  source: Iterable<I> | AsyncIterable<I>,
+  task: TaskLike<I, O>,
+  options: OffloadFromOptions<I> = {},
+): Observable<O> {
+  if (typeof source !== 'object' || source === null || !(Symbol.iterator in source || Symbol.asyncIterator in source)) {
+    throw new TypeError(
+      `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,
+    );
+  }
+  const { place, stream } = offloadSetup(options);
+  checkInteger('highWaterMark', options.highWaterMark, 1);
+  return threadMapIterable(source, task, place, { ...stream, highWaterMark: options.highWaterMark ?? 1024 });
+}
