@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Counters in shared memory: threads add to them, the spec reads and waits on them. */
@@ -61,4 +61,18 @@ export async function osThreadsDownTo(count: number, timeoutMs = 5_000): Promise
     await sleep(5);
   }
   return Date.now() - start;
+}
+
+/** True under `npm run soak`: the reliability specs run longer. */
+export const soaking = process.env.RXTHREADS_SOAK === '1';
+
+/** A count for the fast suite, or the larger one for the soak. */
+export function scale(fast: number, soak: number): number {
+  return soaking ? soak : fast;
+}
+
+/** Records a figure for the soak report (docs/reliability.md), when the soak asked for one. */
+export function record(name: string, value: number | string): void {
+  const file = process.env.RXTHREADS_REPORT;
+  if (file !== undefined) appendFileSync(file, `${JSON.stringify({ name, value })}\n`);
 }

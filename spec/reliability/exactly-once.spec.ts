@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { from, type Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
 import { moduleTask, offloadToThread, TaskError, ThreadPool } from 'rxthreads';
-import { fixture, grace } from '../helpers';
+import { fixture, grace, record, scale } from '../helpers';
 
 type Probe = { sab: SharedArrayBuffer; i: number; ms: number; sync: boolean; fail: boolean };
 const probe = moduleTask<Probe, number>(fixture('probe.cjs'), 'probe');
@@ -43,6 +43,7 @@ describe('exactly once (property)', function () {
   });
   after(() => pool.terminate());
 
+  const runs = scale(150, 1500);
   it('yields each value exactly once, in order when asked, within concurrency, and starts nothing after the end', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ values, concurrency, ordered, failAt, stopAfter }) => {
@@ -82,7 +83,8 @@ describe('exactly once (property)', function () {
         if (how === 'complete') for (const count of starts) expect(count).to.equal(1);
         expect(Atomics.load(shared, 1)).to.be.at.most(Math.min(concurrency, pool.size));
       }),
-      { numRuns: 150 },
+      { numRuns: runs },
     );
+    record('exactly-once property runs', runs);
   });
 });

@@ -10,7 +10,7 @@ import {
   ThreadPool,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture } from '../helpers';
+import { fixture, record, scale } from '../helpers';
 
 const tasks = fixture('tasks.cjs');
 type Fault = {
@@ -46,25 +46,29 @@ describe('faults', function () {
   });
   afterEach(() => pool.terminate());
 
+  const repeats = scale(1, 20);
   for (const fault of faults) {
     it(`survives ${fault.name}: only that task fails, with ${fault.error.name}, and the pool heals`, async () => {
-      const healthy = Array.from({ length: 40 }, (_, i) => pool.run((x: number) => x * 2, i));
-      const signal = fault.cancelAfterMs === undefined ? undefined : AbortSignal.timeout(fault.cancelAfterMs);
-      const failed = await pool.run(moduleTask(tasks, fault.task), fault.input, { signal }).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      expect(failed).to.be.instanceOf(fault.error);
-      expect(await Promise.all(healthy)).to.deep.equal(Array.from({ length: 40 }, (_, i) => i * 2));
-      // Healed: a full set of threads, and both take work again.
-      const out = await lastValueFrom(
-        range(0, 200).pipe(
-          offloadToThread((x: number) => x + 1, { pool }),
-          toArray(),
-        ),
-      );
-      expect(out).to.have.length(200);
-      expect(pool.stats().threads).to.equal(2);
+      for (let round = 0; round < repeats; round++) {
+        const healthy = Array.from({ length: 40 }, (_, i) => pool.run((x: number) => x * 2, i));
+        const signal = fault.cancelAfterMs === undefined ? undefined : AbortSignal.timeout(fault.cancelAfterMs);
+        const failed = await pool.run(moduleTask(tasks, fault.task), fault.input, { signal }).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(failed).to.be.instanceOf(fault.error);
+        expect(await Promise.all(healthy)).to.deep.equal(Array.from({ length: 40 }, (_, i) => i * 2));
+        // Healed: a full set of threads, and both take work again.
+        const out = await lastValueFrom(
+          range(0, 200).pipe(
+            offloadToThread((x: number) => x + 1, { pool }),
+            toArray(),
+          ),
+        );
+        expect(out).to.have.length(200);
+        expect(pool.stats().threads).to.equal(2);
+      }
+      record(`fault survived: ${fault.name} (times)`, repeats);
     });
   }
 

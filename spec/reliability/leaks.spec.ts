@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { range } from 'rxjs';
 import { map } from 'rxjs/operators';
 import { EventLoopThread, offloadToThread, runOnLoop, ThreadPool } from 'rxthreads';
-import { osThreads, osThreadsDownTo, SharedCounters } from '../helpers';
+import { osThreads, osThreadsDownTo, record, SharedCounters, scale } from '../helpers';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -28,7 +28,8 @@ const waitForCancel = (input: { sab: SharedArrayBuffer }, ctx: { signal: AbortSi
 describe('leaks', function () {
   this.timeout(120_000);
 
-  it('leaves threads, listeners and heap where they were after 10,000 subscribe/unsubscribe cycles mid-task', async () => {
+  const cycles = scale(10_000, 100_000);
+  it(`leaves threads, listeners and heap where they were after ${cycles} subscribe/unsubscribe cycles mid-task`, async () => {
     const threadsBefore = osThreads();
     const pool = new ThreadPool({ size: 2 });
     const loop = new EventLoopThread();
@@ -51,7 +52,10 @@ describe('leaks', function () {
     };
     for (let i = 0; i < 500; i++) await cycle(i); // warm up every cache first
     const heapBefore = heapAfterGc();
-    for (let i = 0; i < 10_000; i++) await cycle(i);
+    const started = Date.now();
+    for (let i = 0; i < cycles; i++) await cycle(i);
+    record('subscribe/unsubscribe cycles mid-task', cycles);
+    record('cycles per second', Math.round(cycles / ((Date.now() - started) / 1000)));
     expect(pool.stats()).to.include({ threads: 2 });
     // Every cancelled task has been acknowledged by its thread.
     const deadline = Date.now() + 2_000;
@@ -60,7 +64,9 @@ describe('leaks', function () {
     expect(listeners()).to.deep.equal(listenersBefore);
     const grown = heapAfterGc() - heapBefore;
     expect(grown, `heap grew by ${grown} bytes`).to.be.lessThan(4 * 1024 * 1024);
+    record('heap growth after the cycles (KiB, after GC)', Math.round(grown / 1024));
     await Promise.all([pool.close(), loop.close()]);
     await osThreadsDownTo(threadsBefore);
+    record('OS threads after done, above the start', osThreads() - threadsBefore);
   });
 });
