@@ -2,7 +2,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { WorkerCrashedError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
-import { registerExecutor } from './pool';
+import { ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkObject, checkType } from './validate';
@@ -25,11 +25,9 @@ export interface EventLoopThreadOptions {
  * const body = await loop.submit(moduleTask<string, string>('/abs/fetcher.js', 'get'), 'key');
  * ```
  */
-export class EventLoopThread {
+export class EventLoopThread extends ThreadOwner {
   /** Resolves once the thread's event loop is running. */
   readonly ready: Promise<void>;
-  /** Resolves once the thread was closed or terminated (or died) and has exited. Never rejects. */
-  readonly done: Promise<void>;
   readonly #executor: Executor;
   readonly #submissions: Group;
 
@@ -37,7 +35,7 @@ export class EventLoopThread {
     checkObject('options', options);
     checkType('name', options.name, 'string');
     checkObject('resourceLimits', options.resourceLimits);
-    this.#executor = new Executor({
+    const executor = new Executor({
       size: 1,
       mode: 'concurrent',
       cancelGraceMs: Number.POSITIVE_INFINITY,
@@ -46,9 +44,9 @@ export class EventLoopThread {
       slotCount: 16384,
       replaceCrashed: false,
     });
-    this.#submissions = this.#executor.openGroup(1, Number.POSITIVE_INFINITY);
-    this.done = this.#executor.done;
-    const executor = this.#executor;
+    super(executor);
+    this.#executor = executor;
+    this.#submissions = executor.openGroup(1, Number.POSITIVE_INFINITY);
     this.ready = new Promise<void>((resolve, reject) => {
       executor.onReady = resolve;
       void executor.done.then(() =>
@@ -56,7 +54,6 @@ export class EventLoopThread {
       );
     });
     this.ready.catch(() => {}); // only those who await it should see a thread that never started
-    registerExecutor(this, executor);
     executor.start();
   }
 
@@ -72,25 +69,5 @@ export class EventLoopThread {
   submit<I, O>(task: TaskLike<I, O>, input: I, options?: SubmitOptions): Promise<O> {
     checkSubmitOptions(options);
     return submitJob(this.#executor, this.#submissions, task, input, options);
-  }
-
-  /** Graceful: no new tasks; those in flight finish; then the thread exits. */
-  close(): Promise<void> {
-    return this.#executor.close();
-  }
-
-  /** Forced: tasks in flight reject with `AbortError`; the thread is terminated. */
-  terminate(): Promise<void> {
-    return this.#executor.terminate();
-  }
-
-  /** Calls `callback` once the thread is done (at once if it already is). */
-  onDone(callback: () => void): void {
-    this.#executor.onDone(callback);
-  }
-
-  /** `close()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

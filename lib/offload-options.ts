@@ -1,5 +1,6 @@
 import type { Transferable } from './context';
-import { defaultPool, executorOf, ThreadPool } from './pool';
+import { executorOf } from './owner';
+import { defaultPool, ThreadPool } from './pool';
 import type { Placement, StreamOptions } from './stream';
 import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
 

@@ -3,6 +3,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { QueueFullError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
+import { executorOf, ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
@@ -37,19 +38,6 @@ export interface ThreadPoolStats {
   cancelled: number;
 }
 
-const executors = new WeakMap<object, Executor>();
-
-/** The engine of a pool or loop thread, for the operators. */
-export function executorOf(owner: object): Executor {
-  const executor = executors.get(owner);
-  if (executor === undefined) throw new TypeError('Expected a ThreadPool or an EventLoopThread');
-  return executor;
-}
-
-export function registerExecutor(owner: object, executor: Executor): void {
-  executors.set(owner, executor);
-}
-
 /**
  * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
  *
@@ -59,11 +47,9 @@ export function registerExecutor(owner: object, executor: Executor): void {
  * const nine = await pool.run((x: number) => x * x, 3);
  * ```
  */
-export class ThreadPool {
+export class ThreadPool extends ThreadOwner {
   /** Threads in the pool. */
   readonly size: number;
-  /** Resolves once the pool was closed or terminated and every thread has exited. Never rejects. */
-  readonly done: Promise<void>;
   readonly #executor: Executor;
   readonly #maxQueue: number;
   readonly #runs: Group;
@@ -75,10 +61,9 @@ export class ThreadPool {
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkObject('resourceLimits', options.resourceLimits);
     checkType('name', options.name, 'string');
-    this.size = options.size ?? Math.max(1, availableParallelism() - 1);
-    this.#maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
-    this.#executor = new Executor({
-      size: this.size,
+    const size = options.size ?? Math.max(1, availableParallelism() - 1);
+    const executor = new Executor({
+      size,
       mode: 'sequential',
       cancelGraceMs: options.cancelGraceMs ?? 100,
       resourceLimits: options.resourceLimits,
@@ -86,9 +71,11 @@ export class ThreadPool {
       slotCount: 1024,
       replaceCrashed: true,
     });
-    this.#runs = this.#executor.openGroup(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
-    this.done = this.#executor.done;
-    registerExecutor(this, this.#executor);
+    super(executor);
+    this.#executor = executor;
+    this.size = size;
+    this.#maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
+    this.#runs = executor.openGroup(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -112,26 +99,6 @@ export class ThreadPool {
   /** Threads, busy threads, queued tasks and task counters, now. */
   stats(): ThreadPoolStats {
     return this.#executor.stats();
-  }
-
-  /** Graceful: no new tasks; queued and running ones finish; then every thread exits. */
-  close(): Promise<void> {
-    return this.#executor.close();
-  }
-
-  /** Forced: queued and running tasks reject with `AbortError`; threads are terminated. */
-  terminate(): Promise<void> {
-    return this.#executor.terminate();
-  }
-
-  /** Calls `callback` once the pool is done (at once if it already is). */
-  onDone(callback: () => void): void {
-    this.#executor.onDone(callback);
-  }
-
-  /** `close()`, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 

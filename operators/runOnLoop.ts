@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
-import { executorOf } from '../lib/pool';
+import { executorOf } from '../lib/owner';
 import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
 import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
