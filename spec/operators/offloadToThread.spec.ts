@@ -213,7 +213,10 @@ describe('offloadToThread', () => {
     const sizes = await lastValueFrom(
       range(0, 2).pipe(
         map((i) => buffers[i]!),
-        offloadToThread((bytes: Uint8Array) => bytes.byteLength, { pool, transfer: (bytes) => [bytes.buffer as ArrayBuffer] }),
+        offloadToThread((bytes: Uint8Array) => bytes.byteLength, {
+          pool,
+          transfer: (bytes) => [bytes.buffer as ArrayBuffer],
+        }),
         toArray(),
       ),
     );
