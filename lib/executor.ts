@@ -2,7 +2,16 @@ import type { ResourceLimits } from 'node:worker_threads';
 import type { Transferable } from './context';
 import { AbortError, ClosedError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
 import { Group, type Job, type Settle } from './job';
-import { type FromThread, Outcome, type RunMode, type TaskDefinition, type WireError } from './protocol';
+import {
+  type FromThread,
+  Header,
+  Kind,
+  Outcome,
+  type RunMode,
+  Stride,
+  type TaskDefinition,
+  type WireError,
+} from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
 
 export interface ExecutorOptions {
@@ -185,32 +194,32 @@ export class Executor implements ThreadEvents {
   // ---- ThreadEvents ----
 
   message(thread: ThreadHandle, message: FromThread): void {
-    if (message.type === 'ready') {
+    if (message[0] === Kind.Ready) {
       this.onReady?.();
       this.onReady = undefined;
       return;
     }
-    const { slots, outcomes, values } = message;
     let ran = 0;
-    for (let i = 0; i < slots.length; i++) {
-      const job = thread.release(slots[i]!);
+    for (let i = Header; i < message.length; i += Stride) {
+      const job = thread.release(message[i] as number);
       if (job === undefined) continue;
       job.group.released(thread);
-      const outcome = outcomes[i]!;
+      const outcome = message[i + 1] as Outcome;
+      const value = message[i + 2];
       if (outcome !== Outcome.Skipped) ran++;
       if (job.settled) continue;
       switch (outcome) {
         case Outcome.Ok:
           this.completed++;
-          this.settle(job, undefined, values[i]);
+          this.settle(job, undefined, value);
           break;
         case Outcome.Threw:
           this.failed++;
-          this.settle(job, taskErrorFrom(values[i] as WireError));
+          this.settle(job, taskErrorFrom(value as WireError));
           break;
         case Outcome.Unclonable: {
           this.failed++;
-          const cause = rebuildError(values[i] as WireError);
+          const cause = rebuildError(value as WireError);
           this.settle(job, new SerializationError(cause.message, { cause }));
           break;
         }
@@ -221,7 +230,7 @@ export class Executor implements ThreadEvents {
       }
     }
     if (ran > 0 && this.options.mode === 'sequential') {
-      const perJob = message.busyMs / ran;
+      const perJob = message[1] / ran;
       this.jobMs = this.jobMs < 0 ? perJob : this.jobMs * 0.7 + perJob * 0.3;
     }
     this.dispatch();

@@ -61,38 +61,44 @@ export const Outcome = {
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
+// Messages are flat arrays, discriminated by their first element: cloning one array is much
+// cheaper than cloning an object of arrays (a lone job's round trip costs ~20% less).
+
+export const Kind = {
+  Run: 0,
+  Cancel: 1,
+  Ready: 2,
+  Results: 3,
+} as const;
+
+/** Elements before the first job of a `RunMessage` or the first outcome of a `ResultsMessage`. */
+export const Header = 2;
+/** Elements per job (slot, key, input) or per outcome (slot, outcome, value). */
+export const Stride = 3;
+
 // ---- main thread → worker ----
 
-export interface RunMessage {
-  readonly type: 'run';
-  readonly defs: readonly TaskDefinition[];
-  /** Parallel arrays: job i sits in `slots[i]`, runs task `keys[i]` on `inputs[i]`. */
-  readonly slots: readonly number[];
-  readonly keys: readonly number[];
-  readonly inputs: readonly unknown[];
-}
+/**
+ * `[Run, defs, slot, key, input, slot, key, input, …]`: run task `key` on `input` in `slot`, for
+ * each job; `defs` defines the tasks this thread has not seen yet (`0` when there are none).
+ */
+export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...jobs: unknown[]];
 
-export interface CancelMessage {
-  readonly type: 'cancel';
-  readonly slot: number;
-}
+/** `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`. */
+export type CancelMessage = [kind: typeof Kind.Cancel, slot: number];
 
 export type ToThread = RunMessage | CancelMessage;
 
 // ---- worker → main thread ----
 
-export interface ReadyMessage {
-  readonly type: 'ready';
-}
+/** `[Ready]`: the thread's loop is running. */
+export type ReadyMessage = [kind: typeof Kind.Ready];
 
-export interface ResultsMessage {
-  readonly type: 'results';
-  readonly slots: readonly number[];
-  readonly outcomes: readonly Outcome[];
-  /** The value for `Ok`, a `WireError` for `Threw` and `Unclonable`, `undefined` for `Skipped`. */
-  readonly values: readonly unknown[];
-  /** Milliseconds the thread spent running the jobs of this message that ran synchronously. */
-  readonly busyMs: number;
-}
+/**
+ * `[Results, busyMs, slot, outcome, value, …]`: one outcome per job. The value is the result for
+ * `Ok`, a `WireError` for `Threw` and `Unclonable`, `undefined` for `Skipped`. `busyMs` is the time
+ * the thread spent running the jobs of this message.
+ */
+export type ResultsMessage = [kind: typeof Kind.Results, busyMs: number, ...outcomes: unknown[]];
 
 export type FromThread = ReadyMessage | ResultsMessage;

@@ -4,7 +4,17 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { Transferable } from './context';
 import { SerializationError } from './errors';
 import type { Job } from './job';
-import { type FromThread, type RunMessage, type RunMode, Slot, type TaskDefinition, type ThreadInit } from './protocol';
+import {
+  type FromThread,
+  Header,
+  Kind,
+  type RunMessage,
+  type RunMode,
+  Slot,
+  Stride,
+  type TaskDefinition,
+  type ThreadInit,
+} from './protocol';
 
 const entry = join(__dirname, 'thread', 'entry.js');
 
@@ -53,7 +63,7 @@ export class ThreadHandle {
   stopping = false;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
-  private out: { defs: TaskDefinition[]; slots: number[]; keys: number[]; inputs: unknown[]; jobs: Job[] } | undefined;
+  private out: { message: RunMessage; defs: TaskDefinition[]; jobs: Job[] } | undefined;
   private hasTransfers = false;
 
   constructor(
@@ -101,16 +111,15 @@ export class ThreadHandle {
     if (this.inFlight++ === 0) this.worker.ref();
     let out = this.out;
     if (out === undefined) {
-      out = this.out = { defs: [], slots: [], keys: [], inputs: [], jobs: [] };
+      out = this.out = { message: [Kind.Run, 0], defs: [], jobs: [] };
       queueMicrotask(() => this.flush());
     }
     if (!this.known.has(job.def.key)) {
       this.known.add(job.def.key);
       out.defs.push(job.def);
+      out.message[1] = out.defs;
     }
-    out.slots.push(slot);
-    out.keys.push(job.def.key);
-    out.inputs.push(job.input);
+    out.message.push(slot, job.def.key, job.input);
     out.jobs.push(job);
     if (job.transfer !== undefined && job.transfer.length > 0) this.hasTransfers = true;
   }
@@ -131,7 +140,7 @@ export class ThreadHandle {
   cancel(slot: number): boolean {
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
     if (Atomics.compareExchange(this.states, slot, Slot.Started, Slot.Aborted) === Slot.Started) {
-      this.worker.postMessage({ type: 'cancel', slot });
+      this.worker.postMessage([Kind.Cancel, slot]);
     }
     return false;
   }
@@ -188,30 +197,23 @@ export class ThreadHandle {
     const out = this.out;
     this.out = undefined;
     if (out === undefined || !this.alive) return;
-    const message: RunMessage = { type: 'run', defs: out.defs, slots: out.slots, keys: out.keys, inputs: out.inputs };
     const transfers = this.hasTransfers ? out.jobs.flatMap((job) => job.transfer ?? []) : undefined;
     this.hasTransfers = false;
     try {
-      this.worker.postMessage(message, transfers);
+      this.worker.postMessage(out.message, transfers);
       return;
     } catch {
       // Some input cannot be cloned: send the jobs one by one so only those fail.
     }
-    if (out.defs.length > 0) this.worker.postMessage({ type: 'run', defs: out.defs, slots: [], keys: [], inputs: [] });
+    if (out.defs.length > 0) this.worker.postMessage([Kind.Run, out.defs] satisfies RunMessage);
     const failures: [Job, SerializationError][] = [];
-    for (let i = 0; i < out.jobs.length; i++) {
-      const job = out.jobs[i]!;
-      const single: RunMessage = {
-        type: 'run',
-        defs: [],
-        slots: [out.slots[i]!],
-        keys: [out.keys[i]!],
-        inputs: [out.inputs[i]],
-      };
+    for (let i = Header, n = 0; i < out.message.length; i += Stride, n++) {
+      const job = out.jobs[n]!;
+      const single: RunMessage = [Kind.Run, 0, out.message[i], out.message[i + 1], out.message[i + 2]];
       try {
         this.worker.postMessage(single, job.transfer as Transferable[] | undefined);
       } catch (error) {
-        this.release(out.slots[i]!);
+        this.release(job.slot);
         const reason = error instanceof Error ? error.message : String(error);
         failures.push([
           job,

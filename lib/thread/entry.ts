@@ -5,7 +5,16 @@
 import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import type { TaskContext, Transferable } from '../context';
 import { AbortError } from '../errors';
-import { type RunMessage, Slot, type ThreadInit, type ToThread, type WireError } from '../protocol';
+import {
+  Header,
+  Kind,
+  type RunMessage,
+  Slot,
+  Stride,
+  type ThreadInit,
+  type ToThread,
+  type WireError,
+} from '../protocol';
 import { type Loaded, TaskLoader } from './loader';
 import { markTransfer, Outbox, toWire } from './outbox';
 
@@ -139,7 +148,7 @@ function flushSoon(): void {
 // ---- sequential mode: one job at a time, in order ----
 
 const batches: RunMessage[] = [];
-let position = 0;
+let position = Header;
 let draining = false;
 /** Per task: how many runs in a row were tiny. Only a task proven tiny shares result messages. */
 const tinyStreak = new Map<number, number>();
@@ -150,9 +159,10 @@ async function drain(): Promise<void> {
   draining = true;
   while (batches.length > 0) {
     const batch = batches[0]!;
-    while (position < batch.slots.length) {
-      const i = position++;
-      const key = batch.keys[i]!;
+    while (position < batch.length) {
+      const i = position;
+      position += Stride;
+      const key = batch[i + 1] as number;
       // Finished results go out before a job starts, unless that job's task has proven tiny: a
       // job of unknown length must never hold finished results back (a take(n) downstream may be
       // waiting for them to cancel this very job).
@@ -162,7 +172,7 @@ async function drain(): Promise<void> {
       ) {
         outbox.flush();
       }
-      const pending = start(batch.slots[i]!, key, batch.inputs[i]);
+      const pending = start(batch[i] as number, key, batch[i + 2]);
       if (pending !== undefined) {
         // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
         flushSoon();
@@ -171,7 +181,7 @@ async function drain(): Promise<void> {
       tinyStreak.set(key, lastJobMs < tinyMs ? (tinyStreak.get(key) ?? 0) + 1 : 0);
     }
     batches.shift();
-    position = 0;
+    position = Header;
     // Take jobs that already wait in the port now rather than after a round trip through the
     // event loop: their results then share messages with these, and batches stay large.
     if (batches.length === 0) {
@@ -186,17 +196,17 @@ async function drain(): Promise<void> {
 // ---- concurrent mode: every job at once ----
 
 function startAll(batch: RunMessage): void {
-  for (let i = 0; i < batch.slots.length; i++) {
-    const pending = start(batch.slots[i]!, batch.keys[i]!, batch.inputs[i]);
+  for (let i = Header; i < batch.length; i += Stride) {
+    const pending = start(batch[i] as number, batch[i + 1] as number, batch[i + 2]);
     if (pending !== undefined) void pending.then(flushSoon);
   }
   flushSoon();
 }
 
 function onMessage(message: ToThread): void {
-  switch (message.type) {
-    case 'run':
-      for (const def of message.defs) loader.define(def);
+  switch (message[0]) {
+    case Kind.Run:
+      if (message[1] !== 0) for (const def of message[1]) loader.define(def);
       if (init.mode === 'concurrent') {
         startAll(message);
       } else {
@@ -204,8 +214,8 @@ function onMessage(message: ToThread): void {
         if (!draining) void drain();
       }
       break;
-    case 'cancel':
-      contexts[message.slot]?.abort();
+    case Kind.Cancel:
+      contexts[message[1]]?.abort();
       break;
   }
 }
@@ -214,4 +224,4 @@ port.on('message', onMessage);
 // A thread that dies by process.exit or an uncaught error still sends what it has finished.
 process.on('exit', () => outbox.flush());
 process.on('uncaughtExceptionMonitor', () => outbox.flush());
-port.postMessage({ type: 'ready' });
+port.postMessage([Kind.Ready]);

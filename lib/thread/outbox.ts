@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Transferable } from '../context';
-import { Outcome, type ResultsMessage, type WireError } from '../protocol';
+import { Header, Kind, Outcome, type ResultsMessage, Stride, type WireError } from '../protocol';
 
 const transferMark = Symbol.for('rxthreads.transfer');
 
@@ -54,9 +54,7 @@ export function toWire(thrown: unknown, message?: string): WireError {
  * outcome is sent alone so that only the unclonable ones fail, and the thread goes on.
  */
 export class Outbox {
-  private slots: number[] = [];
-  private outcomes: Outcome[] = [];
-  private values: unknown[] = [];
+  private message: ResultsMessage = [Kind.Results, 0];
   private transfers: (readonly Transferable[] | undefined)[] = [];
   private hasTransfers = false;
   busyMs = 0;
@@ -66,7 +64,7 @@ export class Outbox {
   constructor(private readonly port: MessagePort) {}
 
   get size(): number {
-    return this.slots.length;
+    return (this.message.length - Header) / Stride;
   }
 
   ok(slot: number, value: unknown): void {
@@ -88,27 +86,25 @@ export class Outbox {
 
   private add(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
     if (this.since < 0) this.since = performance.now();
-    this.slots.push(slot);
-    this.outcomes.push(outcome);
-    this.values.push(value);
+    this.message.push(slot, outcome, value);
     this.transfers.push(transfer);
   }
 
   flush(): void {
-    if (this.slots.length === 0) return;
-    const { slots, outcomes, values, transfers, hasTransfers, busyMs } = this;
-    this.slots = [];
-    this.outcomes = [];
-    this.values = [];
+    if (this.message.length === Header) return;
+    const { message, transfers, hasTransfers } = this;
+    message[1] = this.busyMs;
+    this.message = [Kind.Results, 0];
     this.transfers = [];
     this.hasTransfers = false;
     this.busyMs = 0;
     this.since = -1;
-    const message: ResultsMessage = { type: 'results', slots, outcomes, values, busyMs };
     try {
       this.port.postMessage(message, hasTransfers ? (transfers.flat() as Transferable[]) : undefined);
     } catch {
-      for (let i = 0; i < slots.length; i++) this.sendAlone(slots[i]!, outcomes[i]!, values[i], transfers[i]);
+      for (let i = Header, n = 0; i < message.length; i += Stride, n++) {
+        this.sendAlone(message[i] as number, message[i + 1] as Outcome, message[i + 2], transfers[n]);
+      }
     }
   }
 
@@ -119,16 +115,11 @@ export class Outbox {
     transfer: readonly Transferable[] | undefined,
   ): void {
     try {
-      this.post(slot, outcome, value, transfer);
+      this.port.postMessage([Kind.Results, 0, slot, outcome, value], transfer as Transferable[] | undefined);
     } catch (error) {
       const what = outcome === Outcome.Ok ? 'result' : 'error';
       const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${(error as Error).message}`);
-      this.post(slot, Outcome.Unclonable, wire, undefined);
+      this.port.postMessage([Kind.Results, 0, slot, Outcome.Unclonable, wire]);
     }
-  }
-
-  private post(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
-    const message: ResultsMessage = { type: 'results', slots: [slot], outcomes: [outcome], values: [value], busyMs: 0 };
-    this.port.postMessage(message, transfer as Transferable[] | undefined);
   }
 }
