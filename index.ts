@@ -11,6 +11,7 @@ export { EventLoopThread, type EventLoopThreadOptions } from './lib/loop-thread'
 export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/pool';
 export type { SubmitOptions } from './lib/submit';
 export { inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
+export { type InThreadOptions, inThread } from './operators/inThread';
 export { type OffloadFromOptions, offloadFrom } from './operators/offloadFrom';
 export { type OffloadOptions, offloadToThread } from './operators/offloadToThread';
 export { type RunOnLoopOptions, runOnLoop } from './operators/runOnLoop';

@@ -102,3 +102,42 @@ export type ReadyMessage = [kind: typeof Kind.Ready];
 export type ResultsMessage = [kind: typeof Kind.Results, busyMs: number, ...outcomes: unknown[]];
 
 export type FromThread = ReadyMessage | ResultsMessage;
+
+// ---- inThread: a whole stage running in a thread of its own ----
+
+export const StageKind = {
+  /** `[Next, value, value, …]` either way: source values in, stage outputs out. */
+  Next: 0,
+  /** `[Complete]` either way: the source completed / the stage completed. */
+  Complete: 1,
+  /** `[Error, wire]` either way: the source errored / the stage errored (`[Error, wire, 1]`: with the source's error). */
+  Error: 2,
+  /** `[Stop]` in: unsubscribe the stage (its teardown runs in the thread). `[Stop]` out: done so. */
+  Stop: 3,
+  /** `[Unclonable, wire]` out: an output could not be cloned to the caller. */
+  Unclonable: 4,
+} as const;
+
+export type StageMessage =
+  | [kind: typeof StageKind.Next, ...values: unknown[]]
+  | [kind: typeof StageKind.Complete]
+  | [kind: typeof StageKind.Error, error: WireError, passedThrough?: 1]
+  | [kind: typeof StageKind.Stop]
+  | [kind: typeof StageKind.Unclonable, error: WireError];
+
+/** Shared Int32 counters of a stage thread. */
+export const StageCounter = {
+  /** Source values the thread has delivered to the stage (credit for the sender). */
+  Consumed: 0,
+  /** 1 once the caller unsubscribed: `ctx.aborted`. */
+  Aborted: 1,
+} as const;
+
+/** What `workerData` carries to a stage thread. */
+export interface StageInit {
+  readonly def: TaskDefinition;
+  readonly counters: SharedArrayBuffer;
+  /** The port the stage's messages travel on, both ways. */
+  readonly port: import('node:worker_threads').MessagePort;
+  readonly tsNode: ThreadInit['tsNode'];
+}

@@ -20,7 +20,7 @@ const entry = join(__dirname, 'thread', 'entry.js');
 
 let tsNode: ThreadInit['tsNode'] | null = null;
 /** If this process runs under ts-node, what a thread needs to register it for `.ts` task modules. */
-function tsNodeInit(): ThreadInit['tsNode'] {
+export function tsNodeInit(): ThreadInit['tsNode'] {
   if (tsNode !== null) return tsNode;
   tsNode = undefined;
   const instance = (process as unknown as Record<symbol, { configFilePath?: unknown } | undefined>)[

@@ -2,9 +2,7 @@
  * The script every rxthreads thread starts with. It receives batches of jobs, runs them (one at a
  * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
  */
-import { parentPort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
-import type { TaskContext, Transferable } from '../context';
-import { AbortError } from '../errors';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   Header,
   Kind,
@@ -15,8 +13,9 @@ import {
   type ToThread,
   type WireError,
 } from '../protocol';
+import { ContextBase } from './context';
 import { type Loaded, TaskLoader } from './loader';
-import { markTransfer, Outbox, toWire } from './outbox';
+import { Outbox, toWire } from './outbox';
 
 if (parentPort === null) throw new Error('rxthreads: the thread entry must run in a worker thread');
 const port = parentPort;
@@ -29,36 +28,16 @@ const contexts: (Context | undefined)[] = [];
 /** How long the last job took (ms). */
 let lastJobMs = 0;
 
-class Context implements TaskContext {
-  private controller: AbortController | undefined;
+class Context extends ContextBase {
   private endedAborted: boolean | undefined;
   private readonly started = performance.now();
-  readonly threadId = threadId;
 
-  constructor(private readonly slot: number) {}
+  constructor(private readonly slot: number) {
+    super();
+  }
 
   get aborted(): boolean {
     return this.endedAborted ?? Atomics.load(states, this.slot) === Slot.Aborted;
-  }
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(new AbortError());
-    }
-    return this.controller.signal;
-  }
-
-  throwIfAborted(): void {
-    if (this.aborted) throw new AbortError();
-  }
-
-  transfer<T>(value: T, transferList: readonly Transferable[]): T {
-    return markTransfer(value, transferList) as T;
-  }
-
-  abort(): void {
-    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(new AbortError());
   }
 
   /** The job is over: freeze what `aborted` says for anyone who kept this context, free the slot. */

@@ -15,7 +15,7 @@ export function markTransfer(value: unknown, list: readonly Transferable[]): Tra
   return { [transferMark]: true, value, list };
 }
 
-function isTransfer(value: unknown): value is Transfer {
+export function isTransfer(value: unknown): value is Transfer {
   return typeof value === 'object' && value !== null && transferMark in value;
 }
 

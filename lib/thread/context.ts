@@ -1,0 +1,33 @@
+import { threadId } from 'node:worker_threads';
+import type { TaskContext, Transferable } from '../context';
+import { AbortError } from '../errors';
+import { markTransfer } from './outbox';
+
+/** A task's context in the thread; subclasses say where `aborted` is read from (shared memory). */
+export abstract class ContextBase implements TaskContext {
+  private controller: AbortController | undefined;
+  readonly threadId = threadId;
+
+  abstract get aborted(): boolean;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(new AbortError());
+    }
+    return this.controller.signal;
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw new AbortError();
+  }
+
+  transfer<T>(value: T, transferList: readonly Transferable[]): T {
+    return markTransfer(value, transferList) as T;
+  }
+
+  /** Fires `signal` (a cancel message arrived). */
+  abort(): void {
+    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(new AbortError());
+  }
+}
