@@ -117,7 +117,9 @@ describe('inThread', () => {
   });
 
   it('errors with TaskError when the stage is missing or does not return an Observable', async () => {
-    const missing = await lastValueFrom(range(0, 1).pipe(inThread(stage<number, number>('nope')))).catch((e: Error) => e);
+    const missing = await lastValueFrom(range(0, 1).pipe(inThread(stage<number, number>('nope')))).catch(
+      (e: Error) => e,
+    );
     expect(missing).to.be.instanceOf(TaskError);
     const wrong = await lastValueFrom(range(0, 1).pipe(inThread(stage('notAnObservable')))).catch((e: Error) => e);
     expect(wrong).to.be.instanceOf(TaskError);
