@@ -15,12 +15,13 @@ function row(label: string, phase: Phase): string {
 export function formatReport(report: DemoReport, display: (path: string) => string = (path) => path): string {
   const { threads, mainThread } = report;
   const lines: string[] = [];
-  const scope =
-    report.selected < report.found
-      ? `the first ${report.selected} of ${report.found} files (in path order; the default run is capped, pass --limit to change it)`
-      : `${report.found} files`;
   lines.push(`rxthreads demo: read, gzip and SHA-256 every file under ${display(report.root)}`);
-  lines.push(`  ${scope}; a pool of ${report.poolSize} threads, plus 1 event-loop thread for the catalog`);
+  if (report.selected < report.found) {
+    lines.push(`  only the first ${report.selected} of ${report.found} files, in path order (--limit N sets how many)`);
+  }
+  lines.push(
+    `  ${report.selected} files; a pool of ${report.poolSize} threads, plus 1 event-loop thread for the catalog`,
+  );
   lines.push('');
   lines.push(
     `  ${''.padEnd(18)}${'done'.padStart(12)}${'bytes'.padStart(11)}${'time'.padStart(10)}   ${'throughput'.padEnd(28)}main event-loop delay p99 / max`,

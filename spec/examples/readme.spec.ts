@@ -8,20 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import * as rxthreads from 'rxthreads';
 
 const run = promisify(execFile);
 const repo = join(__dirname, '..', '..');
 const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-// Waits for the inThread export (operators/inThread.ts): until then its example is skipped.
-const hasInThread = 'inThread' in rxthreads;
 
 interface Program {
   name: string;
   line: number;
   source: string;
   expected: string[];
-  skip: boolean;
 }
 
 const modules = new Map<string, string>();
@@ -41,13 +37,7 @@ for (const match of readme.matchAll(/^```(ts|js)\n([\s\S]*?)^```$/gm)) {
   const body = lines.filter((text) => !text.startsWith('import '));
   const source = `${imports.join('\n')}\n(async () => {\n${body.join('\n')}\n})().catch((error) => {\n  console.error(error);\n  process.exitCode = 1;\n});\n`;
   const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((found) => found[1]!);
-  programs.push({
-    name: `program-${line}.ts`,
-    line,
-    source,
-    expected,
-    skip: !hasInThread && /\binThread\(/.test(code),
-  });
+  programs.push({ name: `program-${line}.ts`, line, source, expected });
 }
 
 interface Outcome {
@@ -86,23 +76,17 @@ describe('README', function () {
       skipLibCheck: true,
       noEmit: true,
     };
-    const include = ['*.ts'];
-    const exclude = programs.filter((program) => program.skip).map((program) => program.name);
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions, include, exclude, 'ts-node': { transpileOnly: true } }),
-    );
+    const tsconfig = { compilerOptions, include: ['*.ts'], 'ts-node': { transpileOnly: true } };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
     for (const [name, code] of modules) writeFileSync(join(dir, name), code);
     for (const program of programs) writeFileSync(join(dir, program.name), program.source);
     // Two at a time: most of each run is ts-node starting, and this machine may have two cores.
     const lanes: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
-    programs
-      .filter((program) => !program.skip)
-      .forEach((program, index) => {
-        const result = lanes[index % lanes.length]!.then(() => runProgram(program.name));
-        lanes[index % lanes.length] = result;
-        results.set(program.name, result);
-      });
+    programs.forEach((program, index) => {
+      const result = lanes[index % lanes.length]!.then(() => runProgram(program.name));
+      lanes[index % lanes.length] = result;
+      results.set(program.name, result);
+    });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -118,7 +102,7 @@ describe('README', function () {
   });
 
   for (const program of programs) {
-    (program.skip ? it.skip : it)(`runs the example at README.md line ${program.line}`, async () => {
+    it(`runs the example at README.md line ${program.line}`, async () => {
       const { stdout, stderr, error } = await results.get(program.name)!;
       expect(error, stderr).to.equal(undefined);
       expect(stderr).to.equal('');
