@@ -66,10 +66,6 @@ export class Executor implements ThreadEvents {
     return this.state === 'open';
   }
 
-  get hasEnded(): boolean {
-    return this.state === 'ended';
-  }
-
   /** Calls `callback` when done: at once if it already is. */
   onDone(callback: () => void): void {
     if (this.state === 'ended') callback();

@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Observable } from 'rxjs';
 
 /** Counters in shared memory: threads add to them, the spec reads and waits on them. */
 export class SharedCounters {
@@ -75,4 +76,23 @@ export function scale(fast: number, soak: number): number {
 export function record(name: string, value: number | string): void {
   const file = process.env.RXTHREADS_REPORT;
   if (file !== undefined) appendFileSync(file, `${JSON.stringify({ name, value })}\n`);
+}
+
+/**
+ * For a stream whose source never completes: waits for `count` values, checks that it has not
+ * completed, unsubscribes, and returns the values.
+ */
+export async function valuesWhileOpen<T>(output$: Observable<T>, count: number): Promise<T[]> {
+  const seen: T[] = [];
+  let ended = false;
+  const sub = output$.subscribe({
+    next: (v) => seen.push(v),
+    error: () => (ended = true),
+    complete: () => (ended = true),
+  });
+  const deadline = Date.now() + 10_000;
+  while (seen.length < count && !ended && Date.now() < deadline) await sleep(5);
+  sub.unsubscribe();
+  if (ended) throw new Error('the stream ended although its source never completes');
+  return seen;
 }

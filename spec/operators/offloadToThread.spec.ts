@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject, throwError } from 'rxjs';
 import { concatWith, map, take, toArray } from 'rxjs/operators';
 import { moduleTask, offloadToThread, SerializationError, TaskError, ThreadPool } from 'rxthreads';
-import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters } from '../helpers';
+import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../helpers';
 
 type Input = { sab: SharedArrayBuffer; value?: number; fast?: number; ms?: number };
 const tasks = fixture('tasks.cjs');
@@ -44,18 +44,11 @@ describe('offloadToThread', () => {
   });
 
   it('stays open on a never-ending source until unsubscribed', async () => {
-    const seen: number[] = [];
-    let completed = false;
-    const sub = range(1, 2)
-      .pipe(
-        concatWith(NEVER),
-        offloadToThread((x: number) => x * 10, { pool }),
-      )
-      .subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
-    while (seen.length < 2) await grace(5);
-    expect(seen).to.deep.equal([10, 20]);
-    expect(completed).to.equal(false);
-    sub.unsubscribe();
+    const out$ = range(1, 2).pipe(
+      concatWith(NEVER),
+      offloadToThread((x: number) => x * 10, { pool }),
+    );
+    expect(await valuesWhileOpen(out$, 2)).to.deep.equal([10, 20]);
   });
 
   it('maps one value', async () => {

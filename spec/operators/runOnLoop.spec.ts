@@ -10,7 +10,7 @@ import {
   SerializationError,
   TaskError,
 } from 'rxthreads';
-import { fixture, grace, SharedCounters } from '../helpers';
+import { fixture, grace, SharedCounters, valuesWhileOpen } from '../helpers';
 
 type Wait = { sab: SharedArrayBuffer; ms: number; value?: unknown };
 const state = fixture('loop-state.cjs');
@@ -36,18 +36,11 @@ describe('runOnLoop', () => {
   });
 
   it('stays open on a never-ending source until unsubscribed', async () => {
-    const seen: number[] = [];
-    let completed = false;
-    const sub = range(1, 2)
-      .pipe(
-        concatWith(NEVER),
-        runOnLoop(loop, (x: number) => x + 1),
-      )
-      .subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
-    while (seen.length < 2) await grace(5);
-    expect(seen).to.deep.equal([2, 3]);
-    expect(completed).to.equal(false);
-    sub.unsubscribe();
+    const out$ = range(1, 2).pipe(
+      concatWith(NEVER),
+      runOnLoop(loop, (x: number) => x + 1),
+    );
+    expect(await valuesWhileOpen(out$, 2)).to.deep.equal([2, 3]);
   });
 
   it('maps one value', async () => {
