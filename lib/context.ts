@@ -1,7 +1,16 @@
 import type { TransferListItem } from 'node:worker_threads';
 
-/** Something `postMessage` can move rather than copy: an ArrayBuffer, a MessagePort, … */
-export type Transferable = TransferListItem;
+/**
+ * Something `postMessage` can move rather than copy: an ArrayBuffer, a MessagePort, …
+ * (`ArrayBufferLike` is accepted so that `bytes.buffer` type-checks; a SharedArrayBuffer is shared,
+ * never moved, and listing one fails with `SerializationError`.)
+ *
+ * @example
+ * ```ts
+ * const list: Transferable[] = [bytes.buffer];
+ * ```
+ */
+export type Transferable = TransferListItem | ArrayBufferLike;
 
 /**
  * What a task receives as its second argument, inside the thread.
@@ -38,4 +47,9 @@ export interface TaskContext {
    * ```
    */
   transfer<T>(value: T, transferList: readonly Transferable[]): T;
+}
+
+/** A transfer list as `postMessage` types it: a SharedArrayBuffer listed here fails at runtime. */
+export function transferList(list: readonly Transferable[] | undefined): TransferListItem[] | undefined {
+  return list as TransferListItem[] | undefined;
 }

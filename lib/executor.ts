@@ -182,9 +182,9 @@ export class Executor implements ThreadEvents {
     return waiting;
   }
 
-  /** Starts the threads now rather than on first use (an event-loop thread does). */
+  /** Starts the threads now rather than on first use, holding the process until they run (an event-loop thread does). */
   start(): void {
-    this.spawnMissing();
+    this.spawnMissing(true);
   }
 
   // ---- ThreadEvents ----
@@ -337,9 +337,9 @@ export class Executor implements ThreadEvents {
     return Math.min(maxDepth, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
   }
 
-  private spawnMissing(): void {
+  private spawnMissing(holdUntilReady = false): void {
     while (this.threads.length < this.options.size) {
-      const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this);
+      const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this, holdUntilReady);
       this.threads.push(thread);
       this.living.add(thread);
     }

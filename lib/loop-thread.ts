@@ -7,7 +7,14 @@ import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkObject, checkType } from './validate';
 
-/** Options of an {@link EventLoopThread}. */
+/**
+ * Options of an {@link EventLoopThread}.
+ *
+ * @example
+ * ```ts
+ * new EventLoopThread({ name: 'io', resourceLimits: { maxOldGenerationSizeMb: 256 } });
+ * ```
+ */
 export interface EventLoopThreadOptions {
   /** A name for the thread, shown in debuggers and errors. */
   name?: string;

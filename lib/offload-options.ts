@@ -4,7 +4,14 @@ import { defaultPool, ThreadPool } from './pool';
 import type { Placement, StreamOptions } from './stream';
 import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
 
-/** Options of {@link offloadToThread} and {@link offloadFrom}. */
+/**
+ * Options of {@link offloadToThread} and {@link offloadFrom}.
+ *
+ * @example
+ * ```ts
+ * images$.pipe(offloadToThread(resize, { threads: 2, ordered: false, transfer: (img) => [img.buffer] }));
+ * ```
+ */
 export interface OffloadOptions<I> {
   /** The pool to run on. @default defaultPool() */
   pool?: ThreadPool;

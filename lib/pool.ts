@@ -8,7 +8,14 @@ import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
 
-/** Options of a {@link ThreadPool}. */
+/**
+ * Options of a {@link ThreadPool}.
+ *
+ * @example
+ * ```ts
+ * new ThreadPool({ size: 4, maxQueue: 1_000, cancelGraceMs: 250, name: 'images' });
+ * ```
+ */
 export interface ThreadPoolOptions {
   /** Threads in the pool. @default Math.max(1, os.availableParallelism() - 1) */
   size?: number;
@@ -22,7 +29,14 @@ export interface ThreadPoolOptions {
   name?: string;
 }
 
-/** Statistics of a pool at one moment. */
+/**
+ * Statistics of a pool at one moment.
+ *
+ * @example
+ * ```ts
+ * const { busy, queued } = pool.stats();
+ * ```
+ */
 export interface ThreadPoolStats {
   /** Threads alive. */
   threads: number;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { Subscriber } from 'rxjs';
-import type { Transferable } from './context';
+import { type Transferable, transferList } from './context';
 import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
 import {
   StageCounter,
@@ -128,7 +128,7 @@ export class StageRun<I> {
     this.batch = [StageKind.Next];
     this.batchTransfers = [];
     try {
-      this.port.postMessage(message, transfers);
+      this.port.postMessage(message, transferList(transfers));
       this.sent += message.length - 1;
     } catch (error) {
       this.finish({

@@ -5,7 +5,14 @@ import type { Group } from './job';
 import { definitionOf, type TaskLike, toTask } from './task';
 import { checkObject, optionError } from './validate';
 
-/** Options for one `run` or `submit` call. */
+/**
+ * Options for one `run` or `submit` call.
+ *
+ * @example
+ * ```ts
+ * await pool.run(task, bytes, { signal: AbortSignal.timeout(1_000), transfer: [bytes.buffer] });
+ * ```
+ */
 export interface SubmitOptions {
   /** Cancels the task: queued, it never starts; running, its `ctx.signal` fires. */
   signal?: AbortSignal;

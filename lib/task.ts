@@ -4,7 +4,14 @@ import type { TaskContext } from './context';
 import type { TaskDefinition } from './protocol';
 import { optionError } from './validate';
 
-/** A function that runs inside a thread: `fn(input, ctx)`, returning a value or a promise. */
+/**
+ * A function that runs inside a thread: `fn(input, ctx)`, returning a value or a promise.
+ *
+ * @example
+ * ```ts
+ * const double: TaskFunction<number, number> = (x) => x * 2;
+ * ```
+ */
 export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
 
 const definition = Symbol('rxthreads.task');
@@ -23,7 +30,14 @@ export interface Task<I, O> {
   readonly __types?: (input: I) => O;
 }
 
-/** A {@link Task}, or a plain self-contained function that is treated as `inlineTask(fn)`. */
+/**
+ * A {@link Task}, or a plain self-contained function that is treated as `inlineTask(fn)`.
+ *
+ * @example
+ * ```ts
+ * const either: TaskLike<number, number> = Math.random() > 0.5 ? (x) => x + 1 : moduleTask('/abs/inc.js');
+ * ```
+ */
 export type TaskLike<I, O> = Task<I, O> | TaskFunction<I, O>;
 
 // One key per distinct definition, so a thread compiles or loads each task once and a batch

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import type { Transferable } from './context';
+import { transferList } from './context';
 import { SerializationError } from './errors';
 import type { Job } from './job';
 import {
@@ -63,6 +63,8 @@ export class ThreadHandle {
   stopping = false;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
+  /** Referenced until the thread's loop runs, for an owner that is awaited before any work. */
+  private holding: boolean;
   private out: { message: RunMessage; defs: TaskDefinition[]; jobs: Job[] } | undefined;
   private hasTransfers = false;
 
@@ -71,7 +73,9 @@ export class ThreadHandle {
     mode: RunMode,
     options: { resourceLimits?: ResourceLimits | undefined; name?: string | undefined },
     private readonly events: ThreadEvents,
+    holdUntilReady = false,
   ) {
+    this.holding = holdUntilReady;
     if (!existsSync(entry)) {
       throw new Error(`rxthreads: thread entry ${entry} is missing; run \`npm run build\` first`);
     }
@@ -85,7 +89,13 @@ export class ThreadHandle {
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
       ...(options.name && { name: options.name }),
     });
-    this.worker.on('message', (message: FromThread) => this.events.message(this, message));
+    this.worker.on('message', (message: FromThread) => {
+      if (message[0] === Kind.Ready && this.holding) {
+        this.holding = false;
+        if (this.inFlight === 0) this.worker.unref();
+      }
+      this.events.message(this, message);
+    });
     this.worker.on('error', (error) => {
       this.lastError = error;
     });
@@ -94,7 +104,7 @@ export class ThreadHandle {
       this.events.exit(this, code, this.lastError);
     });
     // After the listeners: adding a 'message' listener refs the thread's port again.
-    this.worker.unref();
+    if (!this.holding) this.worker.unref();
   }
 
   get capacity(): number {
@@ -129,7 +139,7 @@ export class ThreadHandle {
     const job = this.jobs[slot];
     this.jobs[slot] = undefined;
     this.free.push(slot);
-    if (--this.inFlight === 0 && this.alive) this.worker.unref();
+    if (--this.inFlight === 0 && this.alive && !this.holding) this.worker.unref();
     return job;
   }
 
@@ -200,7 +210,7 @@ export class ThreadHandle {
     const transfers = this.hasTransfers ? out.jobs.flatMap((job) => job.transfer ?? []) : undefined;
     this.hasTransfers = false;
     try {
-      this.worker.postMessage(out.message, transfers);
+      this.worker.postMessage(out.message, transferList(transfers));
       return;
     } catch {
       // Some input cannot be cloned: send the jobs one by one so only those fail.
@@ -211,7 +221,7 @@ export class ThreadHandle {
       const job = out.jobs[n]!;
       const single: RunMessage = [Kind.Run, 0, out.message[i], out.message[i + 1], out.message[i + 2]];
       try {
-        this.worker.postMessage(single, job.transfer as Transferable[] | undefined);
+        this.worker.postMessage(single, transferList(job.transfer));
       } catch (error) {
         this.release(job.slot);
         const reason = error instanceof Error ? error.message : String(error);

@@ -4,7 +4,14 @@ import { StageRun } from '../lib/stage';
 import { definitionOf, type TaskLike, toTask } from '../lib/task';
 import { checkInteger, checkObject, checkType, optionError } from '../lib/validate';
 
-/** Options of {@link inThread}. */
+/**
+ * Options of {@link inThread}.
+ *
+ * @example
+ * ```ts
+ * source$.pipe(inThread(stage, { bufferSize: 256, overflow: 'error' }));
+ * ```
+ */
 export interface InThreadOptions<I> {
   /** Source values that may wait for the stage's thread (sent, not yet taken by the stage). @default 1024 */
   bufferSize?: number;

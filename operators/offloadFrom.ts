@@ -4,7 +4,14 @@ import { threadMapIterable } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
 import { checkInteger } from '../lib/validate';
 
-/** Options of {@link offloadFrom}. */
+/**
+ * Options of {@link offloadFrom}.
+ *
+ * @example
+ * ```ts
+ * offloadFrom(lines, parseLine, { highWaterMark: 256, ordered: false });
+ * ```
+ */
 export interface OffloadFromOptions<I> extends OffloadOptions<I> {
   /** Most values read from the source and not yet emitted; reading pauses at this mark. @default 1024 */
   highWaterMark?: number;

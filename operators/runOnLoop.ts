@@ -6,7 +6,14 @@ import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
 import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
 
-/** Options of {@link runOnLoop}. */
+/**
+ * Options of {@link runOnLoop}.
+ *
+ * @example
+ * ```ts
+ * urls$.pipe(runOnLoop(loop, fetchTask, { concurrency: 8, ordered: false }));
+ * ```
+ */
 export interface RunOnLoopOptions<I> {
   /** Tasks of this subscription running on the loop at once. @default Infinity */
   concurrency?: number;

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { Transferable } from '../context';
+import { type Transferable, transferList } from '../context';
 import { Header, Kind, Outcome, type ResultsMessage, Stride, type WireError } from '../protocol';
 
 const transferMark = Symbol.for('rxthreads.transfer');
@@ -100,7 +100,7 @@ export class Outbox {
     this.busyMs = 0;
     this.since = -1;
     try {
-      this.port.postMessage(message, hasTransfers ? (transfers.flat() as Transferable[]) : undefined);
+      this.port.postMessage(message, hasTransfers ? transferList(transfers.flatMap((list) => list ?? [])) : undefined);
     } catch {
       for (let i = Header, n = 0; i < message.length; i += Stride, n++) {
         this.sendAlone(message[i] as number, message[i + 1] as Outcome, message[i + 2], transfers[n]);
@@ -115,7 +115,7 @@ export class Outbox {
     transfer: readonly Transferable[] | undefined,
   ): void {
     try {
-      this.port.postMessage([Kind.Results, 0, slot, outcome, value], transfer as Transferable[] | undefined);
+      this.port.postMessage([Kind.Results, 0, slot, outcome, value], transferList(transfer));
     } catch (error) {
       const what = outcome === Outcome.Ok ? 'result' : 'error';
       const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${(error as Error).message}`);

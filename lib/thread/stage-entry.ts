@@ -4,7 +4,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { type Observable, Subject, type Subscription } from 'rxjs';
-import type { Transferable } from '../context';
+import { type Transferable, transferList } from '../context';
 import { rebuildError } from '../errors';
 import { StageCounter, type StageInit, StageKind, type StageMessage } from '../protocol';
 import { ContextBase } from './context';
@@ -29,7 +29,7 @@ let outTransfers: Transferable[] = [];
 let flushScheduled = false;
 
 function post(message: StageMessage, transfer?: Transferable[]): void {
-  port.postMessage(message, transfer);
+  port.postMessage(message, transferList(transfer));
 }
 
 function flush(): void {

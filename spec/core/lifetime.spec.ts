@@ -47,6 +47,12 @@ describe('process lifetime', () => {
     `);
     expect(idle.code).to.equal(0);
     expect(idle.stdout).to.include('served');
+    const starting = await runScript(`
+      const { EventLoopThread } = require('rxthreads');
+      (async () => { const loop = new EventLoopThread(); await loop.ready; console.log('ready'); })();
+    `);
+    expect(starting.code).to.equal(0);
+    expect(starting.stdout).to.include('ready'); // a starting loop thread holds the process until it runs
     const pending = await runScript(`
       const { EventLoopThread } = require('rxthreads');
       new EventLoopThread().submit((ms) => new Promise((r) => setTimeout(r, ms, 'waited')), 300).then(console.log);
