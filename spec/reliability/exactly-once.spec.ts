@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { from, type Observable } from 'rxjs';
-import { map } from 'rxjs/operators';
-import { moduleTask, offloadToThread, TaskError, ThreadPool } from 'rxthreads';
+import { EventLoopThread, moduleTask, offloadToThread, runOnLoop, TaskError, ThreadPool } from 'rxthreads';
 import { fixture, grace, record, scale } from '../helpers';
 
 type Probe = { sab: SharedArrayBuffer; i: number; ms: number; sync: boolean; fail: boolean };
@@ -14,6 +13,7 @@ const scenario = fc.record({
   ordered: fc.boolean(),
   failAt: fc.option(fc.nat({ max: 45 }), { nil: undefined }),
   stopAfter: fc.option(fc.nat({ max: 45 }), { nil: undefined }),
+  via: fc.constantFrom('pool' as const, 'loop' as const),
 });
 
 /** Subscribes, stops after `stopAfter` outputs if given, and reports what was seen. */
@@ -38,23 +38,26 @@ function observe(out$: Observable<number>, stopAfter: number | undefined) {
 describe('exactly once (property)', function () {
   this.timeout(120_000);
   let pool: ThreadPool;
+  let loop: EventLoopThread;
   before(() => {
     pool = new ThreadPool({ size: 2, cancelGraceMs: 200 });
+    loop = new EventLoopThread();
   });
-  after(() => pool.terminate());
+  after(() => Promise.all([pool.terminate(), loop.terminate()]));
 
   const runs = scale(150, 1500);
-  it('yields each value exactly once, in order when asked, within concurrency, and starts nothing after the end', async () => {
+  it('yields each value exactly once, in order when asked, within concurrency, and starts nothing after the end (pool and loop)', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ values, concurrency, ordered, failAt, stopAfter }) => {
+      fc.asyncProperty(scenario, async ({ values, concurrency, ordered, failAt, stopAfter, via }) => {
         const n = values.length;
         const sab = new SharedArrayBuffer((2 + n) * 4);
         const shared = new Int32Array(sab);
         const fails = failAt !== undefined && failAt < n;
         const inputs: Probe[] = values.map((v, i) => ({ sab, i, ms: v.ms, sync: v.sync, fail: i === failAt }));
         const out$ = from(inputs).pipe(
-          offloadToThread(probe, { pool, concurrency, ordered }),
-          map((x) => x),
+          via === 'pool'
+            ? offloadToThread(probe, { pool, concurrency, ordered })
+            : runOnLoop(loop, probe, { concurrency, ordered }),
         );
         const { outputs, error, how } = await observe(out$, stopAfter);
 
@@ -81,7 +84,8 @@ describe('exactly once (property)', function () {
         expect(Array.from(shared.subarray(2)), 'a value started after the end').to.deep.equal(starts);
         for (const count of starts) expect(count).to.be.at.most(1);
         if (how === 'complete') for (const count of starts) expect(count).to.equal(1);
-        expect(Atomics.load(shared, 1)).to.be.at.most(Math.min(concurrency, pool.size));
+        // A pool thread runs one task at a time; a loop thread runs up to `concurrency` at once.
+        expect(Atomics.load(shared, 1)).to.be.at.most(via === 'pool' ? Math.min(concurrency, pool.size) : concurrency);
       }),
       { numRuns: runs },
     );

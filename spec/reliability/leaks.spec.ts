@@ -1,10 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
-import { range } from 'rxjs';
+import { interval, type Observable, range } from 'rxjs';
 import { map } from 'rxjs/operators';
-import { EventLoopThread, offloadToThread, runOnLoop, ThreadPool } from 'rxthreads';
-import { osThreads, osThreadsDownTo, record, SharedCounters, scale } from '../helpers';
+import { EventLoopThread, inThread, moduleTask, offloadToThread, runOnLoop, ThreadPool } from 'rxthreads';
+import { fixture, osThreads, osThreadsDownTo, record, SharedCounters, scale } from '../helpers';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -68,5 +68,22 @@ describe('leaks', function () {
     await Promise.all([pool.close(), loop.close()]);
     await osThreadsDownTo(threadsBefore);
     record('OS threads after done, above the start', osThreads() - threadsBefore);
+  });
+
+  it('returns to its OS thread count after inThread subscriptions are unsubscribed mid-stream', async () => {
+    const before = osThreads();
+    const listenersBefore = [process.listenerCount('exit'), process.listenerCount('unhandledRejection')];
+    const rounds = scale(20, 200);
+    for (let i = 0; i < rounds; i++) {
+      const seen = new SharedCounters();
+      const sub = interval(1)
+        .pipe(inThread(moduleTask<Observable<number>, Observable<number>>(fixture('stage-ops.cjs'), 'double')))
+        .subscribe(() => seen.set(0, seen.get(0) + 1));
+      await seen.atLeast(1); // the stage runs in its thread
+      sub.unsubscribe();
+    }
+    await osThreadsDownTo(before);
+    expect([process.listenerCount('exit'), process.listenerCount('unhandledRejection')]).to.deep.equal(listenersBefore);
+    record('inThread subscriptions unsubscribed mid-stream', rounds);
   });
 });
