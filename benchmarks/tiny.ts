@@ -1,0 +1,134 @@
+/** 1. Throughput of trivial tasks (x + 1), each library with its pool of `threads` threads. */
+import { from, lastValueFrom, reduce } from 'rxjs';
+import { offloadToThread, type ThreadPool } from 'rxthreads';
+import { type Bench, check, fmt, median, type Section, sig, timeRepeats } from './harness';
+import { openRxthreads, peers, raw, rxTask, threadsJs } from './peers';
+import { RawPool } from './raw';
+import { work } from './work';
+
+interface Row {
+  readonly label: string;
+  readonly tasks: number;
+  /** ms per repeat */
+  readonly times: number[];
+  readonly ours: boolean;
+}
+
+const inputs = (n: number) => Array.from({ length: n }, (_, i) => i);
+const expected = (n: number) => (n * (n + 1)) / 2;
+
+function viaStream(pool: ThreadPool, ordered: boolean, values: number[]): Promise<number> {
+  return lastValueFrom(
+    from(values).pipe(
+      offloadToThread(rxTask<number, number>('inc'), { pool, ordered }),
+      reduce((sum, x) => sum + x, 0),
+    ),
+  );
+}
+
+function rawBatched(pool: RawPool, values: number[], size: number): Promise<number[][]> {
+  const batches: Promise<number[]>[] = [];
+  for (let i = 0; i < values.length; i += size) batches.push(pool.batch(values.slice(i, i + size)));
+  return Promise.all(batches);
+}
+
+export const tiny: Bench = {
+  name: 'tiny',
+  title: 'Tiny tasks: throughput',
+  steps: () => 9,
+  async run(config, progress) {
+    const n = config.quick ? 10_000 : 100_000;
+    // threads.js runs about one task per ms: the full count would take minutes per repeat.
+    const slow = config.quick ? 500 : 3_000;
+    const rows: Row[] = [];
+    const measure = async (
+      label: string,
+      tasks: number,
+      ours: boolean,
+      once: (values: number[]) => Promise<number>,
+    ) => {
+      const values = inputs(tasks);
+      const times = await timeRepeats(config.repeats, async () => check(await once(values), expected(tasks), label));
+      rows.push({ label, tasks, times, ours });
+      progress.tick(label);
+    };
+
+    await measure('main thread (sync loop)', n, false, async (values) => {
+      let sum = 0;
+      for (const x of values) sum += work.inc(x);
+      return sum;
+    });
+    for (const ordered of [true, false]) {
+      const pool = await openRxthreads(config.threads);
+      await measure(`rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`, n, true, (values) =>
+        viaStream(pool, ordered, values),
+      );
+      await pool.close();
+    }
+    const pool = await openRxthreads(config.threads);
+    await measure('rxthreads pool.run', n, true, async (values) => {
+      const out = await Promise.all(values.map((x) => pool.run(rxTask<number, number>('inc'), x)));
+      return out.reduce((a, b) => a + b, 0);
+    });
+    await pool.close();
+    for (const lib of peers) {
+      const peer = await lib.open(config.threads);
+      await measure(
+        lib === raw ? 'raw worker_threads (1 message per task)' : lib.name,
+        lib === threadsJs ? slow : n,
+        false,
+        async (values) => {
+          const out = await Promise.all(values.map((x) => peer.call<number>('inc', x)));
+          return out.reduce((a, b) => a + b, 0);
+        },
+      );
+      await peer.close();
+    }
+    const rawPool = new RawPool(config.threads);
+    await rawPool.ready();
+    await measure('raw worker_threads (256 values per message)', n, false, async (values) => {
+      const out = await rawBatched(rawPool, values, 256);
+      return out.flat().reduce((a, b) => a + b, 0);
+    });
+    await rawPool.close();
+    return report(rows, config.threads, n);
+  },
+};
+
+function report(rows: Row[], threads: number, n: number): Section {
+  const rate = (row: Row) => row.tasks / median(row.times);
+  const find = (label: string) => rows.find((row) => row.label === label);
+  const piscinaRate = rate(find('piscina')!);
+  const targets = [true, false].map((ordered) => {
+    const label = `rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`;
+    const x = rate(find(label)!) / piscinaRate;
+    return { label: `${label} ≥ 10× piscina's tiny-task throughput`, met: x >= 10, measured: `${fmt(x, 1)}×` };
+  });
+  return {
+    name: 'tiny',
+    title: 'Tiny tasks: throughput',
+    notes: [
+      `${fmt(n)} tasks of \`x + 1\` per repeat on ${threads} threads (threads.js: ${fmt(rows.find((r) => r.tasks !== n)?.tasks ?? n)}, as it runs about one task per ms), all submitted at once; each library's results are checked.`,
+    ],
+    tables: [
+      {
+        head: ['library', 'tasks', 'median ms', 'tasks/ms', '× piscina'],
+        rows: rows.map((row) => [
+          row.label,
+          fmt(row.tasks),
+          sig(median(row.times)),
+          fmt(rate(row), 1),
+          `${fmt(rate(row) / piscinaRate, 2)}×`,
+        ]),
+      },
+    ],
+    targets,
+    chart: {
+      title: `Tiny-task throughput (tasks/ms, ${threads} threads)`,
+      unit: 'tasks/ms',
+      bars: rows
+        .filter((row) => !row.label.startsWith('main'))
+        .map((row) => ({ label: row.label, value: rate(row), ours: row.ours })),
+    },
+  };
+}
