@@ -89,7 +89,7 @@ export class Executor implements ThreadEvents {
     transfer: readonly Transferable[] | undefined,
     settle: Settle,
   ): Job {
-    const job: Job = { def, input, transfer, group, settle, settled: false, thread: undefined, slot: -1 };
+    const job: Job = { def, input, transfer, group, settle, settled: false, thread: undefined, slot: -1, bytes: 0 };
     if (this.state !== 'open') {
       job.settled = true;
       const error = new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing');
@@ -354,7 +354,7 @@ export class Executor implements ThreadEvents {
     while (this.active.length > 0) {
       let target: ThreadHandle | undefined;
       for (const thread of this.threads) {
-        if (thread.inFlight < room && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
+        if (thread.hasRoom(room) && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
       }
       if (target === undefined) return;
       // A busy thread is topped up only with a worthwhile batch: refilling exactly the slots each
@@ -364,7 +364,7 @@ export class Executor implements ThreadEvents {
       if (job === undefined) {
         // A concurrency limit keeps every group off that thread: try the others, least loaded first.
         const others = this.threads
-          .filter((t) => t !== target && t.inFlight < room)
+          .filter((t) => t !== target && t.hasRoom(room))
           .sort((a, b) => a.inFlight - b.inFlight);
         for (const thread of others) {
           job = this.nextFor(thread);

@@ -17,6 +17,8 @@ export interface Job {
   /** The thread holding it, once assigned. */
   thread: ThreadHandle | undefined;
   slot: number;
+  /** Bytes of buffer input, counted while a thread holds the job. */
+  bytes: number;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   type WireError,
 } from './protocol';
 import { toWire } from './thread/outbox';
-import { tsNodeInit } from './thread-handle';
+import { threadExecArgv, tsNodeInit } from './thread-handle';
 
 const entry = join(__dirname, 'thread', 'stage-entry.js');
 
@@ -57,7 +57,7 @@ export class StageRun<I> {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: StageInit = { def, counters: sab, port: port2, tsNode: tsNodeInit() };
-    this.worker = new Worker(entry, { workerData: init, transferList: [port2] });
+    this.worker = new Worker(entry, { workerData: init, transferList: [port2], execArgv: threadExecArgv() });
     this.port.on('message', (message: StageMessage) => this.receive(message));
     this.worker.on('error', (error) => {
       this.crash = error;

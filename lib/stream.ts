@@ -186,12 +186,15 @@ export function threadMapIterable<I, O>(
     let reading = false;
     let stopped = false;
     let run: Run<I>;
+    let sync = false;
     const read = async (): Promise<void> => {
       if (reading || stopped) return;
       reading = true;
       try {
         while (!stopped && run.pending < options.highWaterMark) {
-          const step = await iterator!.next();
+          // A synchronous iterator is read without a turn of the microtask queue per value, so a
+          // whole window of values reaches the threads in one batch.
+          const step = sync ? (iterator as Iterator<I>).next() : await iterator!.next();
           if (stopped) return;
           if (step.done) {
             stopped = true;
@@ -210,10 +213,10 @@ export function threadMapIterable<I, O>(
       start(r) {
         run = r;
         try {
-          iterator =
-            Symbol.asyncIterator in iterable
-              ? (iterable as AsyncIterable<I>)[Symbol.asyncIterator]()
-              : (iterable as Iterable<I>)[Symbol.iterator]();
+          sync = !(Symbol.asyncIterator in iterable);
+          iterator = sync
+            ? (iterable as Iterable<I>)[Symbol.iterator]()
+            : (iterable as AsyncIterable<I>)[Symbol.asyncIterator]();
         } catch (error) {
           run.end('error', error);
           return;

@@ -17,6 +17,8 @@ import {
 } from './protocol';
 
 const entry = join(__dirname, 'thread', 'entry.js');
+/** Bytes of buffer inputs after which a batch is sent at once. */
+const batchBytes = 1024 * 1024;
 
 let tsNode: ThreadInit['tsNode'] | null = null;
 /** If this process runs under ts-node, what a thread needs to register it for `.ts` task modules. */
@@ -42,6 +44,25 @@ export function tsNodeInit(): ThreadInit['tsNode'] {
   return tsNode;
 }
 
+/**
+ * The caller's Node flags, less ts-node's: threads register ts-node themselves, only when they load
+ * a `.ts` task module, rather than each paying for TypeScript at start-up.
+ */
+export function threadExecArgv(): string[] {
+  const argv: string[] = [];
+  const flags = process.execArgv;
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i]!;
+    if ((flag === '-r' || flag === '--require') && /^ts-node\/register/.test(flags[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^(-r|--require)=ts-node\/register/.test(flag)) continue;
+    argv.push(flag);
+  }
+  return argv;
+}
+
 export interface ThreadEvents {
   message(thread: ThreadHandle, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
@@ -57,6 +78,8 @@ export class ThreadHandle {
   readonly jobs: (Job | undefined)[];
   private readonly free: number[] = [];
   inFlight = 0;
+  /** Bytes of buffer input in the jobs it holds. */
+  private heldBytes = 0;
   /** False once the thread is stopping or dead: it takes no more jobs. */
   alive = true;
   /** True once we asked it to stop (so its exit is no crash). */
@@ -65,7 +88,7 @@ export class ThreadHandle {
   private readonly known = new Set<number>();
   /** Referenced until the thread's loop runs, for an owner that is awaited before any work. */
   private holding: boolean;
-  private out: { message: RunMessage; defs: TaskDefinition[]; jobs: Job[] } | undefined;
+  private out: { message: RunMessage; defs: TaskDefinition[]; jobs: Job[]; bytes: number } | undefined;
   private hasTransfers = false;
 
   constructor(
@@ -86,6 +109,7 @@ export class ThreadHandle {
     const init: ThreadInit = { states, mode, tsNode: tsNodeInit() };
     this.worker = new Worker(entry, {
       workerData: init,
+      execArgv: threadExecArgv(),
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
       ...(options.name && { name: options.name }),
     });
@@ -121,7 +145,7 @@ export class ThreadHandle {
     if (this.inFlight++ === 0) this.worker.ref();
     let out = this.out;
     if (out === undefined) {
-      out = this.out = { message: [Kind.Run, 0], defs: [], jobs: [] };
+      out = this.out = { message: [Kind.Run, 0], defs: [], jobs: [], bytes: 0 };
       queueMicrotask(() => this.flush());
     }
     if (!this.known.has(job.def.key)) {
@@ -132,12 +156,30 @@ export class ThreadHandle {
     out.message.push(slot, job.def.key, job.input);
     out.jobs.push(job);
     if (job.transfer !== undefined && job.transfer.length > 0) this.hasTransfers = true;
+    // Cloning many large buffers in one message is far slower than in several: send big inputs
+    // on their own rather than in a batch.
+    const input = job.input;
+    if (input instanceof ArrayBuffer || ArrayBuffer.isView(input)) {
+      job.bytes = input.byteLength;
+      this.heldBytes += job.bytes;
+      out.bytes += job.bytes;
+      if (out.bytes >= batchBytes) this.flush();
+    }
+  }
+
+  /**
+   * Whether the thread may take another job ahead of time: fewer than `depth` jobs, and less than
+   * a batch's worth of buffer input (large inputs gain nothing from waiting on a thread).
+   */
+  hasRoom(depth: number): boolean {
+    return this.inFlight < depth && (this.heldBytes < batchBytes || this.inFlight === 0);
   }
 
   /** Frees a slot the thread has acknowledged; returns the job that was in it, if still tracked. */
   release(slot: number): Job | undefined {
     const job = this.jobs[slot];
     this.jobs[slot] = undefined;
+    if (job !== undefined) this.heldBytes -= job.bytes;
     this.free.push(slot);
     if (--this.inFlight === 0 && this.alive && !this.holding) this.worker.unref();
     return job;
@@ -171,6 +213,7 @@ export class ThreadHandle {
       else if (state !== Slot.Cancelled) started.push(job);
     }
     this.inFlight = 0;
+    this.heldBytes = 0;
     return { notStarted, started };
   }
 

@@ -13,7 +13,7 @@ import { checkInteger } from '../lib/validate';
  * ```
  */
 export interface OffloadFromOptions<I> extends OffloadOptions<I> {
-  /** Most values read from the source and not yet emitted; reading pauses at this mark. @default 1024 */
+  /** Most values read from the source and not yet emitted; reading pauses at this mark. @default 4096 */
   highWaterMark?: number;
 }
 
@@ -44,5 +44,5 @@ export function offloadFrom<I, O>(
   }
   const { place, stream } = offloadSetup(options);
   checkInteger('highWaterMark', options.highWaterMark, 1);
-  return threadMapIterable(source, task, place, { ...stream, highWaterMark: options.highWaterMark ?? 1024 });
+  return threadMapIterable(source, task, place, { ...stream, highWaterMark: options.highWaterMark ?? 4096 });
 }

@@ -77,7 +77,7 @@ const lines = [
   '  thread count (from `/proc/self/status`) returns to its start once the owners are done. `inThread`',
   '  subscriptions unsubscribed mid-stream leave no thread behind.',
   '- **memory.spec.ts**: 1 KiB items from an async generator through `offloadFrom`, which reads the source only',
-  '  while fewer than `highWaterMark` (default 1024) values are read and not yet emitted; peak RSS growth is',
+  '  while fewer than `highWaterMark` (default 4096) values are read and not yet emitted; peak RSS growth is',
   '  sampled every 10 ms.',
   '',
 ];
