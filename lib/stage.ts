@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import type { Subscriber } from 'rxjs';
 import { type Transferable, transferList } from './context';
 import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
@@ -13,7 +13,7 @@ import {
   type WireError,
 } from './protocol';
 import { toWire } from './thread/outbox';
-import { threadExecArgv, tsNodeInit } from './thread-handle';
+import { startWorker, tsNodeInit } from './thread-handle';
 
 const entry = join(__dirname, 'thread', 'stage-entry.js');
 
@@ -57,7 +57,7 @@ export class StageRun<I> {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: StageInit = { def, counters: sab, port: port2, tsNode: tsNodeInit() };
-    this.worker = new Worker(entry, { workerData: init, transferList: [port2], execArgv: threadExecArgv() });
+    this.worker = startWorker(entry, { workerData: init, transferList: [port2] });
     this.port.on('message', (message: StageMessage) => this.receive(message));
     this.worker.on('error', (error) => {
       this.crash = error;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
 import { transferList } from './context';
 import { SerializationError } from './errors';
 import type { Job } from './job';
@@ -45,10 +45,11 @@ export function tsNodeInit(): ThreadInit['tsNode'] {
 }
 
 /**
- * The caller's Node flags, less ts-node's: threads register ts-node themselves, only when they load
- * a `.ts` task module, rather than each paying for TypeScript at start-up.
+ * The caller's Node flags less ts-node's, or `undefined` when there is nothing to take out: threads
+ * register ts-node themselves, only when they load a `.ts` task module, rather than each paying
+ * for TypeScript at start-up.
  */
-export function threadExecArgv(): string[] {
+function execArgvWithoutTsNode(): string[] | undefined {
   const argv: string[] = [];
   const flags = process.execArgv;
   for (let i = 0; i < flags.length; i++) {
@@ -60,7 +61,25 @@ export function threadExecArgv(): string[] {
     if (/^(-r|--require)=ts-node\/register/.test(flag)) continue;
     argv.push(flag);
   }
-  return argv;
+  return argv.length === flags.length ? undefined : argv;
+}
+
+/** Starts a worker thread on an rxthreads entry script, with the caller's flags less ts-node's. */
+export function startWorker(filename: string, options: WorkerOptions): Worker {
+  let execArgv = execArgvWithoutTsNode();
+  for (let attempt = 0; execArgv !== undefined && attempt < 2; attempt++) {
+    try {
+      return new WorkerThread(filename, { ...options, execArgv });
+    } catch (error) {
+      // Flags given explicitly are checked, and a thread refuses some (V8's, such as --expose-gc),
+      // which Node drops by itself from inherited ones. Drop those it names and try again; failing
+      // that, inherit every flag, ts-node's included.
+      if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+      const refused = new Set(/flags: (.*)$/.exec((error as Error).message)?.[1]?.split(', ') ?? []);
+      execArgv = refused.size > 0 ? execArgv.filter((flag) => !refused.has(flag)) : undefined;
+    }
+  }
+  return new WorkerThread(filename, options);
 }
 
 export interface ThreadEvents {
@@ -107,9 +126,8 @@ export class ThreadHandle {
     this.jobs = new Array(slotCount);
     for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot);
     const init: ThreadInit = { states, mode, tsNode: tsNodeInit() };
-    this.worker = new Worker(entry, {
+    this.worker = startWorker(entry, {
       workerData: init,
-      execArgv: threadExecArgv(),
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
       ...(options.name && { name: options.name }),
     });

@@ -6,13 +6,18 @@ import { ThreadPool } from 'rxthreads';
 const root = resolve(__dirname, '..', '..');
 
 /** Runs a CommonJS script in a fresh Node process from the package root; resolves with its output. */
-function runScript(source: string): Promise<{ code: number | null; stdout: string; ms: number }> {
+function runScript(source: string, flags: string[] = []): Promise<{ code: number | null; stdout: string; ms: number }> {
   const started = Date.now();
   return new Promise((done, fail) => {
-    const child = execFile(process.execPath, ['-e', source], { cwd: root, timeout: 15_000 }, (error, stdout) => {
-      if (error?.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
-      else done({ code: child.exitCode, stdout, ms: Date.now() - started });
-    });
+    const child = execFile(
+      process.execPath,
+      [...flags, '-e', source],
+      { cwd: root, timeout: 15_000 },
+      (error, stdout) => {
+        if (error?.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
+        else done({ code: child.exitCode, stdout, ms: Date.now() - started });
+      },
+    );
   });
 }
 
@@ -69,6 +74,20 @@ describe('process lifetime', () => {
     `);
     expect(code).to.equal(0);
     expect(stdout).to.include('[0,1,4,9,16]');
+  });
+
+  it('starts threads without ts-node when the caller was started with -r ts-node/register, and with V8 flags', async () => {
+    const { code, stdout } = await runScript(
+      `
+      const { ThreadPool } = require('rxthreads');
+      const pool = new ThreadPool({ size: 1 });
+      pool.run(() => process.execArgv.join(' '), null).then((flags) => console.log('thread flags:', flags));
+    `,
+      ['-r', 'ts-node/register', '--expose-gc'],
+    );
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/thread flags:/);
+    expect(stdout).to.not.include('ts-node');
   });
 
   it('installs no signal handlers: SIGINT stays the application’s own', async () => {
