@@ -1,8 +1,6 @@
 /** 3. CPU-bound speedup: tasks of ~20 ms of integer work on N threads against the main thread. */
-import { from, lastValueFrom, reduce } from 'rxjs';
-import { offloadToThread } from 'rxthreads';
 import { type Bench, fmt, median, type Section, timeRepeats } from './harness';
-import { openRxthreads, peers, raw, rxTask } from './peers';
+import { spinOnEveryLibrary } from './peers';
 import { roundsFor, work } from './work';
 
 interface Row {
@@ -37,24 +35,9 @@ export const cpu: Bench = {
       for (const n of inputs) sum += work.spin(n);
       return sum;
     });
-    const pool = await openRxthreads(config.threads);
-    await measure('rxthreads offloadToThread', true, () =>
-      lastValueFrom(
-        from(inputs).pipe(
-          offloadToThread(rxTask<number, number>('spin'), { pool }),
-          reduce((a, b) => a + b, 0),
-        ),
-      ),
+    await spinOnEveryLibrary(config.threads, inputs, (label, once) =>
+      measure(label, label.startsWith('rxthreads'), once),
     );
-    await pool.close();
-    for (const lib of peers) {
-      const peer = await lib.open(config.threads);
-      await measure(lib === raw ? 'raw worker_threads' : lib.name, false, async () => {
-        const out = await Promise.all(inputs.map((n) => peer.call<number>('spin', n)));
-        return out.reduce((a, b) => a + b, 0);
-      });
-      await peer.close();
-    }
     return report(rows, count, rounds, config.threads);
   },
 };

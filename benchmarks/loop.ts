@@ -1,10 +1,8 @@
 /** 6. Main-loop responsiveness: event-loop delay while the threads are saturated with CPU work. */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
-import { from, lastValueFrom, reduce } from 'rxjs';
-import { offloadToThread } from 'rxthreads';
 import { type Bench, fmt, median, type Section } from './harness';
-import { openRxthreads, peers, raw, rxTask } from './peers';
+import { spinOnEveryLibrary } from './peers';
 import { roundsFor, work } from './work';
 
 const resolutionMs = 1;
@@ -50,23 +48,7 @@ export const loop: Bench = {
         await yieldToLoop();
       }
     });
-    const pool = await openRxthreads(config.threads);
-    await measure('rxthreads offloadToThread', () =>
-      lastValueFrom(
-        from(inputs).pipe(
-          offloadToThread(rxTask<number, number>('spin'), { pool }),
-          reduce((a, b) => a + b, 0),
-        ),
-      ),
-    );
-    await pool.close();
-    for (const lib of peers) {
-      const peer = await lib.open(config.threads);
-      await measure(lib === raw ? 'raw worker_threads' : lib.name, () =>
-        Promise.all(inputs.map((n) => peer.call('spin', n))),
-      );
-      await peer.close();
-    }
+    await spinOnEveryLibrary(config.threads, inputs, measure);
     return report(rows, count, config.threads);
   },
 };

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { moduleTask, ThreadPool } from 'rxthreads';
+import { from, lastValueFrom, reduce } from 'rxjs';
+import { moduleTask, offloadToThread, ThreadPool } from 'rxthreads';
 import { Pool, spawn, Transfer, Worker } from 'threads';
 import workerpool from 'workerpool';
 import { RawPool } from './raw';
@@ -118,3 +119,32 @@ export const raw: Library = {
 
 /** The peers, in the order the tables list them. */
 export const peers: Library[] = [piscina, workerpoolLib, threadsJs, raw];
+
+/**
+ * Runs `inputs` through `spin` on rxthreads (`offloadToThread`) and then on every peer, each with
+ * its own pool of `threads`; `measure` times each case and gets the sum of the results.
+ */
+export async function spinOnEveryLibrary(
+  threads: number,
+  inputs: readonly number[],
+  measure: (label: string, once: () => Promise<number>) => Promise<void>,
+): Promise<void> {
+  const pool = await openRxthreads(threads);
+  await measure('rxthreads offloadToThread', () =>
+    lastValueFrom(
+      from(inputs).pipe(
+        offloadToThread(rxTask<number, number>('spin'), { pool }),
+        reduce((a, b) => a + b, 0),
+      ),
+    ),
+  );
+  await pool.close();
+  for (const lib of peers) {
+    const peer = await lib.open(threads);
+    await measure(lib === raw ? 'raw worker_threads' : lib.name, async () => {
+      const out = await Promise.all(inputs.map((n) => peer.call<number>('spin', n)));
+      return out.reduce((a, b) => a + b, 0);
+    });
+    await peer.close();
+  }
+}
