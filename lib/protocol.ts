@@ -104,6 +104,9 @@ export type ResultsMessage = [kind: typeof Kind.Results, busyMs: number, ...outc
 export type FromThread = ReadyMessage | ResultsMessage;
 
 // ---- inThread: a whole stage running in a thread of its own ----
+//
+// A stage thread has a MessageChannel of its own (not the worker's port) and a few Int32 counters
+// in shared memory. Messages are flat arrays, as above, discriminated by a `StageKind`.
 
 export const StageKind = {
   /** `[Next, value, value, …]` either way: source values in, stage outputs out. */
@@ -118,20 +121,47 @@ export const StageKind = {
   Unclonable: 4,
 } as const;
 
-export type StageMessage =
-  | [kind: typeof StageKind.Next, ...values: unknown[]]
+// ---- main thread → stage thread ----
+
+/** `[Next, value, …]`: source values for `input$`, in order. */
+export type StageNextMessage = [kind: typeof StageKind.Next, ...values: unknown[]];
+
+export type StageToThread =
+  | StageNextMessage
+  /** The source completed: complete `input$`. */
   | [kind: typeof StageKind.Complete]
+  /** The source errored: error `input$` with the rebuilt error. */
+  | [kind: typeof StageKind.Error, error: WireError]
+  /** The caller unsubscribed: unsubscribe the stage here, then end the thread. */
+  | [kind: typeof StageKind.Stop];
+
+// ---- stage thread → main thread ----
+// Every message but `Next` is the thread's last: after it, the thread closes its port and exits.
+
+export type StageFromThread =
+  /** What the stage emitted, in order. */
+  | StageNextMessage
+  /** The stage completed (its teardown has run). */
+  | [kind: typeof StageKind.Complete]
+  /** The stage errored, or failed to load; `passedThrough` is 1 when the error is the source's own. */
   | [kind: typeof StageKind.Error, error: WireError, passedThrough?: 1]
+  /** The stage was unsubscribed, as asked, and its teardown has run. */
   | [kind: typeof StageKind.Stop]
+  /** An output could not be cloned: the values before it were sent, the stage is unsubscribed. */
   | [kind: typeof StageKind.Unclonable, error: WireError];
 
 /** Shared Int32 counters of a stage thread. */
 export const StageCounter = {
-  /** Source values the thread has delivered to the stage (credit for the sender). */
+  /** Source values the thread has handed to the stage: the sender's credit. Notified on change. */
   Consumed: 0,
-  /** 1 once the caller unsubscribed: `ctx.aborted`. */
+  /** 1 once the caller unsubscribed (or the stream failed on the caller's side): `ctx.aborted`. */
   Aborted: 1,
+  /** 1 once the thread is exiting (also on process.exit or an uncaught error); `Consumed` is notified. */
+  Exited: 2,
 } as const;
+
+/** Int32 counters in a stage thread's shared buffer. */
+export const stageCounters = 3;
 
 /** What `workerData` carries to a stage thread. */
 export interface StageInit {

@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import type { Subscriber } from 'rxjs';
+import { type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
 import { type Transferable, transferList } from './context';
 import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
 import {
   StageCounter,
+  type StageFromThread,
   type StageInit,
   StageKind,
-  type StageMessage,
+  type StageToThread,
+  stageCounters,
   type TaskDefinition,
-  type WireError,
 } from './protocol';
 import { toWire } from './thread/outbox';
 import { startWorker, tsNodeInit } from './thread-handle';
@@ -23,14 +24,21 @@ export interface StageOptions<I> {
   readonly transfer: ((input: I) => Transferable[]) | undefined;
 }
 
-/** How long a stage may take to run its teardown after an unsubscribe before its thread is terminated. */
-const stopGraceMs = 100;
-/** Values sent in one message at most. */
+/**
+ * How long a stage thread has to exit by itself once its end is decided (its teardown, after an
+ * unsubscribe; leftover timers, after it completed) before it is terminated.
+ */
+const exitGraceMs = 100;
+/** Source values sent in one message at most. */
 const batchSize = 256;
+/** While blocked for credit, how often the stage's outputs are taken off the port and emitted. */
+const drainEveryMs = 10;
+
+type Outcome = { kind: 'complete' } | { kind: 'error'; error: unknown } | { kind: 'unsubscribe' };
 
 /**
  * One `inThread` subscription: a thread of its own running the stage, fed with the source's values
- * in batches, within a bounded backlog, and ended (joined) before `complete` or `error` goes out.
+ * in batches, within a bounded backlog, and joined before `complete` or `error` goes out.
  */
 export class StageRun<I> {
   private readonly worker: Worker;
@@ -39,12 +47,16 @@ export class StageRun<I> {
   private batch: unknown[] = [StageKind.Next];
   private batchTransfers: Transferable[] = [];
   private flushScheduled = false;
+  /** Source values posted to the thread so far. */
   private sent = 0;
   /** Set once the outcome is known; emitted after the thread exits. */
-  private outcome: { kind: 'complete' } | { kind: 'error'; error: unknown } | { kind: 'unsubscribe' } | undefined;
+  private outcome: Outcome | undefined;
   private exited = false;
   private crash: Error | undefined;
   private sourceError: { error: unknown } | undefined;
+  private sourceStopped = false;
+  private readonly stopSource = new Subject<void>();
+  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     def: TaskDefinition,
@@ -52,22 +64,42 @@ export class StageRun<I> {
     private readonly options: StageOptions<I>,
   ) {
     if (!existsSync(entry)) throw new Error(`rxthreads: thread entry ${entry} is missing; run \`npm run build\` first`);
-    const sab = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+    const sab = new SharedArrayBuffer(stageCounters * Int32Array.BYTES_PER_ELEMENT);
     this.counters = new Int32Array(sab);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: StageInit = { def, counters: sab, port: port2, tsNode: tsNodeInit() };
     this.worker = startWorker(entry, { workerData: init, transferList: [port2] });
-    this.port.on('message', (message: StageMessage) => this.receive(message));
+    this.port.on('message', (message: StageFromThread) => this.receive(message));
     this.worker.on('error', (error) => {
       this.crash = error;
     });
     this.worker.on('exit', (code) => this.onExit(code));
   }
 
-  /** A source value: sent in a batch, waiting for the thread if the backlog is full. */
-  next(value: I): void {
-    if (this.outcome !== undefined) return;
+  /**
+   * Subscribes to the source. `takeUntil` lets the run stop it as soon as the outcome is known,
+   * even in the middle of a synchronous source's emission (a `take(n)` downstream, a stage that
+   * failed while the source was blocked for credit).
+   */
+  start(source: Observable<I>): void {
+    if (this.sourceStopped) return;
+    source.pipe(takeUntil(this.stopSource)).subscribe({
+      next: (value) => this.next(value),
+      error: (error: unknown) => this.error(error),
+      complete: () => this.complete(),
+    });
+  }
+
+  /** The subscriber unsubscribed: the stage is unsubscribed in its thread, then the thread ends. */
+  unsubscribe(): void {
+    this.finish({ kind: 'unsubscribe' });
+  }
+
+  /** A source value: batched, once there is room for it in the backlog. */
+  private next(value: I): void {
+    if (this.sourceStopped) return;
+    if (this.backlog() >= this.options.bufferSize && !this.makeRoom()) return;
     if (this.options.transfer !== undefined) {
       try {
         this.batchTransfers.push(...this.options.transfer(value));
@@ -77,53 +109,69 @@ export class StageRun<I> {
       }
     }
     this.batch.push(value);
-    if (this.backlog() >= this.options.bufferSize) {
-      this.flush();
-      if (this.options.overflow === 'error') {
-        this.finish({
-          kind: 'error',
-          error: new QueueFullError(
-            `inThread: the stage is ${this.backlog()} values behind (bufferSize ${this.options.bufferSize})`,
-          ),
-        });
-        return;
-      }
-      this.waitForRoom();
-    } else if (this.batch.length > batchSize) {
-      this.flush();
-    } else if (!this.flushScheduled) {
+    if (this.batch.length > batchSize) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
     }
   }
 
-  complete(): void {
-    if (this.outcome !== undefined) return;
+  private complete(): void {
+    if (this.sourceStopped) return; // takeUntil completes us when we stop the source
+    this.sourceStopped = true;
     this.flush();
-    this.port.postMessage([StageKind.Complete]);
+    this.post([StageKind.Complete]);
   }
 
-  error(error: unknown): void {
-    if (this.outcome !== undefined) return;
+  private error(error: unknown): void {
+    if (this.sourceStopped) return;
+    this.sourceStopped = true;
     this.sourceError = { error };
     this.flush();
-    this.port.postMessage([StageKind.Error, toWire(error)]);
+    this.post([StageKind.Error, toWire(error)]);
   }
 
-  /** The subscriber unsubscribed: the stage is unsubscribed in its thread, then the thread ends. */
-  unsubscribe(): void {
-    this.finish({ kind: 'unsubscribe' });
-  }
-
-  /** Values sent or batched that the thread has not yet handed to the stage. */
+  /** Source values sent or batched that the thread has not yet handed to the stage. */
   private backlog(): number {
     return this.sent + this.batch.length - 1 - Atomics.load(this.counters, StageCounter.Consumed);
+  }
+
+  /**
+   * The backlog is full: sends the batch, then waits for credit (`'block'`) or fails the stream
+   * (`'error'`). Returns whether the value may go on.
+   */
+  private makeRoom(): boolean {
+    this.flush();
+    const { bufferSize, overflow } = this.options;
+    if (this.backlog() < bufferSize) return true;
+    if (overflow === 'error') {
+      const message = `inThread: the stage is ${this.backlog()} values behind (bufferSize ${bufferSize})`;
+      this.finish({ kind: 'error', error: new QueueFullError(message) });
+      return false;
+    }
+    // A push source cannot be slowed any other way: holding the caller's thread is what keeps
+    // memory flat even for a synchronous source. Meanwhile the stage's outputs are taken off the
+    // port and emitted (so the stage never waits on us), and a stage that ends or a thread that
+    // dies ends the wait: its 'exit' event cannot fire while we hold the event loop, so the thread
+    // says it is exiting in shared memory.
+    while (!this.sourceStopped && this.backlog() >= bufferSize) {
+      const exiting = Atomics.load(this.counters, StageCounter.Exited) === 1;
+      this.drain();
+      if (this.sourceStopped) break;
+      if (exiting) {
+        this.stopTheSource(); // the 'exit' event will tell how it died
+        break;
+      }
+      const consumed = Atomics.load(this.counters, StageCounter.Consumed);
+      if (this.backlog() >= bufferSize) Atomics.wait(this.counters, StageCounter.Consumed, consumed, drainEveryMs);
+    }
+    return !this.sourceStopped;
   }
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.batch.length === 1 || this.outcome !== undefined) return;
-    const message = this.batch as StageMessage;
+    const message = this.batch as StageToThread;
     const transfers = this.batchTransfers;
     this.batch = [StageKind.Next];
     this.batchTransfers = [];
@@ -131,92 +179,90 @@ export class StageRun<I> {
       this.port.postMessage(message, transferList(transfers));
       this.sent += message.length - 1;
     } catch (error) {
-      this.finish({
-        kind: 'error',
-        error: new SerializationError(
-          `A source value could not be cloned to the stage's thread: ${(error as Error).message}`,
-          { cause: error },
-        ),
+      const reason = (error as Error).message;
+      const failure = new SerializationError(`A source value could not be cloned to the stage's thread: ${reason}`, {
+        cause: error,
       });
+      this.finish({ kind: 'error', error: failure });
     }
   }
 
-  /**
-   * Blocks until the thread has room: a push source cannot be slowed any other way, and this keeps
-   * memory flat even for a synchronous source. Meanwhile the stage's outputs are taken off the port
-   * and emitted, so the thread is never waiting on us.
-   */
-  private waitForRoom(): void {
-    while (this.outcome === undefined && this.backlog() >= this.options.bufferSize) {
-      let received = receiveMessageOnPort(this.port);
-      while (received !== undefined && this.outcome === undefined) {
-        this.receive(received.message as StageMessage);
-        received = receiveMessageOnPort(this.port);
-      }
-      if (this.exited) return;
-      const consumed = Atomics.load(this.counters, StageCounter.Consumed);
-      if (this.backlog() >= this.options.bufferSize) Atomics.wait(this.counters, StageCounter.Consumed, consumed, 10);
+  private post(message: StageToThread): void {
+    if (this.outcome === undefined) this.port.postMessage(message);
+  }
+
+  /** Takes the thread's messages off the port now, without a turn of the event loop. */
+  private drain(): void {
+    for (let received = receiveMessageOnPort(this.port); received !== undefined; ) {
+      this.receive(received.message as StageFromThread);
+      received = receiveMessageOnPort(this.port);
     }
   }
 
-  private receive(message: StageMessage): void {
-    if (this.outcome !== undefined && this.outcome.kind !== 'unsubscribe') return;
+  private receive(message: StageFromThread): void {
     switch (message[0]) {
       case StageKind.Next:
-        if (this.outcome !== undefined) return;
         for (let i = 1; i < message.length && this.outcome === undefined; i++) this.subscriber.next(message[i]);
         break;
       case StageKind.Complete:
-        this.finish({ kind: 'complete' });
+        this.finish({ kind: 'complete' }, true);
         break;
       case StageKind.Error: {
         // A source error that the stage let through comes out as itself, not as a TaskError.
         const passed = message[2] === 1 && this.sourceError !== undefined;
-        this.finish({ kind: 'error', error: passed ? this.sourceError!.error : taskErrorFrom(message[1]) });
+        const error = passed ? this.sourceError!.error : taskErrorFrom(message[1]);
+        this.finish({ kind: 'error', error }, true);
         break;
       }
       case StageKind.Unclonable: {
-        const cause = rebuildError(message[1] as WireError);
-        this.finish({ kind: 'error', error: new SerializationError(cause.message, { cause }) });
+        const cause = rebuildError(message[1]);
+        this.finish({ kind: 'error', error: new SerializationError(cause.message, { cause }) }, true);
         break;
       }
       case StageKind.Stop:
-        // The stage's teardown has run in the thread: it can go.
-        void this.worker.terminate();
+        // The stage's teardown has run, as asked; the thread is on its way out.
         break;
     }
   }
 
-  private finish(outcome: NonNullable<typeof this.outcome>): void {
-    if (this.outcome !== undefined) return;
-    this.outcome = outcome;
-    if (this.exited) {
-      this.report();
-      return;
-    }
-    if (outcome.kind === 'unsubscribe') {
-      Atomics.store(this.counters, StageCounter.Aborted, 1);
-      this.port.postMessage([StageKind.Stop]);
-      setTimeout(() => void this.worker.terminate(), stopGraceMs).unref();
-    } else {
-      void this.worker.terminate();
-    }
+  private stopTheSource(): void {
+    if (this.sourceStopped) return;
+    this.sourceStopped = true;
+    this.stopSource.next();
   }
 
-  private onExit(code: number): void {
-    this.exited = true;
-    this.port.close();
-    if (this.outcome === undefined) {
-      this.outcome = { kind: 'error', error: new WorkerCrashedError(code, { cause: this.crash }) };
+  /**
+   * The outcome is known. The source stops; unless the thread has ended the stage itself, it is
+   * told to unsubscribe it (so its teardown runs there). The outcome goes out once the thread exits.
+   */
+  private finish(outcome: Outcome, fromThread = false): void {
+    if (this.outcome !== undefined) return;
+    this.stopTheSource();
+    this.outcome = outcome;
+    this.batch = [StageKind.Next];
+    this.batchTransfers = [];
+    if (this.exited) return;
+    if (!fromThread) {
+      // Shared memory first: a stage busy in a synchronous loop sees ctx.aborted before the message.
+      Atomics.store(this.counters, StageCounter.Aborted, 1);
+      this.port.postMessage([StageKind.Stop] satisfies StageToThread);
     }
-    this.report();
+    this.graceTimer = setTimeout(() => void this.worker.terminate(), exitGraceMs);
+    this.graceTimer.unref();
   }
 
   /** The done future: the outcome goes downstream only once the thread has exited. */
-  private report(): void {
-    if (!this.exited) return;
-    const outcome = this.outcome;
-    if (outcome?.kind === 'complete') this.subscriber.complete();
-    else if (outcome?.kind === 'error') this.subscriber.error(outcome.error);
+  private onExit(code: number): void {
+    this.exited = true;
+    clearTimeout(this.graceTimer);
+    // The thread may have sent its last message just before it exited, on a channel that is not
+    // ordered with the 'exit' event: take what is left on the port first.
+    this.drain();
+    this.port.close();
+    this.stopTheSource();
+    const outcome = this.outcome ?? { kind: 'error', error: new WorkerCrashedError(code, { cause: this.crash }) };
+    this.outcome = outcome;
+    if (outcome.kind === 'complete') this.subscriber.complete();
+    else if (outcome.kind === 'error') this.subscriber.error(outcome.error);
   }
 }

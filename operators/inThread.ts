@@ -13,11 +13,16 @@ import { checkInteger, checkObject, checkType, optionError } from '../lib/valida
  * ```
  */
 export interface InThreadOptions<I> {
-  /** Source values that may wait for the stage's thread (sent, not yet taken by the stage). @default 1024 */
+  /**
+   * Source values that may wait for the stage: sent or batched, not yet handed to it in its thread.
+   * @default 1024
+   */
   bufferSize?: number;
   /**
-   * When `bufferSize` values wait: `'block'` holds the source (the caller's thread waits for the
-   * stage to catch up, emitting the stage's outputs meanwhile), `'error'` fails with `QueueFullError`.
+   * What a source value that finds `bufferSize` values waiting does. `'block'` holds the source:
+   * the caller's thread waits (`Atomics.wait`) until the stage has taken more, emitting the stage's
+   * outputs meanwhile; this bounds memory even for a synchronous source. `'error'` fails the stream
+   * with `QueueFullError`, for a caller whose event loop must never wait.
    * @default 'block'
    */
   overflow?: 'block' | 'error';
@@ -26,17 +31,22 @@ export interface InThreadOptions<I> {
 }
 
 /**
- * Runs a whole RxJS stage inside a thread of its own: the stage receives the source as `input$`
- * and whatever it emits comes back. Stateful operators (`scan`, `distinct`, windows, buffers)
- * keep their state in that thread for the whole subscription. `complete` and `error` go out only
- * after the thread has exited; unsubscribing runs the stage's teardown in the thread.
+ * Runs a whole RxJS stage inside a thread of its own, one per subscription: the stage receives the
+ * source as `input$` (values, completion and error) and whatever it emits comes back, in order.
+ * Stateful operators (`scan`, `distinct`, windows, buffers) keep their state in that thread for the
+ * whole subscription. Unsubscribing unsubscribes the stage in its thread, so its teardown runs
+ * there; `complete` and `error` go out only after the thread has exited. See docs/inThread.md.
  *
- * @param stage A module export `(input$: Observable<I>, ctx) => Observable<O>` (`moduleTask`), or
- *   a self-contained function that gets rxjs from `await import('rxjs')`.
+ * @param stage A module export `(input$: Observable<I>, ctx: TaskContext) => Observable<O>`
+ *   (`moduleTask`); it may also return a promise of the Observable. A plain function is accepted
+ *   as an inline task if it is self-contained: it gets rxjs with `await import('rxjs')`.
+ * @param options Backlog bound and transfers: {@link InThreadOptions}.
  * @example
  * ```ts
- * // stage.cjs: exports.runningTotal = (input$) => input$.pipe(scan((sum, x) => sum + x, 0));
- * range(1, 100).pipe(inThread(moduleTask(require.resolve('./stage.cjs'), 'runningTotal')));
+ * // stages.cjs: exports.runningTotal = (input$) => input$.pipe(scan((sum, x) => sum + x, 0));
+ * range(1, 5)
+ *   .pipe(inThread(moduleTask(require.resolve('./stages.cjs'), 'runningTotal')))
+ *   .subscribe(console.log); // 1 3 6 10 15
  * ```
  */
 export function inThread<I, O>(
@@ -58,14 +68,9 @@ export function inThread<I, O>(
   return (source) =>
     new Observable<O>((subscriber) => {
       const run = new StageRun<I>(def, subscriber, stageOptions);
-      const subscription = source.subscribe({
-        next: (value) => run.next(value),
-        error: (error) => run.error(error),
-        complete: () => run.complete(),
-      });
-      return () => {
-        subscription.unsubscribe();
-        run.unsubscribe();
-      };
+      // Before subscribing to the source: a synchronous source that is still emitting must stop
+      // when a downstream take(n) unsubscribes.
+      subscriber.add(() => run.unsubscribe());
+      run.start(source);
     });
 }
