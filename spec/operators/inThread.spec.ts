@@ -1,219 +1,375 @@
 import { expect } from 'chai';
-import { EMPTY, lastValueFrom, NEVER, range, Subject, throwError } from 'rxjs';
+import { concat, EMPTY, lastValueFrom, NEVER, Observable, of, range, Subject, throwError } from 'rxjs';
 import { concatWith, map, take, tap, toArray } from 'rxjs/operators';
-import { inThread, moduleTask, QueueFullError, SerializationError, TaskError, WorkerCrashedError } from 'rxthreads';
+import {
+  inThread,
+  moduleTask,
+  QueueFullError,
+  SerializationError,
+  type Task,
+  TaskError,
+  WorkerCrashedError,
+} from 'rxthreads';
 import { fixture, osThreads, osThreadsDownTo, SharedCounters } from '../helpers';
 
 const ops = fixture('stage-ops.cjs');
-const stage = <I, O>(name: string) => moduleTask<import('rxjs').Observable<I>, import('rxjs').Observable<O>>(ops, name);
+const stage = <I, O>(name: string): Task<Observable<I>, Observable<O>> => moduleTask(ops, name);
+
+/** The error a stream ends with (or a failed test if it completes). */
+function errorOf(output$: Observable<unknown>): Promise<Error> {
+  return lastValueFrom(output$).then(
+    () => Promise.reject(new Error('expected the stream to error, it completed')),
+    (error: Error) => error,
+  );
+}
+
+/** A synchronous source that never ends by itself; `produced` counts what it emitted. */
+function endless(produced: { count: number }): Observable<number> {
+  return new Observable<number>((subscriber) => {
+    for (let i = 0; !subscriber.closed; i++) {
+      produced.count++;
+      subscriber.next(i);
+    }
+  });
+}
+
+/** The stage's flags go first on input$ (see `withFlags` in the fixture), then the source's values. */
+function withFlags<T>(flags: SharedCounters, source$: Observable<T>): Observable<T> {
+  return concat(of(flags.buffer as unknown as T), source$);
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 describe('inThread', () => {
-  it('completes an empty source with whatever the stage emits for it', async () => {
-    expect(await lastValueFrom(EMPTY.pipe(inThread(stage<number, number>('double')), toArray()))).to.deep.equal([]);
-    expect(await lastValueFrom(EMPTY.pipe(inThread(stage<number, number[]>('distinctSorted'))))).to.deep.equal([]);
-  });
+  describe('values and completion', () => {
+    it('completes an empty source with whatever the stage emits for it', async () => {
+      expect(await lastValueFrom(EMPTY.pipe(inThread(stage<number, number>('double')), toArray()))).to.deep.equal([]);
+      expect(await lastValueFrom(EMPTY.pipe(inThread(stage<number, number[]>('distinctSorted'))))).to.deep.equal([]);
+    });
 
-  it('maps one value', async () => {
-    expect(await lastValueFrom(range(21, 1).pipe(inThread(stage<number, number>('double'))))).to.equal(42);
-  });
+    it('maps one value', async () => {
+      expect(await lastValueFrom(range(21, 1).pipe(inThread(stage<number, number>('double'))))).to.equal(42);
+    });
 
-  it('streams many values through, in order, both ways', async () => {
-    const out = await lastValueFrom(range(0, 10_000).pipe(inThread(stage<number, number>('double')), toArray()));
-    expect(out).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i * 2));
-  });
+    it('streams many values through, in order, both ways', async () => {
+      const out = await lastValueFrom(range(0, 10_000).pipe(inThread(stage<number, number>('double')), toArray()));
+      expect(out).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i * 2));
+    });
 
-  it('keeps stateful operators working: the stage lives in one thread for the whole subscription', async () => {
-    expect(
-      await lastValueFrom(range(1, 5).pipe(inThread(stage<number, number>('runningTotal')), toArray())),
-    ).to.deep.equal([1, 3, 6, 10, 15]);
-    const values = [5, 3, 5, 1, 3, 9, 1];
-    expect(
-      await lastValueFrom(
-        range(0, values.length).pipe(
-          map((i) => values[i]!),
-          inThread(stage<number, number[]>('distinctSorted')),
+    it('sends values in batches both ways when they come faster than one message each', async () => {
+      const flags = new SharedCounters();
+      let outputTurns = 0;
+      let inTurn = false;
+      const out = await lastValueFrom(
+        withFlags(flags, range(0, 10_000)).pipe(
+          inThread(stage<number, number>('countInputTurns')),
+          tap(() => {
+            // The values of one message are emitted in one synchronous run.
+            if (inTurn) return;
+            inTurn = true;
+            outputTurns++;
+            queueMicrotask(() => {
+              inTurn = false;
+            });
+          }),
+          toArray(),
         ),
-      ),
-    ).to.deep.equal([1, 3, 5, 9]);
+      );
+      expect(out).to.have.length(10_000);
+      // At most 256 values a message: 40 messages would do; one per value would be 10,000.
+      expect(flags.get(0)).to.be.within(1, 100);
+      expect(outputTurns).to.be.within(1, 100);
+    });
+
+    it('keeps stateful operators working: the stage lives in one thread for the whole subscription', async () => {
+      expect(
+        await lastValueFrom(range(1, 5).pipe(inThread(stage<number, number>('runningTotal')), toArray())),
+      ).to.deep.equal([1, 3, 6, 10, 15]);
+      const values = [5, 3, 5, 1, 3, 9, 1];
+      const source$ = range(0, values.length).pipe(map((i) => values[i]!));
+      expect(await lastValueFrom(source$.pipe(inThread(stage<number, number[]>('distinctSorted'))))).to.deep.equal([
+        1, 3, 5, 9,
+      ]);
+    });
+
+    it('completes only after the thread has exited (the done future)', async () => {
+      const before = osThreads();
+      let atComplete = -1;
+      await new Promise<void>((resolve, reject) =>
+        range(0, 100)
+          .pipe(inThread(stage<number, number>('double')))
+          .subscribe({
+            error: reject,
+            complete: () => {
+              atComplete = osThreads();
+              resolve();
+            },
+          }),
+      );
+      expect(atComplete).to.be.at.most(before);
+    });
+
+    it('lets the stage finish its teardown after it completes, before the thread exits', async () => {
+      const flags = new SharedCounters();
+      await lastValueFrom(withFlags(flags, range(0, 3)).pipe(inThread(stage('slowTeardown')), toArray()));
+      expect(flags.get(0)).to.equal(1); // a 150 ms finalize ran to its end: the thread was not cut short
+    });
+
+    it('completes, and stops the source, when the stage completes by itself', async () => {
+      const produced = { count: 0 };
+      const out = await lastValueFrom(endless(produced).pipe(inThread(stage<number, number>('firstTwo')), toArray()));
+      expect(out).to.deep.equal([0, 1]);
+      expect(produced.count).to.be.lessThan(1_000_000);
+    });
+
+    it('loads a stage from an ES module', async () => {
+      const triple = moduleTask<Observable<number>, Observable<number>>(fixture('stage-esm.mjs'), 'triple');
+      expect(await lastValueFrom(range(1, 3).pipe(inThread(triple), toArray()))).to.deep.equal([3, 6, 9]);
+    });
+
+    it('takes a stage that resolves to its Observable, also a self-contained function', async () => {
+      expect(
+        await lastValueFrom(range(1, 3).pipe(inThread(stage<number, number>('asyncSetup')), toArray())),
+      ).to.deep.equal([2, 3, 4]);
+      const { plusOne } = require(fixture('stage-inline.cjs')) as {
+        plusOne: (input$: Observable<number>) => Promise<Observable<number>>;
+      };
+      expect(await lastValueFrom(range(1, 3).pipe(inThread(plusOne), toArray()))).to.deep.equal([2, 3, 4]);
+    });
+
+    it('is cold: nothing starts before subscribe, and each subscription has a stage of its own', async () => {
+      const subject = new Subject<number>();
+      const piped = subject.pipe(inThread(stage<number, number>('runningTotal')));
+      expect(subject.observed).to.equal(false);
+      const first = lastValueFrom(piped.pipe(toArray()));
+      const second = lastValueFrom(piped.pipe(toArray()));
+      subject.next(1);
+      subject.next(2);
+      subject.complete();
+      expect(await first).to.deep.equal([1, 3]);
+      expect(await second).to.deep.equal([1, 3]);
+    });
   });
 
-  it('completes only after the thread has exited (the done future)', async () => {
-    const before = osThreads();
-    let atComplete = -1;
-    await new Promise<void>((resolve, reject) =>
-      range(0, 100)
+  describe('unsubscribe', () => {
+    it('stays open on a never-ending source until unsubscribed, and then its thread exits', async () => {
+      const before = osThreads();
+      let ended = false;
+      const seen: number[] = [];
+      const sub = range(1, 3)
+        .pipe(concatWith(NEVER), inThread(stage<number, number>('double')))
+        .subscribe({ next: (v) => seen.push(v), error: () => (ended = true), complete: () => (ended = true) });
+      await until(() => seen.length === 3);
+      expect(seen).to.deep.equal([2, 4, 6]);
+      expect(ended).to.equal(false);
+      sub.unsubscribe();
+      expect(await osThreadsDownTo(before)).to.be.lessThan(1_100);
+      expect(ended).to.equal(false);
+    });
+
+    it('runs the stage teardown in the thread on unsubscribe, seen here through shared memory', async () => {
+      const before = osThreads();
+      const flags = new SharedCounters();
+      const seen: number[] = [];
+      const sub = withFlags(flags, range(0, 3).pipe(concatWith(NEVER)))
+        .pipe(inThread(stage<number, number>('markTeardown')))
+        .subscribe((n) => seen.push(n));
+      await until(() => seen.length === 3); // the stage is running
+      expect(flags.get(0)).to.equal(0);
+      sub.unsubscribe();
+      await flags.atLeast(1, 0); // finalize ran in the thread
+      expect(flags.get(1)).to.equal(1); // and saw ctx.aborted
+      await osThreadsDownTo(before); // then the thread exited
+    });
+
+    it('ends at once when unsubscribed before the stage has started', async () => {
+      const before = osThreads();
+      let emitted = false;
+      const sub = range(0, 10)
         .pipe(inThread(stage<number, number>('double')))
-        .subscribe({
-          error: reject,
-          complete: () => {
-            atComplete = osThreads();
-            resolve();
-          },
-        }),
-    );
-    expect(atComplete).to.be.at.most(before);
+        .subscribe({ next: () => (emitted = true), error: () => (emitted = true), complete: () => (emitted = true) });
+      sub.unsubscribe();
+      expect(await osThreadsDownTo(before)).to.be.lessThan(1_100);
+      expect(emitted).to.equal(false);
+    });
+
+    it('with take(n), emits n values and ends the stage in its thread', async () => {
+      const flags = new SharedCounters();
+      const out = await lastValueFrom(
+        withFlags(flags, range(0, 1000)).pipe(inThread(stage<number, number>('markTeardown')), take(3), toArray()),
+      );
+      expect(out).to.deep.equal([0, 1, 2]);
+      await flags.atLeast(1, 0);
+    });
+
+    it('with take(n), stops a synchronous source that would never end by itself', async () => {
+      const produced = { count: 0 };
+      const out = await lastValueFrom(
+        endless(produced).pipe(inThread(stage<number, number>('double'), { bufferSize: 64 }), take(3), toArray()),
+      );
+      expect(out).to.deep.equal([0, 2, 4]);
+      expect(produced.count).to.be.lessThan(1_000_000);
+    });
   });
 
-  it('stays open on a never-ending stage until unsubscribed, and then its thread exits', async () => {
-    const before = osThreads();
-    let completed = false;
-    const seen: number[] = [];
-    const sub = range(1, 3)
-      .pipe(concatWith(NEVER), inThread(stage<number, number>('double')))
-      .subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
-    while (seen.length < 3) await new Promise((r) => setTimeout(r, 5));
-    expect(seen).to.deep.equal([2, 4, 6]);
-    expect(completed).to.equal(false);
-    sub.unsubscribe();
-    expect(await osThreadsDownTo(before)).to.be.lessThan(1_100);
+  describe('errors', () => {
+    it('passes a source error into input$ as an error', async () => {
+      const out = await lastValueFrom(
+        range(0, 2).pipe(
+          concatWith(throwError(() => new Error('source failed'))),
+          inThread(stage<number, number | string>('catchSourceError')),
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal([0, 1, 'caught an Error: source failed']);
+    });
+
+    it('errors with the source error itself when the stage lets it through', async () => {
+      const original = new Error('source failed');
+      const error = await errorOf(
+        range(0, 2).pipe(concatWith(throwError(() => original)), inThread(stage<number, number>('identity'))),
+      );
+      expect(error).to.equal(original);
+    });
+
+    it('errors with TaskError carrying the original when the stage throws, after the values before it', async () => {
+      const seen: number[] = [];
+      const error = await errorOf(
+        range(0, 10).pipe(
+          inThread(stage<number, number>('failOnThree')),
+          tap((v) => seen.push(v)),
+        ),
+      );
+      expect(seen).to.deep.equal([0, 1, 2]);
+      expect(error).to.be.instanceOf(TaskError);
+      expect(error.message).to.equal('three is not allowed');
+      expect((error as TaskError).cause.name).to.equal('RangeError');
+    });
+
+    it('errors with TaskError when the stage is missing or does not return an Observable', async () => {
+      const missing = await errorOf(range(0, 1).pipe(inThread(stage<number, number>('nope'))));
+      expect(missing).to.be.instanceOf(TaskError);
+      expect(missing.message).to.include('nope');
+      const wrong = await errorOf(range(0, 1).pipe(inThread(stage('notAnObservable'))));
+      expect(wrong).to.be.instanceOf(TaskError);
+      expect(wrong.message).to.include('must return an Observable');
+    });
+
+    it('errors with WorkerCrashedError when the stage thread dies', async () => {
+      const error = await errorOf(range(0, 5).pipe(inThread(stage<number, number>('exitOnTwo'))));
+      expect(error).to.be.instanceOf(WorkerCrashedError);
+      expect((error as WorkerCrashedError).exitCode).to.equal(5);
+    });
+
+    it('errors with WorkerCrashedError, rather than waiting forever, when the thread dies while the source waits', async () => {
+      const produced = { count: 0 };
+      const error = await errorOf(
+        endless(produced).pipe(inThread(stage<number, number>('exitOnTwo'), { bufferSize: 16 })),
+      );
+      expect(error).to.be.instanceOf(WorkerCrashedError);
+      expect(produced.count).to.be.lessThan(1_000);
+    });
+
+    it('fails a source value that cannot be cloned with SerializationError', async () => {
+      const error = await errorOf(
+        range(0, 2).pipe(
+          map((i) => (i === 1 ? Symbol('x') : i)),
+          inThread(stage('identity')),
+        ),
+      );
+      expect(error).to.be.instanceOf(SerializationError);
+      expect((error.cause as Error).name).to.equal('DataCloneError');
+    });
+
+    it('fails an output that cannot be cloned with SerializationError, after the outputs before it', async () => {
+      const seen: unknown[] = [];
+      const error = await errorOf(
+        range(0, 5).pipe(
+          inThread(stage('unclonableOnTwo')),
+          tap((v) => seen.push(v)),
+        ),
+      );
+      expect(seen).to.deep.equal([0, 1]);
+      expect(error).to.be.instanceOf(SerializationError);
+    });
   });
 
-  it('runs the stage teardown in the thread on unsubscribe, seen here through shared memory', async () => {
-    const flags = new SharedCounters();
-    const seen: number[] = [];
-    const sub = range(0, 3)
-      .pipe(
-        map((n) => ({ sab: flags.buffer, n })),
-        concatWith(NEVER),
-        inThread(stage<{ sab: SharedArrayBuffer; n: number }, number>('markTeardown')),
-      )
-      .subscribe((n) => seen.push(n));
-    while (seen.length < 3) await new Promise((r) => setTimeout(r, 5)); // the stage is running
-    expect(flags.get(0)).to.equal(0);
-    sub.unsubscribe();
-    await flags.atLeast(1, 0); // finalize ran in the thread
-    expect(flags.get(1)).to.equal(1); // and saw ctx.aborted
-  });
+  describe('transfers and backpressure', () => {
+    it('moves buffers both ways with transfer and ctx.transfer', async () => {
+      const buffers = [new Uint8Array([1, 2]), new Uint8Array([3])];
+      const out = await lastValueFrom(
+        range(0, 2).pipe(
+          map((i) => buffers[i]!),
+          inThread(stage<Uint8Array, Uint8Array>('doubleBytes'), { transfer: (b) => [b.buffer as ArrayBuffer] }),
+          map((b) => [...b]),
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal([[2, 4], [6]]);
+      expect(buffers.map((b) => b.byteLength)).to.deep.equal([0, 0]);
+    });
 
-  it('with take(n), emits n values and ends the stage in its thread', async () => {
-    const flags = new SharedCounters();
-    const out = await lastValueFrom(
-      range(0, 1000).pipe(
-        map((n) => ({ sab: flags.buffer, n })),
-        inThread(stage<{ sab: SharedArrayBuffer; n: number }, number>('markTeardown')),
-        take(3),
-        toArray(),
-      ),
-    );
-    expect(out).to.deep.equal([0, 1, 2]);
-    await flags.atLeast(1, 0);
-  });
+    it('holds the source while bufferSize values wait for a slower stage (overflow: block)', async () => {
+      const flags = new SharedCounters();
+      const out = await lastValueFrom(
+        withFlags(flags, range(0, 20_000).pipe(tap(() => Atomics.add(flags.view, 0, 1)))).pipe(
+          inThread(stage<number, number>('slowBacklogProbe'), { bufferSize: 200 }),
+          toArray(),
+        ),
+      );
+      expect(out).to.have.length(20_000);
+      // The backlog filled up (the source ran ahead while the thread started) and never went past bufferSize.
+      expect(flags.get(1)).to.equal(200);
+    });
 
-  it('passes a source error into input$; a stage that lets it through errors with the original', async () => {
-    const original = new Error('source failed');
-    const error = await lastValueFrom(
-      range(0, 2).pipe(concatWith(throwError(() => original)), inThread(stage<number, number>('identity'))),
-    ).catch((e: unknown) => e);
-    expect(error).to.equal(original);
-  });
+    it('runs a 1,000,000-value synchronous source within bufferSize, in flat memory', async function () {
+      this.timeout(30_000);
+      const flags = new SharedCounters();
+      const rssBefore = process.memoryUsage.rss();
+      let rssPeak = rssBefore;
+      let count = 0;
+      await lastValueFrom(
+        withFlags(flags, range(0, 1_000_000).pipe(tap(() => Atomics.add(flags.view, 0, 1)))).pipe(
+          inThread(stage<number, number>('backlogProbe'), { bufferSize: 1024 }),
+          tap(() => {
+            if ((++count & 0xffff) === 0) rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+          }),
+        ),
+      );
+      expect(count).to.equal(1_000_000);
+      expect(flags.get(1)).to.equal(1024); // bufferSize values waited for the stage, never more
+      expect((rssPeak - rssBefore) / 1024 / 1024).to.be.lessThan(100);
+    });
 
-  it('errors with TaskError carrying the original when the stage throws', async () => {
-    const error = await lastValueFrom(range(0, 10).pipe(inThread(stage<number, number>('failOnThree')))).catch(
-      (e: Error) => e,
-    );
-    expect(error).to.be.instanceOf(TaskError);
-    expect((error as TaskError).message).to.equal('three is not allowed');
-    expect((error as TaskError).cause.name).to.equal('RangeError');
-  });
+    it('fails with QueueFullError when bufferSize values wait with overflow: error, after its thread exited', async () => {
+      const before = osThreads();
+      const error = await errorOf(
+        range(0, 100_000).pipe(inThread(stage('slowEcho'), { bufferSize: 50, overflow: 'error' })),
+      );
+      expect(error).to.be.instanceOf(QueueFullError);
+      expect(error.message).to.include('bufferSize 50');
+      expect(osThreads()).to.be.at.most(before);
+    });
 
-  it('errors with TaskError when the stage is missing or does not return an Observable', async () => {
-    const missing = await lastValueFrom(range(0, 1).pipe(inThread(stage<number, number>('nope')))).catch(
-      (e: Error) => e,
-    );
-    expect(missing).to.be.instanceOf(TaskError);
-    const wrong = await lastValueFrom(range(0, 1).pipe(inThread(stage('notAnObservable')))).catch((e: Error) => e);
-    expect(wrong).to.be.instanceOf(TaskError);
-    expect((wrong as Error).message).to.include('must return an Observable');
-  });
-
-  it('errors with WorkerCrashedError when the stage thread dies', async () => {
-    const error = await lastValueFrom(range(0, 5).pipe(inThread(stage<number, number>('exitOnTwo')))).catch(
-      (e: Error) => e,
-    );
-    expect(error).to.be.instanceOf(WorkerCrashedError);
-    expect((error as WorkerCrashedError).exitCode).to.equal(5);
-  });
-
-  it('fails unclonable values either way with SerializationError', async () => {
-    const input = await lastValueFrom(
-      range(0, 2).pipe(
-        map((i) => (i === 1 ? Symbol('x') : i)),
-        inThread(stage('identity')),
-      ),
-    ).catch((e: Error) => e);
-    expect(input).to.be.instanceOf(SerializationError);
-    const output = await lastValueFrom(range(0, 2).pipe(inThread(stage('unclonable')))).catch((e: Error) => e);
-    expect(output).to.be.instanceOf(SerializationError);
-  });
-
-  it('moves buffers both ways with transfer and ctx.transfer', async () => {
-    const buffers = [new Uint8Array([1, 2]), new Uint8Array([3])];
-    const out = await lastValueFrom(
-      range(0, 2).pipe(
-        map((i) => buffers[i]!),
-        inThread(stage<Uint8Array, Uint8Array>('doubleBytes'), { transfer: (b) => [b.buffer as ArrayBuffer] }),
-        map((b) => [...b]),
-        toArray(),
-      ),
-    );
-    expect(out).to.deep.equal([[2, 4], [6]]);
-    expect(buffers.map((b) => b.byteLength)).to.deep.equal([0, 0]);
-  });
-
-  it('bounds the backlog when the stage falls behind: the source waits (overflow: block)', async () => {
-    let produced = 0;
-    let received = 0;
-    let maxAhead = 0;
-    const total = await lastValueFrom(
-      range(0, 20_000).pipe(
-        tap(() => {
-          produced++;
-          maxAhead = Math.max(maxAhead, produced - received);
-        }),
-        inThread(stage<number, number>('slowEcho'), { bufferSize: 200 }),
-        tap(() => received++),
-        toArray(),
-      ),
-    );
-    expect(total).to.have.length(20_000);
-    // At most bufferSize values wait for the stage, and at most bufferSize + 256 of its outputs
-    // wait to be emitted here.
-    expect(maxAhead).to.be.at.most(2 * 200 + 256);
-  });
-
-  it('fails with QueueFullError when the stage falls behind with overflow: error', async () => {
-    const error = await lastValueFrom(
-      range(0, 100_000).pipe(inThread(stage('slowEcho'), { bufferSize: 50, overflow: 'error' })),
-    ).catch((e: Error) => e);
-    expect(error).to.be.instanceOf(QueueFullError);
-  });
-
-  it('runs a 1,000,000-value synchronous source with flat memory', async function () {
-    this.timeout(60_000);
-    const before = process.memoryUsage.rss();
-    let peak = before;
-    let count = 0;
-    await lastValueFrom(
-      range(0, 1_000_000).pipe(
-        inThread(stage<number, number>('double'), { bufferSize: 1024 }),
-        tap(() => {
-          if ((++count & 0xffff) === 0) peak = Math.max(peak, process.memoryUsage.rss());
-        }),
-      ),
-    );
-    expect(count).to.equal(1_000_000);
-    expect((peak - before) / 1024 / 1024).to.be.lessThan(100);
-  });
-
-  it('is cold and validates its options', async () => {
-    const subject = new Subject<number>();
-    const piped = subject.pipe(inThread(stage<number, number>('double')));
-    expect(subject.observed).to.equal(false);
-    const out = lastValueFrom(piped.pipe(toArray()));
-    subject.next(1);
-    subject.complete();
-    expect(await out).to.deep.equal([2]);
-    expect(() => inThread(stage('double'), { bufferSize: 0 })).to.throw(TypeError, /`bufferSize`.*`0`/);
-    expect(() => inThread(stage('double'), { overflow: 'drop' as 'error' })).to.throw(TypeError, /`overflow`.*`drop`/);
+    it('validates its options', () => {
+      expect(() => inThread(stage('double'), { bufferSize: 0 })).to.throw(TypeError, /`bufferSize`.*`0`/);
+      expect(() => inThread(stage('double'), { bufferSize: 1.5 })).to.throw(TypeError, /`bufferSize`.*`1.5`/);
+      expect(() => inThread(stage('double'), { overflow: 'drop' as 'error' })).to.throw(
+        TypeError,
+        /`overflow`.*`drop`/,
+      );
+      expect(() => inThread(stage('double'), { transfer: [] as unknown as () => [] })).to.throw(
+        TypeError,
+        /`transfer`/,
+      );
+      expect(() => inThread(stage('double'), null as unknown as {})).to.throw(TypeError, /`options`/);
+      expect(() => inThread(42 as unknown as Task<Observable<number>, Observable<number>>)).to.throw(TypeError);
+    });
   });
 });
