@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import type { Transferable } from './context';
 import type { Executor } from './executor';
 import type { TaskDefinition } from './protocol';
@@ -139,8 +139,11 @@ function runStream<I, O>(
   const def = definitionOf(toTask(taskLike));
   return new Observable<O>((subscriber) => {
     const run = new Run<I>(subscriber as Subscriber<unknown>, place(), def, options, feeder());
+    // Registered before the source is read, so that a run ended in the middle of a synchronous
+    // source's emission (a throwing transfer callback, a downstream unsubscribe) stops the source
+    // right there rather than after its last value.
+    subscriber.add(() => run.end('unsubscribe'));
     run.start();
-    return () => run.end('unsubscribe');
   });
 }
 
@@ -152,20 +155,19 @@ export function threadMap<I, O>(
 ): OperatorFunction<I, O> {
   return (source) =>
     runStream(taskLike, place, options, () => {
-      let subscription: Subscription | undefined;
-      let stopped = false;
+      // takeUntil closes the source's subscriber, which a synchronous source checks between values.
+      const stop$ = new Subject<void>();
       return {
         start(run) {
-          subscription = source.subscribe({
+          source.pipe(takeUntil(stop$)).subscribe({
             next: (value) => run.push(value),
             error: (error) => run.end('error', error),
             complete: () => run.complete(),
           });
-          if (stopped) subscription.unsubscribe(); // it ended while subscribing
         },
         stop() {
-          stopped = true;
-          subscription?.unsubscribe();
+          stop$.next();
+          stop$.complete();
         },
       };
     });

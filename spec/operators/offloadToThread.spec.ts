@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject, throwError } from 'rxjs';
-import { concatWith, map, take, toArray } from 'rxjs/operators';
+import { concatWith, map, take, tap, toArray } from 'rxjs/operators';
 import { moduleTask, offloadToThread, SerializationError, TaskError, ThreadPool } from 'rxthreads';
 import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../helpers';
 
@@ -215,6 +215,25 @@ describe('offloadToThread', () => {
     );
     expect(sizes).to.deep.equal([8, 16]);
     expect(buffers.map((b) => b.byteLength)).to.deep.equal([0, 0]);
+  });
+
+  it('stops a synchronous source at once when the stream fails in the middle of its emission', async () => {
+    let produced = 0;
+    const error = await lastValueFrom(
+      range(0, 1_000_000).pipe(
+        tap(() => produced++),
+        map((i) => new Uint8Array([i & 0xff])),
+        offloadToThread((bytes: Uint8Array) => bytes[0], {
+          pool,
+          transfer: (bytes) => {
+            if (produced === 5) throw new Error('no transfer list for this one');
+            return [bytes.buffer as ArrayBuffer];
+          },
+        }),
+      ),
+    ).catch((e: Error) => e);
+    expect((error as Error).message).to.equal('no transfer list for this one');
+    expect(produced).to.equal(5);
   });
 
   it('validates its options with TypeErrors', () => {
