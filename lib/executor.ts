@@ -222,8 +222,7 @@ export class Executor implements ThreadEvents {
           break;
         }
         case Outcome.Skipped:
-          // Revoked from a thread that died before it started; runs elsewhere.
-          this.requeue(job);
+          // Never reached: a skipped job was cancelled (settled above) or revoked (no longer held).
           break;
       }
     }
@@ -248,8 +247,7 @@ export class Executor implements ThreadEvents {
 
   exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
     this.living.delete(thread);
-    const index = this.threads.indexOf(thread);
-    if (index >= 0) this.threads.splice(index, 1);
+    // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) this.lose(thread, new WorkerCrashedError(exitCode, { cause: error }));
     this.dispatch();
     this.checkDrained();

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
@@ -63,7 +62,6 @@ export class StageRun<I> {
     private readonly subscriber: Subscriber<unknown>,
     private readonly options: StageOptions<I>,
   ) {
-    if (!existsSync(entry)) throw new Error(`rxthreads: thread entry ${entry} is missing; run \`npm run build\` first`);
     const sab = new SharedArrayBuffer(stageCounters * Int32Array.BYTES_PER_ELEMENT);
     this.counters = new Int32Array(sab);
     const { port1, port2 } = new MessageChannel();

@@ -41,7 +41,7 @@ class Run<I> {
   private sourceDone = false;
   private index = 0;
   private nextToEmit = 0;
-  emittedCount = 0;
+  private emittedCount = 0;
   private readonly early = new Map<number, unknown>(); // ordered results that overtook an earlier one
   private readonly group;
 

@@ -64,8 +64,15 @@ function execArgvWithoutTsNode(): string[] | undefined {
   return argv.length === flags.length ? undefined : argv;
 }
 
+const found = new Set<string>();
+
 /** Starts a worker thread on an rxthreads entry script, with the caller's flags less ts-node's. */
 export function startWorker(filename: string, options: WorkerOptions): Worker {
+  if (!found.has(filename)) {
+    if (!existsSync(filename))
+      throw new Error(`rxthreads: thread entry ${filename} is missing; run \`npm run build\` first`);
+    found.add(filename);
+  }
   let execArgv = execArgvWithoutTsNode();
   for (let attempt = 0; execArgv !== undefined && attempt < 2; attempt++) {
     try {
@@ -118,9 +125,6 @@ export class ThreadHandle {
     holdUntilReady = false,
   ) {
     this.holding = holdUntilReady;
-    if (!existsSync(entry)) {
-      throw new Error(`rxthreads: thread entry ${entry} is missing; run \`npm run build\` first`);
-    }
     const states = new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT);
     this.states = new Int32Array(states);
     this.jobs = new Array(slotCount);
@@ -147,10 +151,6 @@ export class ThreadHandle {
     });
     // After the listeners: adding a 'message' listener refs the thread's port again.
     if (!this.holding) this.worker.unref();
-  }
-
-  get capacity(): number {
-    return this.free.length;
   }
 
   assign(job: Job): void {
