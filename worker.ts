@@ -1,5 +1,5 @@
 /**
- * Types for code that runs inside an rxthreads thread.
+ * Types and helpers for code that runs inside an rxthreads thread.
  *
  * @example
  * ```ts
@@ -11,3 +11,4 @@
  */
 export type { TaskContext } from './lib/context';
 export { AbortError } from './lib/errors';
+export { onThreadClose } from './lib/thread/on-close';

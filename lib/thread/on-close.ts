@@ -1,0 +1,41 @@
+/**
+ * The callbacks a thread runs when it is closed gracefully (`close()` on its owner), registered with
+ * `onThreadClose` from `rxthreads/worker`. They do not run on a crash or on `terminate()`.
+ */
+type CloseCallback = () => void | Promise<void>;
+
+const callbacks: CloseCallback[] = [];
+
+/**
+ * Registers a callback that runs when this thread is closed gracefully: after its tasks have
+ * settled, before its event loop drains and it exits. Last registered runs first; each is awaited.
+ * Call it at a task module's top level or inside a task. It does not run on a crash or `terminate()`.
+ *
+ * @example
+ * ```ts
+ * import { onThreadClose } from 'rxthreads/worker';
+ * const db = openDatabase();
+ * onThreadClose(() => db.close());
+ * ```
+ */
+export function onThreadClose(callback: () => void | Promise<void>): void {
+  if (typeof callback !== 'function') {
+    throw new TypeError(`Expected \`callback\` to be a function, got \`${String(callback)}\` (${typeof callback})`);
+  }
+  callbacks.push(callback);
+}
+
+/**
+ * Runs the registered callbacks, last registered first, each awaited. A callback that throws is
+ * reported through `report` and the others still run.
+ */
+export async function runCloseCallbacks(report: (error: unknown) => void): Promise<void> {
+  while (callbacks.length > 0) {
+    const callback = callbacks.pop()!;
+    try {
+      await callback();
+    } catch (error) {
+      report(error);
+    }
+  }
+}
