@@ -4,7 +4,12 @@
  */
 type CloseCallback = () => void | Promise<void>;
 
-const callbacks: CloseCallback[] = [];
+// Kept on the global object: a task module may load `rxthreads/worker` from another copy of the
+// package (or as an ES module) than the thread's entry, and both must see one list.
+const key = Symbol.for('rxthreads.onThreadClose');
+const store = globalThis as unknown as Record<symbol, CloseCallback[] | undefined>;
+store[key] ??= [];
+const callbacks: CloseCallback[] = store[key];
 
 /**
  * Registers a callback that runs when this thread is closed gracefully: after its tasks have
