@@ -1,6 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Transferable } from './context';
 import { AbortError, ClosedError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
+import type { Executor as ExecutorApi } from './executor-api';
 import { Group, type Job, type Settle } from './job';
 import {
   type FromThread,
@@ -37,7 +38,7 @@ const maxDepth = 512;
  * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads
  * in batches, cancels them, replaces dead threads, and drains or stops on close.
  */
-export class Executor implements ThreadEvents {
+export class Executor implements ExecutorApi, ThreadEvents {
   readonly threads: ThreadHandle[] = [];
   /** Every thread not yet exited, including those being stopped. */
   private readonly living = new Set<ThreadHandle>();

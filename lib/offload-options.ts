@@ -1,7 +1,9 @@
 import type { Transferable } from './context';
-import { executorOf } from './owner';
+import { executorOf, isRemoteOwner } from './owner';
 import { defaultPool, ThreadPool } from './pool';
+import { checkRemotePairing, type RemoteTarget } from './remote/task';
 import type { Placement, StreamOptions } from './stream';
+import type { TaskLike } from './task';
 import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
 
 /**
@@ -13,8 +15,8 @@ import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionErr
  * ```
  */
 export interface OffloadOptions<I> {
-  /** The pool to run on. @default defaultPool() */
-  pool?: ThreadPool;
+  /** The pool to run on: a `ThreadPool`, or a `RemotePool` (`rxthreads/remote`) for a `remoteTask`. @default defaultPool() */
+  pool?: ThreadPool | RemoteTarget;
   /** Instead of `pool`: a private pool of this many threads for each subscription, which owns them. */
   threads?: number;
   /** Tasks of this subscription running at once. @default the pool's size */
@@ -26,10 +28,17 @@ export interface OffloadOptions<I> {
 }
 
 /** Checks the options at creation and returns how each subscription places its work. */
-export function offloadSetup<I>(options: OffloadOptions<I>): { place: () => Placement; stream: StreamOptions<I> } {
+export function offloadSetup<I>(
+  task: TaskLike<I, unknown>,
+  options: OffloadOptions<I>,
+): { place: () => Placement; stream: StreamOptions<I> } {
   checkObject('options', options);
   const { pool, threads } = options;
-  if (pool !== undefined && !(pool instanceof ThreadPool)) throw optionError('pool', 'a ThreadPool', pool);
+  const remote = isRemoteOwner(pool);
+  if (pool !== undefined && !(pool instanceof ThreadPool) && !remote) {
+    throw optionError('pool', 'a ThreadPool or a RemotePool', pool);
+  }
+  checkRemotePairing(task as TaskLike<never, unknown>, remote);
   checkInteger('threads', threads, 1);
   if (pool !== undefined && threads !== undefined) {
     throw optionError('threads', 'unset when `pool` is given', threads);

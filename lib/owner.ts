@@ -1,4 +1,4 @@
-import type { Executor } from './executor';
+import type { Executor } from './executor-api';
 
 const executors = new WeakMap<object, Executor>();
 
@@ -7,6 +7,11 @@ export function executorOf(owner: object): Executor {
   const executor = executors.get(owner);
   if (executor === undefined) throw new TypeError('Expected a ThreadPool or an EventLoopThread');
   return executor;
+}
+
+/** True for a `RemotePool` (of `rxthreads/remote`): its engine runs named tasks elsewhere. */
+export function isRemoteOwner(owner: unknown): boolean {
+  return typeof owner === 'object' && owner !== null && executors.get(owner)?.remote === true;
 }
 
 /**

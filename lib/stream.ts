@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import type { Transferable } from './context';
-import type { Executor } from './executor';
+import type { Executor } from './executor-api';
 import type { TaskDefinition } from './protocol';
 import { definitionOf, type TaskLike, toTask } from './task';
 

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
+import { checkRemotePairing } from '../lib/remote/task';
 import { StageRun } from '../lib/stage';
 import { definitionOf, type TaskLike, toTask } from '../lib/task';
 import { checkInteger, checkObject, checkType, optionError } from '../lib/validate';
@@ -53,6 +54,7 @@ export function inThread<I, O>(
   stage: TaskLike<Observable<I>, Observable<O>>,
   options: InThreadOptions<I> = {},
 ): OperatorFunction<I, O> {
+  checkRemotePairing(stage as TaskLike<never, unknown>, false);
   const def = definitionOf(toTask(stage));
   checkObject('options', options);
   checkInteger('bufferSize', options.bufferSize, 1);

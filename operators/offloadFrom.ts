@@ -42,7 +42,7 @@ export function offloadFrom<I, O>(
       `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,
     );
   }
-  const { place, stream } = offloadSetup(options);
+  const { place, stream } = offloadSetup(task, options);
   checkInteger('highWaterMark', options.highWaterMark, 1);
   return threadMapIterable(source, task, place, { ...stream, highWaterMark: options.highWaterMark ?? 4096 });
 }

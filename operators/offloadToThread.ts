@@ -18,6 +18,6 @@ export type { OffloadOptions } from '../lib/offload-options';
  * ```
  */
 export function offloadToThread<I, O>(task: TaskLike<I, O>, options: OffloadOptions<I> = {}): OperatorFunction<I, O> {
-  const { place, stream } = offloadSetup(options);
+  const { place, stream } = offloadSetup(task, options);
   return threadMap(task, place, stream);
 }

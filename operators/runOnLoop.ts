@@ -2,6 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
 import { executorOf } from '../lib/owner';
+import { checkRemotePairing } from '../lib/remote/task';
 import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
 import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
@@ -43,6 +44,7 @@ export function runOnLoop<I, O>(
   checkIntegerOrInfinity('concurrency', options.concurrency, 1);
   checkType('ordered', options.ordered, 'boolean');
   checkType('transfer', options.transfer, 'function');
+  checkRemotePairing(task as TaskLike<never, unknown>, false);
   const executor = executorOf(loop);
   return threadMap(task, () => ({ executor, release: (_outcome, then) => then() }), {
     concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,

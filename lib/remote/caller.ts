@@ -1,0 +1,481 @@
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Transferable } from '../context';
+import { AbortError, ClosedError } from '../errors';
+import type { Executor, GroupHandle, JobHandle } from '../executor-api';
+import type { Settle } from '../job';
+import type { TaskDefinition, WireError } from '../protocol';
+import { connect, describeConnection, type RedisConnection } from './connection';
+import { RemoteConnectionError } from './errors';
+import { remoteNameOf } from './task';
+import {
+  cancelChannel,
+  decodeReply,
+  decodeValue,
+  encodeValue,
+  errorOf,
+  type JobData,
+  RemoteOutcome,
+  type Reply,
+  replyKey,
+} from './wire';
+
+export interface RemoteExecutorOptions {
+  readonly queue: string;
+  readonly connection: RedisConnection;
+  readonly prefix: string;
+  readonly attempts: number;
+  readonly connectTimeout: number;
+}
+
+interface RemoteJob extends JobHandle {
+  readonly id: string;
+  readonly group: RemoteGroup;
+  readonly name: string;
+  readonly data: string;
+  readonly settle: Settle;
+  settled: boolean;
+  /** Handed to Redis (or on its way): it has a BullMQ job that a cancel must remove or abort. */
+  sent: boolean;
+}
+
+/** One subscription's jobs: those not sent yet wait here, at most `limit` are in Redis at once. */
+class RemoteGroup {
+  waiting: RemoteJob[] = [];
+  head = 0;
+  readonly sent = new Set<RemoteJob>();
+  constructor(readonly limit: number) {}
+
+  shift(): RemoteJob | undefined {
+    if (this.head >= this.waiting.length) return undefined;
+    const job = this.waiting[this.head++];
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+
+  drain(): RemoteJob[] {
+    const jobs = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    return jobs;
+  }
+}
+
+/** The connections of one pool: commands (and BullMQ's queue), and the blocking reply reader. */
+interface Link {
+  readonly client: Redis;
+  readonly blocking: Redis;
+  readonly queue: Queue;
+  ready: Promise<void>;
+  alive: boolean;
+  /** Set once both connections were ready: a 'close' after that loses the jobs in flight. */
+  connected: boolean;
+  lastError: Error | undefined;
+}
+
+type State = 'open' | 'closing' | 'ended';
+
+/** Most outcomes read from the reply list in one command. */
+const replyBatch = 1000;
+
+/**
+ * The engine of a `RemotePool`: each job is a BullMQ job named after its task, whose worker pushes
+ * the outcome onto this pool's own reply list; a cancel removes a waiting job or, for one that a
+ * worker holds, is published to the queue's cancel channel so that worker aborts its signal.
+ */
+export class RemoteExecutor implements Executor {
+  readonly remote = true as const;
+  readonly done: Promise<void>;
+  readonly id = randomBytes(6).toString('hex');
+  private resolveDone!: () => void;
+  private state: State = 'open';
+  private link: Link | undefined;
+  private seq = 0;
+  private readonly inFlight = new Map<string, RemoteJob>();
+  private readonly groups = new Set<RemoteGroup>();
+  private outbox: RemoteJob[] = [];
+  private cancels: string[] = [];
+  private scheduled = false;
+  /** Adds and cancels sent and not yet answered: a close waits for them, a cancel follows the adds. */
+  private pending: Promise<unknown> = Promise.resolve();
+  private readonly replies: string;
+  private readonly channel: string;
+  queued = 0;
+  completed = 0;
+  failed = 0;
+  cancelled = 0;
+
+  constructor(readonly options: RemoteExecutorOptions) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    this.replies = replyKey(options.prefix, options.queue, this.id);
+    this.channel = cancelChannel(options.prefix, options.queue);
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  onDone(callback: () => void): void {
+    // Never inside onDone; a callback that throws surfaces as an uncaught exception, like a timer's.
+    void this.done.then(() => queueMicrotask(callback));
+  }
+
+  openGroup(maxThreads: number, maxInFlight: number): GroupHandle {
+    return new RemoteGroup(Math.min(maxThreads, maxInFlight));
+  }
+
+  submit(
+    groupHandle: GroupHandle,
+    def: TaskDefinition,
+    input: unknown,
+    _transfer: readonly Transferable[] | undefined,
+    settle: Settle,
+  ): JobHandle {
+    const group = groupHandle as RemoteGroup;
+    const name = remoteNameOf(def) ?? '';
+    const job: RemoteJob = {
+      id: `${this.id}-${this.seq++}`,
+      group,
+      name,
+      data: '',
+      settle,
+      settled: false,
+      sent: false,
+    };
+    let error: Error | undefined;
+    let data = '';
+    if (this.state !== 'open') error = new ClosedError('The remote pool is closed');
+    else if (name === '') error = new TypeError("Expected a remoteTask('name') on a RemotePool");
+    else {
+      try {
+        // Serialized now, as a local pool clones at submit: a later change to the input is not seen.
+        data = encodeValue(input, 'The input').toString('base64');
+      } catch (e) {
+        error = e as Error;
+        this.failed++;
+      }
+    }
+    if (error !== undefined) {
+      job.settled = true;
+      queueMicrotask(() => settle(error));
+      return job;
+    }
+    (job as { data: string }).data = data;
+    group.waiting.push(job);
+    this.groups.add(group);
+    this.queued++;
+    this.pump(group);
+    return job;
+  }
+
+  cancel(jobHandle: JobHandle, reason?: Error): void {
+    const job = jobHandle as RemoteJob;
+    if (job.settled) return;
+    this.settle(job, reason ?? new AbortError());
+    this.cancelled++;
+    if (!job.sent) {
+      this.queued--; // skipped when its group reaches it
+      return;
+    }
+    this.forget(job);
+    this.cancels.push(job.id);
+    this.schedule();
+    this.pump(job.group);
+    this.checkDrained();
+  }
+
+  cancelGroup(groupHandle: GroupHandle, reason?: Error): void {
+    const group = groupHandle as RemoteGroup;
+    reason ??= new AbortError();
+    for (const job of group.drain()) {
+      if (job.settled) continue;
+      this.settle(job, reason);
+      this.cancelled++;
+      this.queued--;
+    }
+    for (const job of [...group.sent]) this.cancel(job, reason);
+    this.groups.delete(group);
+    this.checkDrained();
+  }
+
+  close(): Promise<void> {
+    if (this.state === 'open') this.state = 'closing';
+    this.checkDrained();
+    return this.done;
+  }
+
+  terminate(): Promise<void> {
+    if (this.state !== 'ended') {
+      const terminated = new AbortError('The remote pool was terminated');
+      for (const group of [...this.groups]) this.cancelGroup(group, terminated);
+      if (this.state === 'open') this.state = 'closing';
+    }
+    this.checkDrained();
+    return this.done;
+  }
+
+  stats(): { queued: number; inFlight: number; completed: number; failed: number; cancelled: number } {
+    return {
+      queued: this.queued,
+      inFlight: this.inFlight.size,
+      completed: this.completed,
+      failed: this.failed,
+      cancelled: this.cancelled,
+    };
+  }
+
+  // ---- internals ----
+
+  private settle(job: RemoteJob, error: Error | undefined, value?: unknown): void {
+    job.settled = true;
+    job.settle(error, value);
+  }
+
+  /** Takes a sent job out of the books (it settled, was cancelled, or was lost). */
+  private forget(job: RemoteJob): void {
+    this.inFlight.delete(job.id);
+    job.group.sent.delete(job);
+  }
+
+  /** Sends the group's next jobs while it has fewer than `limit` in Redis. */
+  private pump(group: RemoteGroup): void {
+    while (group.sent.size < group.limit) {
+      const job = group.shift();
+      if (job === undefined) break;
+      if (job.settled) continue;
+      this.queued--;
+      job.sent = true;
+      group.sent.add(job);
+      this.inFlight.set(job.id, job);
+      this.outbox.push(job);
+    }
+    if (group.sent.size === 0 && group.head >= group.waiting.length) this.groups.delete(group);
+    if (this.outbox.length > 0) this.schedule();
+  }
+
+  /** One flush per turn of the event loop: the jobs of a burst go to Redis in one `addBulk`. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const jobs = this.outbox.filter((job) => !job.settled);
+    this.outbox = [];
+    const cancels = this.cancels;
+    this.cancels = [];
+    if (jobs.length === 0 && cancels.length === 0) return;
+    const link = this.ensureLink();
+    if (jobs.length > 0) {
+      const add = link.ready.then(() =>
+        link.queue.addBulk(
+          jobs.map((job) => ({
+            name: job.name,
+            data: { t: job.name, i: job.data, r: this.replies, a: this.options.attempts } satisfies JobData,
+            opts: { jobId: job.id, attempts: 1, removeOnComplete: true, removeOnFail: true },
+          })),
+        ),
+      );
+      add.catch((error: unknown) => this.lose(jobs, this.connectionError(link, error)));
+      this.track(add);
+    }
+    if (cancels.length > 0) {
+      // After the adds: a cancel must not overtake the job it cancels.
+      const after = this.pending;
+      this.track(after.then(() => link.ready).then(() => this.cancelRemote(link, cancels)));
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    this.pending = Promise.all([this.pending, settled]);
+  }
+
+  /**
+   * A waiting job is removed; one that a worker holds (BullMQ refuses to remove a locked job) is
+   * aborted there through the cancel channel, and removed by BullMQ once its processor fails.
+   */
+  private async cancelRemote(link: Link, ids: string[]): Promise<void> {
+    const removed = await Promise.all(ids.map((id) => link.queue.remove(id).catch(() => 0)));
+    const held = ids.filter((_, i) => removed[i] !== 1);
+    if (held.length > 0) await link.client.publish(this.channel, JSON.stringify(held));
+  }
+
+  private ensureLink(): Link {
+    if (this.link?.alive) return this.link;
+    const { connection, connectTimeout, queue: name, prefix } = this.options;
+    const client = connect(connection, { lazyConnect: false });
+    const blocking = connect(connection, { maxRetriesPerRequest: null, lazyConnect: false });
+    const queue = new Queue(name, { connection: client, prefix });
+    queue.on('error', () => {}); // its commands' failures reach their callers
+    const link: Link = {
+      client,
+      blocking,
+      queue,
+      ready: Promise.resolve(),
+      alive: true,
+      connected: false,
+      lastError: undefined,
+    };
+    for (const redis of [client, blocking]) {
+      redis.on('error', (error: Error) => {
+        link.lastError = error;
+      });
+      redis.on('close', () => {
+        if (link.alive && link.connected) this.lost(link);
+      });
+    }
+    const readyOf = (redis: Redis): Promise<void> =>
+      redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
+    link.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const where = describeConnection(connection);
+        const why = link.lastError === undefined ? '' : ` (${link.lastError.message})`;
+        reject(
+          new RemoteConnectionError(`Could not connect to Redis at ${where} within ${connectTimeout} ms${why}`, {
+            cause: link.lastError,
+          }),
+        );
+      }, connectTimeout);
+      void Promise.all([readyOf(client), readyOf(blocking)]).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    link.ready.then(
+      () => {
+        link.connected = true;
+        void this.listen(link);
+      },
+      () => this.unlink(link),
+    );
+    this.link = link;
+    return link;
+  }
+
+  /** Reads outcomes from this pool's reply list for as long as the link lives. */
+  private async listen(link: Link): Promise<void> {
+    while (link.alive) {
+      let answer: [Buffer, Buffer[]] | null;
+      try {
+        answer = await link.blocking.blmpopBuffer(0, 1, this.replies, 'LEFT', 'COUNT', replyBatch);
+      } catch {
+        if (!link.alive) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (answer === null) continue;
+      for (const bytes of answer[1]) {
+        let reply: Reply;
+        try {
+          reply = decodeReply(bytes);
+        } catch {
+          continue; // not ours to read
+        }
+        this.onReply(reply);
+      }
+    }
+  }
+
+  private onReply([id, outcome, value, exitCode]: Reply): void {
+    const job = this.inFlight.get(id);
+    if (job === undefined || job.settled) return; // a second run's outcome, or a cancelled job's
+    this.forget(job);
+    if (outcome === RemoteOutcome.Ok) {
+      let result: unknown;
+      try {
+        result = decodeValue(value as Buffer);
+      } catch (error) {
+        this.failed++;
+        this.settle(job, errorOf(RemoteOutcome.Unclonable, wireOfLocal(error), undefined));
+        this.pump(job.group);
+        this.checkDrained();
+        return;
+      }
+      this.completed++;
+      this.settle(job, undefined, result);
+    } else {
+      this.failed++;
+      this.settle(job, errorOf(outcome, value as WireError, exitCode));
+    }
+    this.pump(job.group);
+    this.checkDrained();
+  }
+
+  /** The connection dropped: the jobs in flight may be gone with it, so they fail rather than wait. */
+  private lost(link: Link): void {
+    const where = describeConnection(this.options.connection);
+    const error = new RemoteConnectionError(
+      `Lost the connection to Redis at ${where}; the jobs in flight may be lost and were failed`,
+      { cause: link.lastError },
+    );
+    this.lose([...this.inFlight.values()], error);
+  }
+
+  private lose(jobs: RemoteJob[], error: Error): void {
+    const groups = new Set<RemoteGroup>();
+    for (const job of jobs) {
+      if (job.settled || this.inFlight.get(job.id) !== job) continue;
+      this.forget(job);
+      this.failed++;
+      this.settle(job, error);
+      groups.add(job.group);
+    }
+    for (const group of groups) this.pump(group);
+    this.checkDrained();
+  }
+
+  private connectionError(link: Link, error: unknown): Error {
+    if (error instanceof RemoteConnectionError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new RemoteConnectionError(`Could not add jobs to queue '${this.options.queue}': ${message}`, {
+      cause: error ?? link.lastError,
+    });
+  }
+
+  /** Closes a link's connections; the next job opens a new one. */
+  private unlink(link: Link): Promise<void> {
+    if (!link.alive) return Promise.resolve();
+    link.alive = false;
+    if (this.link === link) this.link = undefined;
+    const connected = link.connected;
+    return (async () => {
+      link.blocking.disconnect();
+      await link.queue.close().catch(() => {});
+      if (connected) await link.client.del(this.replies).catch(() => {});
+      if (connected) await link.client.quit().catch(() => link.client.disconnect());
+      else link.client.disconnect();
+    })();
+  }
+
+  private checkDrained(): void {
+    if (this.state !== 'closing' || this.queued > 0 || this.inFlight.size > 0) return;
+    this.state = 'ended';
+    void (async () => {
+      // A flush may still be due this turn (the cancels of the last stream): let it go out first.
+      if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
+      await this.pending;
+      if (this.link !== undefined) await this.unlink(this.link);
+      this.resolveDone();
+    })();
+  }
+}
+
+function wireOfLocal(error: unknown): WireError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, stack: e.stack, props: {} };
+}

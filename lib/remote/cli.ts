@@ -1,0 +1,86 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { TaskLike } from '../task';
+import { serveTasks } from './serve';
+
+const usage = `Usage: rxthreads-worker --queue NAME --redis URL --tasks FILE [--threads N] [--concurrency N]
+                        [--grace MS] [--lock-duration MS] [--prefix PREFIX]
+
+Serves the tasks that FILE exports (an object of name: moduleTask(...) or self-contained function)
+to RemotePool callers on the BullMQ queue NAME. On SIGINT or SIGTERM it takes no more jobs, lets the
+running ones finish for up to --grace ms (default 10000), then puts the rest back in the queue for
+another worker, and exits 0.`;
+
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new TypeError(`Expected --${name} to be a positive integer, got \`${value}\``);
+  return n;
+}
+
+/** Loads the tasks module: CommonJS or ES module, its default export or its named exports. */
+async function loadTasks(file: string): Promise<Record<string, TaskLike<never, unknown>>> {
+  const loaded = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const tasks = (loaded.default ?? loaded) as Record<string, TaskLike<never, unknown>>;
+  if (typeof tasks !== 'object' || tasks === null) throw new TypeError(`${file} exports no tasks object`);
+  return tasks;
+}
+
+/** `rxthreads-worker`: runs a task server until SIGINT or SIGTERM. */
+export async function main(argv: string[]): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        queue: { type: 'string' },
+        redis: { type: 'string' },
+        tasks: { type: 'string' },
+        threads: { type: 'string' },
+        concurrency: { type: 'string' },
+        grace: { type: 'string' },
+        'lock-duration': { type: 'string' },
+        prefix: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+    if (values.help) {
+      console.log(usage);
+      return;
+    }
+    if (values.queue === undefined || values.redis === undefined || values.tasks === undefined) {
+      throw new TypeError('--queue, --redis and --tasks are required');
+    }
+  } catch (error) {
+    console.error(`rxthreads-worker: ${(error as Error).message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  const graceMs = int('grace', values.grace as string | undefined) ?? 10_000;
+  const server = serveTasks({
+    queue: values.queue as string,
+    connection: values.redis as string,
+    tasks: await loadTasks(values.tasks as string),
+    threads: int('threads', values.threads as string | undefined),
+    concurrency: int('concurrency', values.concurrency as string | undefined),
+    lockDuration: int('lock-duration', values['lock-duration'] as string | undefined),
+    prefix: values.prefix as string | undefined,
+  });
+  const stop = (signal: string): void => {
+    console.error(`rxthreads-worker: ${signal}: finishing the running jobs (up to ${graceMs} ms)`);
+    const timer = setTimeout(() => void server.terminate(), graceMs);
+    timer.unref();
+    void server.close().then(() => {
+      clearTimeout(timer);
+      process.exitCode = 0;
+      // Whatever a task module left open must not keep a stopped worker alive.
+      setTimeout(() => process.exit(0), 1_000).unref();
+    });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  await server.ready;
+  console.error(`rxthreads-worker: serving queue '${values.queue}' (pid ${process.pid})`);
+}

@@ -1,0 +1,98 @@
+import { ThreadOwner } from '../owner';
+import { checkInteger, checkObject, checkType, optionError } from '../validate';
+import { RemoteExecutor } from './caller';
+import { checkConnection, type RedisConnection } from './connection';
+import type { RemoteTarget } from './task';
+
+/**
+ * Options of a {@link RemotePool}.
+ *
+ * @example
+ * ```ts
+ * new RemotePool({ queue: 'thumbs', connection: 'redis://127.0.0.1:6379', size: 32, attempts: 2 });
+ * ```
+ */
+export interface RemotePoolOptions {
+  /** The BullMQ queue that the workers (`serveTasks`, `rxthreads-worker`) serve. */
+  queue: string;
+  /** Where Redis is: a `redis://` URL or ioredis options. */
+  connection: RedisConnection;
+  /** Jobs each subscription keeps in flight when the operator's `concurrency` is not given. @default 16 */
+  size?: number;
+  /** Runs of one job allowed when the workers running it die; beyond, it fails with `WorkerCrashedError`. @default 3 */
+  attempts?: number;
+  /** How long the first job waits for Redis before failing with `RemoteConnectionError`. @default 5000 */
+  connectTimeout?: number;
+  /** BullMQ's key prefix; workers must use the same. @default 'bull' */
+  prefix?: string;
+}
+
+/**
+ * Statistics of a remote pool at one moment.
+ *
+ * @example
+ * ```ts
+ * const { inFlight, completed } = remote.stats();
+ * ```
+ */
+export interface RemotePoolStats {
+  /** Jobs waiting on this side for their subscription's `concurrency` to allow them. */
+  queued: number;
+  /** Jobs in Redis or on a worker, whose outcome has not arrived. */
+  inFlight: number;
+  /** Jobs whose task returned a value. */
+  completed: number;
+  /** Jobs that failed (task error, serialization, crash, lost connection). */
+  failed: number;
+  /** Jobs cancelled before they settled. */
+  cancelled: number;
+}
+
+/**
+ * Runs `remoteTask`s on worker processes through a BullMQ queue in Redis: the operators take it as
+ * their `pool`, unchanged. Execution is at least once (a job whose worker dies runs again on
+ * another, up to `attempts`), emission exactly once. See docs/remote.md.
+ *
+ * @example
+ * ```ts
+ * const remote = new RemotePool({ queue: 'thumbs', connection: 'redis://127.0.0.1:6379' });
+ * files$.pipe(offloadToThread(remoteTask<string, Thumb>('thumbnail'), { pool: remote, concurrency: 32 }));
+ * await remote.close();
+ * ```
+ */
+export class RemotePool extends ThreadOwner implements RemoteTarget {
+  /** Jobs each subscription keeps in flight when the operator's `concurrency` is not given. */
+  readonly size: number;
+  /** The BullMQ queue's name. */
+  readonly queue: string;
+  readonly #executor: RemoteExecutor;
+
+  constructor(options: RemotePoolOptions) {
+    checkObject('options', options);
+    if (options === undefined) throw optionError('options', 'an object', options);
+    if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
+      throw optionError('queue', 'a non-empty string without `:`', options.queue);
+    }
+    checkConnection(options.connection);
+    checkInteger('size', options.size, 1);
+    checkInteger('attempts', options.attempts, 1);
+    checkInteger('connectTimeout', options.connectTimeout, 1);
+    checkType('prefix', options.prefix, 'string');
+    const executor = new RemoteExecutor({
+      queue: options.queue,
+      connection: options.connection,
+      prefix: options.prefix ?? 'bull',
+      attempts: options.attempts ?? 3,
+      connectTimeout: options.connectTimeout ?? 5000,
+    });
+    super(executor);
+    this.#executor = executor;
+    this.size = options.size ?? 16;
+    this.queue = options.queue;
+  }
+
+  /** Jobs waiting, in flight, and settled, now. */
+  stats(): RemotePoolStats {
+    return this.#executor.stats();
+  }
+}

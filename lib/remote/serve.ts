@@ -1,0 +1,297 @@
+import { availableParallelism } from 'node:os';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AbortError, SerializationError, TaskError, WorkerCrashedError } from '../errors';
+import { ThreadPool, type ThreadPoolStats } from '../pool';
+import { type TaskLike, toTask } from '../task';
+import { checkInteger, checkNonNegativeNumber, checkObject, checkType, optionError } from '../validate';
+import { bullConnection, checkConnection, connect, type RedisConnection } from './connection';
+import {
+  cancelChannel,
+  decodeValue,
+  encodeReply,
+  encodeValue,
+  type JobData,
+  RemoteOutcome,
+  type Reply,
+  wireOf,
+} from './wire';
+
+/**
+ * Options of {@link serveTasks}.
+ *
+ * @example
+ * ```ts
+ * serveTasks({ queue: 'thumbs', connection: 'redis://127.0.0.1:6379', threads: 4, tasks: { thumbnail } });
+ * ```
+ */
+export interface ServeTasksOptions {
+  /** The BullMQ queue to take jobs from. */
+  queue: string;
+  /** Where Redis is: a `redis://` URL or ioredis options. */
+  connection: RedisConnection;
+  /** The tasks this worker runs, by name; a job naming anything else fails with `TaskError`. */
+  tasks: Record<string, TaskLike<never, unknown>>;
+  /** Threads of the local pool that runs the tasks. @default os.availableParallelism() */
+  threads?: number;
+  /** Jobs taken from the queue at once (more than `threads` hides Redis round trips). @default threads * 4 */
+  concurrency?: number;
+  /** A cancelled task still running after this long has its thread replaced. @default 100 */
+  cancelGraceMs?: number;
+  /**
+   * How long a job's lock lasts without renewal: a worker that dies has its jobs run again by
+   * another about this long (plus `stalledInterval`) later. Tasks run on threads, so the
+   * worker's event loop stays free to renew it. @default 10000
+   */
+  lockDuration?: number;
+  /** How often this worker looks for jobs whose worker died. @default lockDuration / 2 */
+  stalledInterval?: number;
+  /** BullMQ's key prefix; callers must use the same. @default 'bull' */
+  prefix?: string;
+}
+
+/**
+ * Statistics of a task server at one moment.
+ *
+ * @example
+ * ```ts
+ * const { running, served } = server.stats();
+ * ```
+ */
+export interface TaskServerStats {
+  /** Jobs taken from the queue and not finished. */
+  running: number;
+  /** Jobs whose outcome was reported (values and task errors alike). */
+  served: number;
+  /** Jobs cancelled by their caller while this worker held them. */
+  cancelled: number;
+  /** The local pool's statistics. */
+  pool: ThreadPoolStats;
+}
+
+/** A job's lock and stall check defaults: short, since the event loop never runs task code. */
+const defaultLockMs = 10_000;
+/** How long a cancel that arrived before its job was kept for it. */
+const earlyCancelMs = 60_000;
+/** How long an unread reply list survives its caller. */
+const replyTtlMs = 3_600_000;
+
+/**
+ * What {@link serveTasks} returns: a worker process's server, with the done future of a pool.
+ *
+ * @example
+ * ```ts
+ * const server = serveTasks(options);
+ * process.once('SIGTERM', () => void server.close());
+ * ```
+ */
+export class TaskServer {
+  /** Resolves once connected to Redis, taking jobs and listening for cancels. */
+  readonly ready: Promise<void>;
+  /** Resolves once closed or terminated and every thread has exited. Never rejects. */
+  readonly done: Promise<void>;
+  readonly #pool: ThreadPool;
+  readonly #worker: Worker;
+  readonly #client: Redis;
+  readonly #subscriber: Redis;
+  readonly #tasks: Map<string, TaskLike<unknown, unknown>>;
+  /** Cancels that came before their job reached the processor, by job id, with when they expire. */
+  readonly #early = new Map<string, number>();
+  #requeue = false;
+  #closing: Promise<void> | undefined;
+  #resolveDone!: () => void;
+  #running = 0;
+  #served = 0;
+  #cancelled = 0;
+
+  constructor(options: ServeTasksOptions) {
+    checkObject('options', options);
+    if (options === undefined) throw optionError('options', 'an object', options);
+    if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
+      throw optionError('queue', 'a non-empty string without `:`', options.queue);
+    }
+    checkConnection(options.connection);
+    if (typeof options.tasks !== 'object' || options.tasks === null)
+      throw optionError('tasks', 'an object', options.tasks);
+    checkInteger('threads', options.threads, 1);
+    checkInteger('concurrency', options.concurrency, 1);
+    checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
+    checkInteger('lockDuration', options.lockDuration, 1);
+    checkInteger('stalledInterval', options.stalledInterval, 1);
+    checkType('prefix', options.prefix, 'string');
+    this.#tasks = new Map();
+    for (const [name, task] of Object.entries(options.tasks)) {
+      this.#tasks.set(name, toTask(task as TaskLike<unknown, unknown>));
+    }
+    const threads = options.threads ?? availableParallelism();
+    const prefix = options.prefix ?? 'bull';
+    const lockDuration = options.lockDuration ?? defaultLockMs;
+    this.done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
+    });
+    this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
+    this.#client = connect(options.connection, { maxRetriesPerRequest: null });
+    this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
+    this.#worker = new Worker(
+      options.queue,
+      // Three parameters: BullMQ passes the AbortSignal only to a processor that declares it.
+      (job: Job, token?: string, signal?: AbortSignal) => this.#process(job, token, signal),
+      {
+        connection: bullConnection(options.connection, { maxRetriesPerRequest: null }),
+        prefix,
+        concurrency: options.concurrency ?? threads * 4,
+        lockDuration,
+        stalledInterval: options.stalledInterval ?? Math.max(1, Math.floor(lockDuration / 2)),
+        // Runs are counted in the processor against the caller's `attempts`, so that a job whose
+        // workers keep dying is reported to its caller rather than failed silently by BullMQ.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+      },
+    );
+    this.#worker.on('error', () => {}); // connection errors: BullMQ reconnects by itself
+    const channel = cancelChannel(prefix, options.queue);
+    this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancel(message));
+    this.ready = Promise.all([
+      this.#worker.waitUntilReady(),
+      this.#subscriber.subscribe(channel),
+      this.#client.status === 'ready' ? undefined : new Promise((resolve) => this.#client.once('ready', resolve)),
+    ]).then(() => {});
+    this.ready.catch(() => {});
+  }
+
+  /** Jobs running, served and cancelled, and the local pool's statistics, now. */
+  stats(): TaskServerStats {
+    return { running: this.#running, served: this.#served, cancelled: this.#cancelled, pool: this.#pool.stats() };
+  }
+
+  /** Graceful: takes no more jobs, lets the running ones finish, then closes the threads and connections. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.done;
+  }
+
+  /**
+   * Forced: takes no more jobs and aborts the running ones, which go back to the queue for another
+   * worker (this counts as one of their runs); then closes the threads and connections.
+   */
+  terminate(): Promise<void> {
+    this.#requeue = true;
+    this.#worker.cancelAllJobs('The worker is shutting down');
+    this.#closing ??= this.#shutdown();
+    return this.done;
+  }
+
+  /** Calls `callback` once done. */
+  onDone(callback: () => void): void {
+    void this.done.then(() => queueMicrotask(callback));
+  }
+
+  /** `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    await this.#worker.close().catch(() => {});
+    await (this.#requeue ? this.#pool.terminate() : this.#pool.close());
+    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
+    await this.#client.quit().catch(() => this.#client.disconnect());
+    this.#resolveDone();
+  }
+
+  #onCancel(message: string): void {
+    let ids: unknown;
+    try {
+      ids = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(ids)) return;
+    const now = Date.now();
+    for (const [id, until] of this.#early) if (until < now) this.#early.delete(id);
+    for (const id of ids) {
+      if (typeof id !== 'string') continue;
+      // Not running here: it may be on its way to this processor (moved to active in Redis, not yet
+      // started), so the cancel is kept for it. For a job on another worker it just expires.
+      if (!this.#worker.cancelJob(id, 'Cancelled by its caller')) this.#early.set(id, now + earlyCancelMs);
+    }
+  }
+
+  async #process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const data = job.data as JobData;
+    const id = job.id ?? '';
+    if (this.#early.delete(id) || signal?.aborted) {
+      this.#cancelled++;
+      throw new UnrecoverableError('Cancelled by its caller');
+    }
+    this.#running++;
+    try {
+      const reply = await this.#run(job, data, signal);
+      if (reply === undefined) {
+        this.#cancelled++;
+        if (this.#requeue && token !== undefined) {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        throw new UnrecoverableError('Cancelled by its caller');
+      }
+      await this.#client.multi().rpush(data.r, encodeReply(reply)).pexpire(data.r, replyTtlMs).exec();
+      this.#served++;
+    } finally {
+      this.#running--;
+    }
+  }
+
+  /** The outcome to report, or `undefined` for a cancelled job (nobody waits for it). */
+  async #run(job: Job, data: JobData, signal: AbortSignal | undefined): Promise<Reply | undefined> {
+    const id = job.id ?? '';
+    if (job.attemptsStarted > data.a) {
+      const cause = new Error(
+        `The job ran ${data.a} time${data.a === 1 ? '' : 's'} (attempts) and its worker stopped each time`,
+      );
+      return [id, RemoteOutcome.Crashed, wireOf(cause), 1];
+    }
+    const task = this.#tasks.get(data.t);
+    if (task === undefined) {
+      const names = [...this.#tasks.keys()].join(', ');
+      const cause = new Error(`Unknown task '${data.t}': this worker serves ${names || 'no tasks'}`);
+      return [id, RemoteOutcome.Threw, wireOf(cause)];
+    }
+    let input: unknown;
+    try {
+      input = decodeValue(Buffer.from(data.i, 'base64'));
+    } catch (error) {
+      return [id, RemoteOutcome.Unclonable, wireOf(error)];
+    }
+    try {
+      const value = await this.#pool.run(task, input, { signal });
+      return [id, RemoteOutcome.Ok, encodeValue(value, 'The result')];
+    } catch (error) {
+      if (signal?.aborted && error instanceof AbortError) return undefined;
+      if (error instanceof TaskError) return [id, RemoteOutcome.Threw, wireOf(error)];
+      if (error instanceof SerializationError) return [id, RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
+      if (error instanceof WorkerCrashedError) return [id, RemoteOutcome.Crashed, wireOf(error), error.exitCode];
+      return [id, RemoteOutcome.Threw, wireOf(error)];
+    }
+  }
+}
+
+/**
+ * Serves named tasks to `RemotePool` callers: takes jobs from a BullMQ queue, runs each on a
+ * local `ThreadPool`, and reports its outcome. Only the tasks of `tasks` run; job data never
+ * names code. A caller's cancel aborts the task's `ctx.signal`; a task that ignores it has its
+ * thread replaced after `cancelGraceMs`.
+ *
+ * @example
+ * ```ts
+ * const server = serveTasks({
+ *   queue: 'thumbs',
+ *   connection: 'redis://127.0.0.1:6379',
+ *   threads: 4,
+ *   tasks: { thumbnail: moduleTask(require.resolve('./thumbnail')) },
+ * });
+ * process.once('SIGTERM', () => void server.close());
+ * ```
+ */
+export function serveTasks(options: ServeTasksOptions): TaskServer {
+  return new TaskServer(options);
+}

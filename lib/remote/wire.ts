@@ -1,0 +1,80 @@
+import { deserialize, serialize } from 'node:v8';
+import { rebuildError, SerializationError, TaskError, taskErrorFrom, WorkerCrashedError } from '../errors';
+import type { WireError } from '../protocol';
+import { toWire } from '../thread/outbox';
+
+/** What a BullMQ job carries: a task name and a structured clone, never code. */
+export interface JobData {
+  /** The task's name in the workers' `tasks` map. */
+  readonly t: string;
+  /** The input, `v8.serialize`d, in base64 (BullMQ stores job data as JSON). */
+  readonly i: string;
+  /** The list the worker pushes the outcome to: the caller's reply list. */
+  readonly r: string;
+  /** Runs allowed: a job started more often than this (its workers died) fails. */
+  readonly a: number;
+}
+
+/** How a job ended, as the worker reports it on the caller's reply list. */
+export const RemoteOutcome = {
+  Ok: 0,
+  Threw: 1,
+  /** The input could not be read, or the result could not be serialized. */
+  Unclonable: 2,
+  /** The thread running it died, or its workers died more often than `attempts` allows. */
+  Crashed: 3,
+} as const;
+export type RemoteOutcome = (typeof RemoteOutcome)[keyof typeof RemoteOutcome];
+
+/** `[jobId, outcome, value]`: the value is the result for `Ok`, a `WireError` otherwise (plus an exit code). */
+export type Reply = [jobId: string, outcome: RemoteOutcome, value: unknown, exitCode?: number];
+
+/** Keys and channels of one queue, beside BullMQ's own (same prefix). */
+export function replyKey(prefix: string, queue: string, poolId: string): string {
+  return `${prefix}:${queue}:rxthreads:reply:${poolId}`;
+}
+
+export function cancelChannel(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:rxthreads:cancel`;
+}
+
+/** Serializes a value as a structured clone; throws `SerializationError` with the `DataCloneError` as cause. */
+export function encodeValue(value: unknown, what: string): Buffer {
+  try {
+    return serialize(value);
+  } catch (error) {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    throw new SerializationError(`${what} could not be serialized: ${cause.message}`, { cause });
+  }
+}
+
+export function decodeValue(bytes: Buffer): unknown {
+  return deserialize(bytes);
+}
+
+export function encodeReply(reply: Reply): Buffer {
+  return serialize(reply);
+}
+
+export function decodeReply(bytes: Buffer): Reply {
+  return deserialize(bytes) as Reply;
+}
+
+/** The wire form of a failure seen in a worker process. */
+export function wireOf(error: unknown): WireError {
+  return toWire(error instanceof TaskError ? error.cause : error);
+}
+
+/** Rebuilds on the caller's side the error a worker reported. */
+export function errorOf(outcome: RemoteOutcome, wire: WireError, exitCode: number | undefined): Error {
+  switch (outcome) {
+    case RemoteOutcome.Threw:
+      return taskErrorFrom(wire);
+    case RemoteOutcome.Unclonable: {
+      const cause = rebuildError(wire);
+      return new SerializationError(cause.message, { cause });
+    }
+    default:
+      return new WorkerCrashedError(exitCode ?? 1, { cause: rebuildError(wire) });
+  }
+}
