@@ -43,8 +43,10 @@ export function encodeValue(value: unknown, what: string): Buffer {
   try {
     return serialize(value);
   } catch (error) {
-    const cause = error instanceof Error ? error : new Error(String(error));
-    throw new SerializationError(`${what} could not be serialized: ${cause.message}`, { cause });
+    // v8.serialize throws a plain Error; a local thread's postMessage a DataCloneError: keep the latter's shape.
+    const message = error instanceof Error ? error.message : String(error);
+    const cause = new DOMException(message, 'DataCloneError');
+    throw new SerializationError(`${what} could not be serialized: ${message}`, { cause });
   }
 }
 

@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { lastValueFrom, map, range, tap, toArray } from 'rxjs';
+import { offloadToThread, WorkerCrashedError } from 'rxthreads';
+import { RemoteConnectionError, RemotePool, remoteTask } from 'rxthreads/remote';
+import { RedisServer, readWatchLog, requireRedis, until, WorkerProcess } from './harness';
+
+const run = promisify(execFile);
+const work = remoteTask<{ x: number; ms: number }, number>('work');
+const square = remoteTask<number, number>('square');
+
+describe('RemotePool when workers or Redis fail', function () {
+  this.timeout(30_000);
+  let redis: RedisServer | undefined;
+  let workers: WorkerProcess[] = [];
+  let remote: RemotePool | undefined;
+  let dir: string;
+  let queue = 'failures';
+  let queues = 0;
+
+  before(async function () {
+    redis = new RedisServer(requireRedis(this));
+    await redis.start();
+    dir = mkdtempSync(join(tmpdir(), 'rxthreads-remote-'));
+  });
+
+  beforeEach(async () => {
+    // A queue per spec, so that a job left over by one (a worker killed mid-job) never reaches the next.
+    queue = `failures${queues++}`;
+    workers = await Promise.all([WorkerProcess.start(redis!.url, queue), WorkerProcess.start(redis!.url, queue)]);
+  });
+
+  afterEach(async () => {
+    await remote?.terminate();
+    remote = undefined;
+    await Promise.all(workers.map((worker) => worker.stop()));
+  });
+
+  after(async () => {
+    await redis?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the jobs of a worker killed mid-run (kill -9) on the other, emitting each input exactly once', async () => {
+    remote = new RemotePool({ queue, connection: redis!.url, size: 16 });
+    const [victim] = workers;
+    let seen = 0;
+    const results = await lastValueFrom(
+      range(0, 300).pipe(
+        map((x) => ({ x, ms: 10 })),
+        offloadToThread(work, { pool: remote }),
+        tap(() => {
+          if (++seen === 50) victim!.child.kill('SIGKILL');
+        }),
+        toArray(),
+      ),
+    );
+    expect(await victim!.exited).to.equal(null); // killed, not exited
+    expect(results).to.deep.equal(Array.from({ length: 300 }, (_, i) => i * 2));
+  });
+
+  it('fails with WorkerCrashedError a job whose workers died more often than attempts allows', async () => {
+    remote = new RemotePool({ queue, connection: redis!.url, attempts: 1 });
+    const error = await lastValueFrom(
+      range(0, 1).pipe(offloadToThread(remoteTask('killWorker'), { pool: remote })),
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WorkerCrashedError);
+    expect((error as Error).message).to.match(/ran 1 time \(attempts\)/);
+  });
+
+  it('errors the stream with RemoteConnectionError when Redis restarts mid-run, and works again after', async () => {
+    remote = new RemotePool({ queue, connection: redis!.url });
+    let seen = 0;
+    const failed = lastValueFrom(
+      range(0, 10_000).pipe(
+        map((x) => ({ x, ms: 5 })),
+        offloadToThread(work, { pool: remote }),
+        tap(() => {
+          if (++seen === 20) void redis!.stop();
+        }),
+      ),
+    ).catch((e: unknown) => e);
+    const error = await failed;
+    expect(error).to.be.instanceOf(RemoteConnectionError);
+    expect((error as Error).message).to.match(/Lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+/);
+    await redis!.start();
+    const results = await lastValueFrom(range(1, 3).pipe(offloadToThread(square, { pool: remote }), toArray()));
+    expect(results).to.deep.equal([1, 4, 9]);
+  });
+
+  it('fails within connectTimeout with RemoteConnectionError when Redis is unreachable, and closes at once', async () => {
+    const stopped = new RedisServer(requireRedis(this as unknown as Mocha.Context));
+    await stopped.start(); // takes a free port, then frees it again
+    await stopped.stop();
+    remote = new RemotePool({ queue, connection: stopped.url, connectTimeout: 1_000 });
+    const started = Date.now();
+    const error = await lastValueFrom(range(0, 3).pipe(offloadToThread(square, { pool: remote }))).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(RemoteConnectionError);
+    expect((error as Error).message).to.match(/Could not connect to Redis at .* within 1000 ms/);
+    expect(Date.now() - started).to.be.below(3_000);
+    await remote.close();
+  });
+
+  it('lets a process exit by itself once its RemotePool and task server are closed', async () => {
+    const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures', 'exits.cjs'), redis!.url], {
+      timeout: 15_000,
+    });
+    expect(stdout.trim()).to.equal('result 9');
+  });
+
+  it('rxthreads-worker finishes its running job on SIGTERM, then exits 0', async () => {
+    const log = join(dir, 'sigterm.log');
+    const cli = await WorkerProcess.start(
+      redis!.url,
+      queue,
+      join(__dirname, '..', '..', 'dist', 'bin', 'rxthreads-worker.js'),
+      [
+        '--queue',
+        `${queue}-cli`,
+        '--redis',
+        redis!.url,
+        '--tasks',
+        join(__dirname, 'fixtures', 'tasks-map.cjs'),
+        '--threads',
+        '1',
+      ],
+    );
+    workers.push(cli);
+    remote = new RemotePool({ queue: `${queue}-cli`, connection: redis!.url });
+    const result = lastValueFrom(
+      range(0, 1).pipe(
+        map((id) => ({ log, id, ms: 300 })),
+        offloadToThread(remoteTask<{ log: string; id: number; ms: number }, number>('logged'), { pool: remote }),
+      ),
+    );
+    await until(() => readWatchLog(log).length === 1, 'the job to start');
+    cli.child.kill('SIGTERM');
+    expect(await result).to.equal(0);
+    expect(await cli.exited).to.equal(0);
+  });
+});

@@ -1,0 +1,190 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { EMPTY, lastValueFrom, map, type Observable, of, range, Subject, take, toArray } from 'rxjs';
+import {
+  EventLoopThread,
+  inThread,
+  offloadFrom,
+  offloadToThread,
+  runOnLoop,
+  SerializationError,
+  TaskError,
+  ThreadPool,
+} from 'rxthreads';
+import { RemotePool, remoteTask } from 'rxthreads/remote';
+import { jobKeys, RedisServer, readWatchLog, requireRedis, until, WorkerProcess } from './harness';
+
+const square = remoteTask<number, number>('square');
+const queue = 'spec';
+
+describe('RemotePool over BullMQ', function () {
+  this.timeout(30_000);
+  let redis: RedisServer | undefined;
+  let client: Redis | undefined;
+  let workers: WorkerProcess[] = [];
+  let remote: RemotePool;
+  let dir: string;
+
+  before(async function () {
+    redis = new RedisServer(requireRedis(this));
+    await redis.start();
+    client = redis.client();
+    workers = await Promise.all([WorkerProcess.start(redis.url, queue), WorkerProcess.start(redis.url, queue)]);
+    dir = mkdtempSync(join(tmpdir(), 'rxthreads-remote-'));
+  });
+
+  after(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    client?.disconnect();
+    await redis?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    remote = new RemotePool({ queue, connection: redis!.url, size: 64 });
+  });
+
+  afterEach(async () => {
+    await remote.terminate();
+  });
+
+  it('emits 10,000 results in source order, each exactly once, from both workers', async () => {
+    const tagged = remoteTask<number, [number, number]>('tagged');
+    const results = await lastValueFrom(range(0, 10_000).pipe(offloadToThread(tagged, { pool: remote }), toArray()));
+    expect(results.map(([value]) => value)).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i * i));
+    expect(new Set(results.map(([, pid]) => pid))).to.deep.equal(new Set(workers.map((w) => w.child.pid)));
+    expect(remote.stats()).to.include({ completed: 10_000, failed: 0, inFlight: 0, queued: 0 });
+  });
+
+  it('emits 10,000 results in completion order with ordered: false, each exactly once', async () => {
+    const results = await lastValueFrom(
+      range(0, 10_000).pipe(offloadToThread(square, { pool: remote, ordered: false }), toArray()),
+    );
+    expect(results).to.have.length(10_000);
+    expect([...results].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i * i));
+  });
+
+  it('runs an offloadFrom iterable on the workers', async () => {
+    const results = await lastValueFrom(offloadFrom([1, 2, 3], square, { pool: remote }).pipe(toArray()));
+    expect(results).to.deep.equal([1, 4, 9]);
+  });
+
+  it('completes at once for an empty source', async () => {
+    expect(await lastValueFrom(EMPTY.pipe(offloadToThread(square, { pool: remote }), toArray()))).to.deep.equal([]);
+  });
+
+  it('carries structured clones both ways: Map, Date, BigInt, typed arrays, nested objects', async () => {
+    const echo = remoteTask<unknown, unknown>('echo');
+    const sent = [
+      new Map([[1, { a: [1, 2] }]]),
+      new Date(0),
+      10n,
+      new Uint8Array([1, 2]),
+      { deep: { set: new Set([1]) } },
+    ];
+    const results = await lastValueFrom(of(...sent).pipe(offloadToThread(echo, { pool: remote }), toArray()));
+    expect(results).to.deep.equal(sent);
+  });
+
+  it('fails with TaskError carrying the original error as cause', async () => {
+    const error = await lastValueFrom(of(7).pipe(offloadToThread(remoteTask('fail'), { pool: remote }))).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TaskError);
+    const { message, cause } = error as TaskError;
+    expect(message).to.equal('bad 7');
+    expect(cause).to.include({ name: 'RangeError', message: 'bad 7', code: 42 });
+    expect(cause.stack).to.match(/tasks\.cjs/);
+  });
+
+  it('fails an unknown task name with TaskError naming it', async () => {
+    const error = await lastValueFrom(of(1).pipe(offloadToThread(remoteTask('nope'), { pool: remote }))).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TaskError);
+    expect((error as TaskError).message).to.match(/Unknown task 'nope'.*square/);
+  });
+
+  it('fails an input that cannot be serialized with SerializationError before it reaches Redis', async () => {
+    const error = await lastValueFrom(
+      of<unknown>(() => 1).pipe(offloadToThread(remoteTask('square'), { pool: remote })),
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(SerializationError);
+    expect((error as Error).cause).to.have.property('name', 'DataCloneError');
+    expect(remote.stats().inFlight).to.equal(0);
+    expect(await jobKeys(client!, queue)).to.deep.equal([]);
+  });
+
+  it('fails a result that cannot be serialized with SerializationError, and the worker goes on', async () => {
+    const error = await lastValueFrom(of(1).pipe(offloadToThread(remoteTask('unclonable'), { pool: remote }))).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(SerializationError);
+    expect(await lastValueFrom(of(3).pipe(offloadToThread(square, { pool: remote })))).to.equal(9);
+  });
+
+  it('takes n results and cancels the rest', async () => {
+    const results = await lastValueFrom(
+      range(0, 1_000).pipe(offloadToThread(square, { pool: remote }), take(5), toArray()),
+    );
+    expect(results).to.deep.equal([0, 1, 4, 9, 16]);
+  });
+
+  it('on unsubscribe removes waiting jobs, aborts running tasks within 200 ms, and leaves nothing in Redis', async () => {
+    const log = join(dir, 'unsubscribe.log');
+    const watch = remoteTask<{ log: string; id: number }, never>('watch');
+    // Two workers with two threads each run four tasks; the other 36 wait in Redis.
+    const subscription = range(0, 40)
+      .pipe(
+        map((id) => ({ log, id })),
+        offloadToThread(watch, { pool: remote, concurrency: 40 }),
+      )
+      .subscribe({ error: () => {} });
+    const startsOf = (): number => readWatchLog(log).filter((line) => line.kind === 'start').length;
+    await until(() => startsOf() === 4, 'four running tasks');
+    const at = Date.now();
+    subscription.unsubscribe();
+    await until(() => readWatchLog(log).filter((line) => line.kind === 'abort').length === 4, 'four aborts');
+    const lines = readWatchLog(log);
+    for (const line of lines.filter((l) => l.kind === 'abort')) expect(line.at - at).to.be.below(200);
+    await until(async () => (await jobKeys(client!, queue)).length === 0, 'no job left in Redis', 5_000);
+    expect(lines.filter((line) => line.kind === 'start')).to.have.length(4); // no waiting job started
+    expect(remote.stats()).to.include({ inFlight: 0, queued: 0 });
+  });
+
+  it('keeps running a never-ending source until unsubscribed', async () => {
+    const source = new Subject<number>();
+    const seen: number[] = [];
+    const subscription = source.pipe(offloadToThread(square, { pool: remote })).subscribe((x) => seen.push(x));
+    source.next(2);
+    source.next(3);
+    await until(() => seen.length === 2, 'two results');
+    subscription.unsubscribe();
+    expect(seen).to.deep.equal([4, 9]);
+  });
+
+  it('is a TypeError to run a remoteTask anywhere but on a RemotePool, or a local task on one', async () => {
+    const pool = new ThreadPool({ size: 1 });
+    const loop = new EventLoopThread();
+    try {
+      expect(() => offloadToThread(square)).to.throw(TypeError, /RemotePool/);
+      expect(() => offloadToThread(square, { pool })).to.throw(TypeError, /RemotePool/);
+      expect(() => runOnLoop(loop, square)).to.throw(TypeError, /RemotePool/);
+      expect(() => inThread(remoteTask<Observable<number>, Observable<number>>('stage'))).to.throw(TypeError, /RemotePool/);
+      expect(() => offloadToThread((x: number) => x, { pool: remote })).to.throw(TypeError, /remoteTask/);
+      expect(() => remoteTask('')).to.throw(TypeError, /`name`/);
+    } finally {
+      await Promise.all([pool.close(), loop.close()]);
+    }
+  });
+
+  it('rejects jobs after close with ClosedError and is done once closed', async () => {
+    await remote.close();
+    const error = await lastValueFrom(of(1).pipe(offloadToThread(square, { pool: remote }))).catch((e: unknown) => e);
+    expect(error).to.have.property('name', 'ClosedError');
+    await remote.done;
+  });
+});
