@@ -16,6 +16,8 @@ import {
   encodeValue,
   errorOf,
   type JobData,
+  liveKey,
+  liveTtlMs,
   RemoteOutcome,
   type Reply,
   replyKey,
@@ -27,25 +29,50 @@ export interface RemoteExecutorOptions {
   readonly prefix: string;
   readonly attempts: number;
   readonly connectTimeout: number;
+  /** Most inputs per BullMQ job; `undefined`: an eighth of the subscription's concurrency, at most 64. */
+  readonly batchSize: number | undefined;
 }
 
 interface RemoteJob extends JobHandle {
-  readonly id: string;
   readonly group: RemoteGroup;
   readonly name: string;
   readonly data: string;
   readonly settle: Settle;
   settled: boolean;
-  /** Handed to Redis (or on its way): it has a BullMQ job that a cancel must remove or abort. */
-  sent: boolean;
+  /** The BullMQ job carrying it, once handed to Redis (or on its way). */
+  batch: Batch | undefined;
+}
+
+/**
+ * One BullMQ job: consecutive inputs of one group for one task. Per-job cost in Redis dominates
+ * small tasks, so several inputs share a job; each outcome still comes back on its own.
+ */
+interface Batch {
+  readonly id: string;
+  readonly jobs: RemoteJob[];
+  /** Inputs not settled yet: at 0 the job is of no more use, and a cancel removes or aborts it. */
+  open: number;
+  /** Handed to BullMQ: takes no more inputs. */
+  sealed: boolean;
 }
 
 /** One subscription's jobs: those not sent yet wait here, at most `limit` are in Redis at once. */
 class RemoteGroup {
   waiting: RemoteJob[] = [];
   head = 0;
-  readonly sent = new Set<RemoteJob>();
-  constructor(readonly limit: number) {}
+  /** Inputs in Redis or on a worker, not settled yet. */
+  sent = 0;
+  readonly batches = new Set<Batch>();
+  /** The batch that inputs are added to until the next flush seals it. */
+  filling: Batch | undefined;
+  constructor(
+    readonly limit: number,
+    readonly batchSize: number,
+  ) {}
+
+  get idle(): boolean {
+    return this.sent === 0 && this.head >= this.waiting.length;
+  }
 
   shift(): RemoteJob | undefined {
     if (this.head >= this.waiting.length) return undefined;
@@ -75,6 +102,7 @@ interface Link {
   readonly queue: Queue;
   ready: Promise<void>;
   alive: boolean;
+  renew: NodeJS.Timeout | undefined;
   /** Set once both connections were ready: a 'close' after that loses the jobs in flight. */
   connected: boolean;
   lastError: Error | undefined;
@@ -98,14 +126,17 @@ export class RemoteExecutor implements Executor {
   private state: State = 'open';
   private link: Link | undefined;
   private seq = 0;
-  private readonly inFlight = new Map<string, RemoteJob>();
+  /** Batches in Redis or on a worker with inputs not settled, by BullMQ job id. */
+  private readonly inFlight = new Map<string, Batch>();
+  private sentInputs = 0;
   private readonly groups = new Set<RemoteGroup>();
-  private outbox: RemoteJob[] = [];
+  private outbox: Batch[] = [];
   private cancels: string[] = [];
   private scheduled = false;
   /** Adds and cancels sent and not yet answered: a close waits for them, a cancel follows the adds. */
   private pending: Promise<unknown> = Promise.resolve();
   private readonly replies: string;
+  private readonly live: string;
   private readonly channel: string;
   queued = 0;
   completed = 0;
@@ -117,6 +148,7 @@ export class RemoteExecutor implements Executor {
       this.resolveDone = resolve;
     });
     this.replies = replyKey(options.prefix, options.queue, this.id);
+    this.live = liveKey(options.prefix, options.queue, this.id);
     this.channel = cancelChannel(options.prefix, options.queue);
   }
 
@@ -130,7 +162,9 @@ export class RemoteExecutor implements Executor {
   }
 
   openGroup(maxThreads: number, maxInFlight: number): GroupHandle {
-    return new RemoteGroup(Math.min(maxThreads, maxInFlight));
+    const limit = Math.min(maxThreads, maxInFlight);
+    const batchSize = this.options.batchSize ?? Math.max(1, Math.min(64, Math.floor(limit / 8)));
+    return new RemoteGroup(limit, Math.min(batchSize, limit));
   }
 
   submit(
@@ -142,15 +176,7 @@ export class RemoteExecutor implements Executor {
   ): JobHandle {
     const group = groupHandle as RemoteGroup;
     const name = remoteNameOf(def) ?? '';
-    const job: RemoteJob = {
-      id: `${this.id}-${this.seq++}`,
-      group,
-      name,
-      data: '',
-      settle,
-      settled: false,
-      sent: false,
-    };
+    const job: RemoteJob = { group, name, data: '', settle, settled: false, batch: undefined };
     let error: Error | undefined;
     let data = '';
     if (this.state !== 'open') error = new ClosedError('The remote pool is closed');
@@ -182,13 +208,14 @@ export class RemoteExecutor implements Executor {
     if (job.settled) return;
     this.settle(job, reason ?? new AbortError());
     this.cancelled++;
-    if (!job.sent) {
+    if (job.batch === undefined) {
       this.queued--; // skipped when its group reaches it
       return;
     }
-    this.forget(job);
-    this.cancels.push(job.id);
-    this.schedule();
+    if (this.forget(job)) {
+      this.cancels.push(job.batch.id);
+      this.schedule();
+    }
     this.pump(job.group);
     this.checkDrained();
   }
@@ -202,7 +229,9 @@ export class RemoteExecutor implements Executor {
       this.cancelled++;
       this.queued--;
     }
-    for (const job of [...group.sent]) this.cancel(job, reason);
+    for (const batch of [...group.batches]) {
+      for (const job of batch.jobs) this.cancel(job, reason);
+    }
     this.groups.delete(group);
     this.checkDrained();
   }
@@ -226,7 +255,7 @@ export class RemoteExecutor implements Executor {
   stats(): { queued: number; inFlight: number; completed: number; failed: number; cancelled: number } {
     return {
       queued: this.queued,
-      inFlight: this.inFlight.size,
+      inFlight: this.sentInputs,
       completed: this.completed,
       failed: this.failed,
       cancelled: this.cancelled,
@@ -240,25 +269,47 @@ export class RemoteExecutor implements Executor {
     job.settle(error, value);
   }
 
-  /** Takes a sent job out of the books (it settled, was cancelled, or was lost). */
-  private forget(job: RemoteJob): void {
-    this.inFlight.delete(job.id);
-    job.group.sent.delete(job);
+  /**
+   * Takes a sent input out of the books (it settled, was cancelled, or was lost); true when that
+   * was the last open input of its batch, whose BullMQ job is then of no more use.
+   */
+  private forget(job: RemoteJob): boolean {
+    const batch = job.batch!;
+    job.group.sent--;
+    this.sentInputs--;
+    if (--batch.open > 0) return false;
+    this.inFlight.delete(batch.id);
+    job.group.batches.delete(batch);
+    return true;
   }
 
-  /** Sends the group's next jobs while it has fewer than `limit` in Redis. */
+  /** Sends the group's next inputs, in batches, while it has fewer than `limit` in Redis. */
   private pump(group: RemoteGroup): void {
-    while (group.sent.size < group.limit) {
+    while (group.sent < group.limit) {
       const job = group.shift();
       if (job === undefined) break;
       if (job.settled) continue;
+      let batch = group.filling;
+      if (
+        batch === undefined ||
+        batch.sealed ||
+        batch.jobs.length >= group.batchSize ||
+        batch.jobs[0]!.name !== job.name
+      ) {
+        batch = { id: `${this.id}-${this.seq++}`, jobs: [], open: 0, sealed: false };
+        group.filling = batch;
+        group.batches.add(batch);
+        this.inFlight.set(batch.id, batch);
+        this.outbox.push(batch);
+      }
       this.queued--;
-      job.sent = true;
-      group.sent.add(job);
-      this.inFlight.set(job.id, job);
-      this.outbox.push(job);
+      job.batch = batch;
+      batch.jobs.push(job);
+      batch.open++;
+      group.sent++;
+      this.sentInputs++;
     }
-    if (group.sent.size === 0 && group.head >= group.waiting.length) this.groups.delete(group);
+    if (group.idle) this.groups.delete(group);
     if (this.outbox.length > 0) this.schedule();
   }
 
@@ -271,23 +322,32 @@ export class RemoteExecutor implements Executor {
 
   private flush(): void {
     this.scheduled = false;
-    const jobs = this.outbox.filter((job) => !job.settled);
+    for (const batch of this.outbox) batch.sealed = true;
+    const batches = this.outbox.filter((batch) => batch.open > 0);
     this.outbox = [];
     const cancels = this.cancels;
     this.cancels = [];
-    if (jobs.length === 0 && cancels.length === 0) return;
+    if (batches.length === 0 && cancels.length === 0) return;
     const link = this.ensureLink();
-    if (jobs.length > 0) {
-      const add = link.ready.then(() =>
-        link.queue.addBulk(
-          jobs.map((job) => ({
-            name: job.name,
-            data: { t: job.name, i: job.data, r: this.replies, a: this.options.attempts } satisfies JobData,
-            opts: { jobId: job.id, attempts: 1, removeOnComplete: true, removeOnFail: true },
-          })),
-        ),
-      );
-      add.catch((error: unknown) => this.lose(jobs, this.connectionError(link, error)));
+    if (batches.length > 0) {
+      const add = link.ready.then(() => {
+        // Before the jobs, on the same connection: a worker never sees a job whose caller looks gone.
+        void link.client.set(this.live, '1', 'PX', liveTtlMs).catch(() => {});
+        return link.queue.addBulk(
+          batches.map(({ id, jobs }) => {
+            // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.
+            const data: JobData = {
+              t: jobs[0]!.name,
+              i: jobs.map((job) => job.data),
+              r: this.replies,
+              l: this.live,
+              a: this.options.attempts,
+            };
+            return { name: data.t, data, opts: { jobId: id, attempts: 1, removeOnComplete: true, removeOnFail: true } };
+          }),
+        );
+      });
+      add.catch((error: unknown) => this.lose(batches, this.connectionError(link, error)));
       this.track(add);
     }
     if (cancels.length > 0) {
@@ -328,6 +388,7 @@ export class RemoteExecutor implements Executor {
       queue,
       ready: Promise.resolve(),
       alive: true,
+      renew: undefined,
       connected: false,
       lastError: undefined,
     };
@@ -359,6 +420,11 @@ export class RemoteExecutor implements Executor {
     link.ready.then(
       () => {
         link.connected = true;
+        // Long jobs outlive the live key set with their batch: renew it while anything is in flight.
+        link.renew = setInterval(() => {
+          if (this.sentInputs > 0) void link.client.set(this.live, '1', 'PX', liveTtlMs).catch(() => {});
+        }, liveTtlMs / 3);
+        link.renew.unref();
         void this.listen(link);
       },
       () => this.unlink(link),
@@ -391,9 +457,9 @@ export class RemoteExecutor implements Executor {
     }
   }
 
-  private onReply([id, outcome, value, exitCode]: Reply): void {
-    const job = this.inFlight.get(id);
-    if (job === undefined || job.settled) return; // a second run's outcome, or a cancelled job's
+  private onReply([id, index, outcome, value, exitCode]: Reply): void {
+    const job = this.inFlight.get(id)?.jobs[index];
+    if (job === undefined || job.settled) return; // a second run's outcome, or a cancelled input's
     this.forget(job);
     if (outcome === RemoteOutcome.Ok) {
       let result: unknown;
@@ -426,14 +492,16 @@ export class RemoteExecutor implements Executor {
     this.lose([...this.inFlight.values()], error);
   }
 
-  private lose(jobs: RemoteJob[], error: Error): void {
+  private lose(batches: Batch[], error: Error): void {
     const groups = new Set<RemoteGroup>();
-    for (const job of jobs) {
-      if (job.settled || this.inFlight.get(job.id) !== job) continue;
-      this.forget(job);
-      this.failed++;
-      this.settle(job, error);
-      groups.add(job.group);
+    for (const batch of batches) {
+      for (const job of batch.jobs) {
+        if (job.settled) continue;
+        this.forget(job);
+        this.failed++;
+        this.settle(job, error);
+        groups.add(job.group);
+      }
     }
     for (const group of groups) this.pump(group);
     this.checkDrained();
@@ -456,14 +524,16 @@ export class RemoteExecutor implements Executor {
     return (async () => {
       link.blocking.disconnect();
       await link.queue.close().catch(() => {});
-      if (connected) await link.client.del(this.replies).catch(() => {});
+      clearInterval(link.renew);
+      // Without the live key, workers drop the outcomes of this pool's jobs still running.
+      if (connected) await link.client.del(this.live, this.replies).catch(() => {});
       if (connected) await link.client.quit().catch(() => link.client.disconnect());
       else link.client.disconnect();
     })();
   }
 
   private checkDrained(): void {
-    if (this.state !== 'closing' || this.queued > 0 || this.inFlight.size > 0) return;
+    if (this.state !== 'closing' || this.queued > 0 || this.sentInputs > 0) return;
     this.state = 'ended';
     void (async () => {
       // A flush may still be due this turn (the cancels of the last stream): let it go out first.

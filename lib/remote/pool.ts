@@ -25,6 +25,13 @@ export interface RemotePoolOptions {
   connectTimeout?: number;
   /** BullMQ's key prefix; workers must use the same. @default 'bull' */
   prefix?: string;
+  /**
+   * Most inputs of one subscription sent together as one BullMQ job, each still with its own
+   * outcome: Redis work per job dominates small tasks. Use 1 for long tasks, so that no input waits
+   * behind another on a busy worker while a second worker is idle.
+   * @default an eighth of the subscription's concurrency, between 1 and 64
+   */
+  batchSize?: number;
 }
 
 /**
@@ -78,12 +85,14 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
     checkInteger('attempts', options.attempts, 1);
     checkInteger('connectTimeout', options.connectTimeout, 1);
     checkType('prefix', options.prefix, 'string');
+    checkInteger('batchSize', options.batchSize, 1);
     const executor = new RemoteExecutor({
       queue: options.queue,
       connection: options.connection,
       prefix: options.prefix ?? 'bull',
       attempts: options.attempts ?? 3,
       connectTimeout: options.connectTimeout ?? 5000,
+      batchSize: options.batchSize,
     });
     super(executor);
     this.#executor = executor;

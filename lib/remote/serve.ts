@@ -69,6 +69,10 @@ export interface TaskServerStats {
   pool: ThreadPoolStats;
 }
 
+interface ReplyCommand {
+  rxthreadsReply(list: string, live: string, reply: Buffer, ttlMs: number): Promise<number>;
+}
+
 /** A job's lock and stall check defaults: short, since the event loop never runs task code. */
 const defaultLockMs = 10_000;
 /** How long a cancel that arrived before its job was kept for it. */
@@ -97,6 +101,9 @@ export class TaskServer {
   readonly #tasks: Map<string, TaskLike<unknown, unknown>>;
   /** Cancels that came before their job reached the processor, by job id, with when they expire. */
   readonly #early = new Map<string, number>();
+  /** The order in which the jobs running here started, by job id. */
+  readonly #order = new Map<string, number>();
+  #started = 0;
   #requeue = false;
   #closing: Promise<void> | undefined;
   #resolveDone!: () => void;
@@ -130,8 +137,16 @@ export class TaskServer {
       this.#resolveDone = resolve;
     });
     this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
-    this.#client = connect(options.connection, { maxRetriesPerRequest: null });
+    this.#client = connect(options.connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
+    // One atomic step: a caller that has closed (its live key deleted) gets nothing more on its list.
+    this.#client.defineCommand('rxthreadsReply', {
+      numberOfKeys: 2,
+      lua: `if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`,
+    });
     this.#worker = new Worker(
       options.queue,
       // Three parameters: BullMQ passes the AbortSignal only to a processor that declares it.
@@ -198,6 +213,11 @@ export class TaskServer {
     this.#resolveDone();
   }
 
+  /** Pushes one outcome onto its caller's reply list, only while that caller's live key exists. */
+  #reply(data: JobData, reply: Buffer): Promise<unknown> {
+    return (this.#client as unknown as ReplyCommand).rxthreadsReply(data.r, data.l, reply, replyTtlMs);
+  }
+
   #onCancel(message: string): void {
     let ids: unknown;
     try {
@@ -208,8 +228,12 @@ export class TaskServer {
     if (!Array.isArray(ids)) return;
     const now = Date.now();
     for (const [id, until] of this.#early) if (until < now) this.#early.delete(id);
-    for (const id of ids) {
-      if (typeof id !== 'string') continue;
+    // Newest first: the pool runs jobs in the order they came, so the newest still wait for a
+    // thread (or sit on one, handed ahead of time). Cancelled first, they cannot start in the moment
+    // a thread is freed by aborting an older, running one.
+    const known = ids.filter((id): id is string => typeof id === 'string');
+    known.sort((a, b) => (this.#order.get(b) ?? -1) - (this.#order.get(a) ?? -1));
+    for (const id of known) {
       // Not running here: it may be on its way to this processor (moved to active in Redis, not yet
       // started), so the cancel is kept for it. For a job on another worker it just expires.
       if (!this.#worker.cancelJob(id, 'Cancelled by its caller')) this.#early.set(id, now + earlyCancelMs);
@@ -223,10 +247,38 @@ export class TaskServer {
       this.#cancelled++;
       throw new UnrecoverableError('Cancelled by its caller');
     }
+    if ((await this.#client.exists(data.l)) === 0) {
+      // Its caller closed or died: nobody waits for the outcome, so it does not run.
+      this.#cancelled++;
+      throw new UnrecoverableError('Its caller is gone');
+    }
     this.#running++;
+    this.#order.set(id, this.#started++);
+    // One signal per input, aborted last first, for the reason given in #onCancel.
+    const inputs = data.i.map(() => new AbortController());
+    const abort = (): void => {
+      for (let i = inputs.length - 1; i >= 0; i--) inputs[i]!.abort(signal?.reason);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
     try {
-      const reply = await this.#run(job, data, signal);
-      if (reply === undefined) {
+      // Each input's outcome goes out as soon as it is known (the client pipelines them), so that
+      // an ordered stream can emit the first inputs of a batch while the others still run.
+      const sent: Promise<unknown>[] = [];
+      let aborted = false;
+      await Promise.all(
+        data.i.map(async (input, index) => {
+          const outcome = await this.#run(job, data, input, inputs[index]!.signal);
+          if (outcome === undefined) {
+            aborted = true;
+            return;
+          }
+          const reply: Reply = [id, index, ...outcome];
+          sent.push(this.#reply(data, encodeReply(reply)));
+          this.#served++;
+        }),
+      );
+      await Promise.all(sent);
+      if (aborted) {
         this.#cancelled++;
         if (this.#requeue && token !== undefined) {
           await job.moveToWait(token);
@@ -234,43 +286,49 @@ export class TaskServer {
         }
         throw new UnrecoverableError('Cancelled by its caller');
       }
-      await this.#client.multi().rpush(data.r, encodeReply(reply)).pexpire(data.r, replyTtlMs).exec();
-      this.#served++;
     } finally {
+      signal?.removeEventListener('abort', abort);
+      this.#order.delete(id);
       this.#running--;
     }
   }
 
-  /** The outcome to report, or `undefined` for a cancelled job (nobody waits for it). */
-  async #run(job: Job, data: JobData, signal: AbortSignal | undefined): Promise<Reply | undefined> {
-    const id = job.id ?? '';
+  /** The outcome of one input, or `undefined` for a cancelled one (nobody waits for it). */
+  async #run(
+    job: Job,
+    data: JobData,
+    input: string,
+    signal: AbortSignal | undefined,
+  ): Promise<[RemoteOutcome, unknown, number?] | undefined> {
     if (job.attemptsStarted > data.a) {
       const cause = new Error(
         `The job ran ${data.a} time${data.a === 1 ? '' : 's'} (attempts) and its worker stopped each time`,
       );
-      return [id, RemoteOutcome.Crashed, wireOf(cause), 1];
+      return [RemoteOutcome.Crashed, wireOf(cause), 1];
     }
     const task = this.#tasks.get(data.t);
     if (task === undefined) {
       const names = [...this.#tasks.keys()].join(', ');
-      const cause = new Error(`Unknown task '${data.t}': this worker serves ${names || 'no tasks'}`);
-      return [id, RemoteOutcome.Threw, wireOf(cause)];
+      return [
+        RemoteOutcome.Threw,
+        wireOf(new Error(`Unknown task '${data.t}': this worker serves ${names || 'no tasks'}`)),
+      ];
     }
-    let input: unknown;
+    let value: unknown;
     try {
-      input = decodeValue(Buffer.from(data.i, 'base64'));
+      value = decodeValue(Buffer.from(input, 'base64'));
     } catch (error) {
-      return [id, RemoteOutcome.Unclonable, wireOf(error)];
+      return [RemoteOutcome.Unclonable, wireOf(error)];
     }
     try {
-      const value = await this.#pool.run(task, input, { signal });
-      return [id, RemoteOutcome.Ok, encodeValue(value, 'The result')];
+      const result = await this.#pool.run(task, value, { signal });
+      return [RemoteOutcome.Ok, encodeValue(result, 'The result')];
     } catch (error) {
       if (signal?.aborted && error instanceof AbortError) return undefined;
-      if (error instanceof TaskError) return [id, RemoteOutcome.Threw, wireOf(error)];
-      if (error instanceof SerializationError) return [id, RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
-      if (error instanceof WorkerCrashedError) return [id, RemoteOutcome.Crashed, wireOf(error), error.exitCode];
-      return [id, RemoteOutcome.Threw, wireOf(error)];
+      if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
+      if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
+      if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];
+      return [RemoteOutcome.Threw, wireOf(error)];
     }
   }
 }

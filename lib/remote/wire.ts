@@ -7,10 +7,12 @@ import { toWire } from '../thread/outbox';
 export interface JobData {
   /** The task's name in the workers' `tasks` map. */
   readonly t: string;
-  /** The input, `v8.serialize`d, in base64 (BullMQ stores job data as JSON). */
-  readonly i: string;
-  /** The list the worker pushes the outcome to: the caller's reply list. */
+  /** The inputs, each `v8.serialize`d, in base64 (BullMQ stores job data as JSON). */
+  readonly i: string[];
+  /** The list the worker pushes the outcomes to: the caller's reply list. */
   readonly r: string;
+  /** A key that exists while the caller does: without it, nobody waits for the job. */
+  readonly l: string;
   /** Runs allowed: a job started more often than this (its workers died) fails. */
   readonly a: number;
 }
@@ -26,13 +28,23 @@ export const RemoteOutcome = {
 } as const;
 export type RemoteOutcome = (typeof RemoteOutcome)[keyof typeof RemoteOutcome];
 
-/** `[jobId, outcome, value]`: the value is the result for `Ok`, a `WireError` otherwise (plus an exit code). */
-export type Reply = [jobId: string, outcome: RemoteOutcome, value: unknown, exitCode?: number];
+/**
+ * `[jobId, index, outcome, value]`: the outcome of input `index` of a job. The value is the
+ * serialized result for `Ok`, a `WireError` otherwise (plus an exit code for `Crashed`).
+ */
+export type Reply = [jobId: string, index: number, outcome: RemoteOutcome, value: unknown, exitCode?: number];
 
 /** Keys and channels of one queue, beside BullMQ's own (same prefix). */
 export function replyKey(prefix: string, queue: string, poolId: string): string {
   return `${prefix}:${queue}:rxthreads:reply:${poolId}`;
 }
+
+export function liveKey(prefix: string, queue: string, poolId: string): string {
+  return `${prefix}:${queue}:rxthreads:live:${poolId}`;
+}
+
+/** How long a caller's live key lasts without being renewed (it renews it at a third of this). */
+export const liveTtlMs = 60_000;
 
 export function cancelChannel(prefix: string, queue: string): string {
   return `${prefix}:${queue}:rxthreads:cancel`;

@@ -164,6 +164,7 @@ export async function jobKeys(redis: Redis, queue: string): Promise<string[]> {
   for (const key of keys) {
     // Queue-wide bookkeeping that outlives any one run: event log, meta data, id counter, wake-up marker.
     if (/:(events|meta|id|marker|stalled-check)$/.test(key)) continue;
+    if (key.includes(':rxthreads:live:')) continue; // an open RemotePool's, deleted when it closes
     left.push(key);
   }
   return left.sort();

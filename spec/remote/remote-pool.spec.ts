@@ -147,7 +147,16 @@ describe('RemotePool over BullMQ', function () {
     await until(() => startsOf() === 4, 'four running tasks');
     const at = Date.now();
     subscription.unsubscribe();
-    await until(() => readWatchLog(log).filter((line) => line.kind === 'abort').length === 4, 'four aborts');
+    await until(() => readWatchLog(log).filter((line) => line.kind === 'abort').length === 4, 'four aborts').catch(
+      (e) => {
+        console.log(
+          readWatchLog(log),
+          at,
+          workers.map((w) => w.output.split('\n').slice(-30).join('\n')).join('\n----\n'),
+        );
+        throw e;
+      },
+    );
     const lines = readWatchLog(log);
     for (const line of lines.filter((l) => l.kind === 'abort')) expect(line.at - at).to.be.below(200);
     await until(async () => (await jobKeys(client!, queue)).length === 0, 'no job left in Redis', 5_000);
@@ -173,12 +182,31 @@ describe('RemotePool over BullMQ', function () {
       expect(() => offloadToThread(square)).to.throw(TypeError, /RemotePool/);
       expect(() => offloadToThread(square, { pool })).to.throw(TypeError, /RemotePool/);
       expect(() => runOnLoop(loop, square)).to.throw(TypeError, /RemotePool/);
-      expect(() => inThread(remoteTask<Observable<number>, Observable<number>>('stage'))).to.throw(TypeError, /RemotePool/);
+      expect(() => inThread(remoteTask<Observable<number>, Observable<number>>('stage'))).to.throw(
+        TypeError,
+        /RemotePool/,
+      );
       expect(() => offloadToThread((x: number) => x, { pool: remote })).to.throw(TypeError, /remoteTask/);
       expect(() => remoteTask('')).to.throw(TypeError, /`name`/);
     } finally {
       await Promise.all([pool.close(), loop.close()]);
     }
+  });
+
+  it('leaves no key of its own in Redis once closed, even with cancelled jobs still running then', async () => {
+    const work = remoteTask<{ x: number; ms: number }, number>('work');
+    const results = await lastValueFrom(
+      range(0, 100).pipe(
+        map((x) => ({ x, ms: 20 })),
+        offloadToThread(work, { pool: remote }),
+        take(3),
+        toArray(),
+      ),
+    );
+    expect(results).to.deep.equal([0, 2, 4]);
+    await remote.close();
+    await until(async () => (await jobKeys(client!, queue)).length === 0, 'no job left in Redis', 5_000);
+    expect(await client!.keys(`bull:${queue}:rxthreads:*`)).to.deep.equal([]);
   });
 
   it('rejects jobs after close with ClosedError and is done once closed', async () => {
