@@ -17,7 +17,7 @@ export interface RemotePoolOptions {
   queue: string;
   /** Where Redis is: a `redis://` URL or ioredis options. */
   connection: RedisConnection;
-  /** Jobs each subscription keeps in flight when the operator's `concurrency` is not given. @default 16 */
+  /** Inputs each subscription keeps in flight when the operator's `concurrency` is not given. @default 64 */
   size?: number;
   /** Runs of one job allowed when the workers running it die; beyond, it fails with `WorkerCrashedError`. @default 3 */
   attempts?: number;
@@ -96,7 +96,7 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
     });
     super(executor);
     this.#executor = executor;
-    this.size = options.size ?? 16;
+    this.size = options.size ?? 64;
     this.queue = options.queue;
   }
 

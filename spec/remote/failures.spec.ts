@@ -144,4 +144,40 @@ describe('RemotePool when workers or Redis fail', function () {
     expect(await result).to.equal(0);
     expect(await cli.exited).to.equal(0);
   });
+
+  it('rxthreads-worker puts a job still running after --grace back in the queue, where another worker runs it', async () => {
+    const log = join(dir, 'grace.log');
+    const cli = await WorkerProcess.start(
+      redis!.url,
+      queue,
+      join(__dirname, '..', '..', 'dist', 'bin', 'rxthreads-worker.js'),
+      [
+        '--queue',
+        queue,
+        '--redis',
+        redis!.url,
+        '--tasks',
+        join(__dirname, 'fixtures', 'tasks-map.cjs'),
+        '--grace',
+        '100',
+      ],
+    );
+    // The CLI worker must take the job: the two fixture workers stop first.
+    await Promise.all(workers.map((worker) => worker.stop()));
+    workers = [cli];
+    remote = new RemotePool({ queue, connection: redis!.url });
+    const result = lastValueFrom(
+      range(7, 1).pipe(
+        map((id) => ({ log, id, ms: 1_000 })),
+        offloadToThread(remoteTask<{ log: string; id: number; ms: number }, number>('logged'), { pool: remote }),
+      ),
+    );
+    await until(() => readWatchLog(log).length === 1, 'the job to start');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).to.equal(0);
+    workers.push(await WorkerProcess.start(redis!.url, queue));
+    expect(await result).to.equal(7);
+    const starts = readWatchLog(log);
+    expect(starts.map((line) => line.pid)).to.deep.equal([cli.child.pid, workers[1]!.child.pid]);
+  });
 });
