@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Transferable } from '../context';
 import { AbortError, ClosedError } from '../errors';
 import type { Executor, GroupHandle, JobHandle } from '../executor-api';
 import type { Settle } from '../job';
 import type { TaskDefinition, WireError } from '../protocol';
-import { connect, describeConnection, type RedisConnection } from './connection';
+import { describeConnection, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
+import { Link } from './link';
 import { remoteNameOf } from './task';
 import {
   cancelChannel,
@@ -17,7 +16,6 @@ import {
   errorOf,
   type JobData,
   liveKey,
-  liveTtlMs,
   RemoteOutcome,
   type Reply,
   replyKey,
@@ -95,23 +93,7 @@ class RemoteGroup {
   }
 }
 
-/** The connections of one pool: commands (and BullMQ's queue), and the blocking reply reader. */
-interface Link {
-  readonly client: Redis;
-  readonly blocking: Redis;
-  readonly queue: Queue;
-  ready: Promise<void>;
-  alive: boolean;
-  renew: NodeJS.Timeout | undefined;
-  /** Set once both connections were ready: a 'close' after that loses the jobs in flight. */
-  connected: boolean;
-  lastError: Error | undefined;
-}
-
 type State = 'open' | 'closing' | 'ended';
-
-/** Most outcomes read from the reply list in one command. */
-const replyBatch = 1000;
 
 /**
  * The engine of a `RemotePool`: each job is a BullMQ job named after its task, whose worker pushes
@@ -332,7 +314,7 @@ export class RemoteExecutor implements Executor {
     if (batches.length > 0) {
       const add = link.ready.then(() => {
         // Before the jobs, on the same connection: a worker never sees a job whose caller looks gone.
-        void link.client.set(this.live, '1', 'PX', liveTtlMs).catch(() => {});
+        link.markLive();
         return link.queue.addBulk(
           batches.map(({ id, jobs }) => {
             // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.
@@ -377,84 +359,30 @@ export class RemoteExecutor implements Executor {
 
   private ensureLink(): Link {
     if (this.link?.alive) return this.link;
-    const { connection, connectTimeout, queue: name, prefix } = this.options;
-    const client = connect(connection, { lazyConnect: false });
-    const blocking = connect(connection, { maxRetriesPerRequest: null, lazyConnect: false });
-    const queue = new Queue(name, { connection: client, prefix });
-    queue.on('error', () => {}); // its commands' failures reach their callers
-    const link: Link = {
-      client,
-      blocking,
-      queue,
-      ready: Promise.resolve(),
-      alive: true,
-      renew: undefined,
-      connected: false,
-      lastError: undefined,
-    };
-    for (const redis of [client, blocking]) {
-      redis.on('error', (error: Error) => {
-        link.lastError = error;
-      });
-      redis.on('close', () => {
-        if (link.alive && link.connected) this.lost(link);
-      });
-    }
-    const readyOf = (redis: Redis): Promise<void> =>
-      redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
-    link.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const where = describeConnection(connection);
-        const why = link.lastError === undefined ? '' : ` (${link.lastError.message})`;
-        reject(
-          new RemoteConnectionError(`Could not connect to Redis at ${where} within ${connectTimeout} ms${why}`, {
-            cause: link.lastError,
-          }),
-        );
-      }, connectTimeout);
-      void Promise.all([readyOf(client), readyOf(blocking)]).then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    link.ready.then(
-      () => {
-        link.connected = true;
-        // Long jobs outlive the live key set with their batch: renew it while anything is in flight.
-        link.renew = setInterval(() => {
-          if (this.sentInputs > 0) void link.client.set(this.live, '1', 'PX', liveTtlMs).catch(() => {});
-        }, liveTtlMs / 3);
-        link.renew.unref();
-        void this.listen(link);
+    const { connection, connectTimeout, queue, prefix } = this.options;
+    const link = new Link(
+      { connection, connectTimeout, queue, prefix, replies: this.replies, live: this.live },
+      {
+        replies: (replies) => {
+          for (const bytes of replies) {
+            let reply: Reply;
+            try {
+              reply = decodeReply(bytes);
+            } catch {
+              continue; // not ours to read
+            }
+            this.onReply(reply);
+          }
+        },
+        lost: (lost) => this.lost(lost),
+        busy: () => this.sentInputs > 0,
       },
-      () => this.unlink(link),
     );
+    link.ready.catch(() => {
+      if (this.link === link) this.link = undefined;
+    });
     this.link = link;
     return link;
-  }
-
-  /** Reads outcomes from this pool's reply list for as long as the link lives. */
-  private async listen(link: Link): Promise<void> {
-    while (link.alive) {
-      let answer: [Buffer, Buffer[]] | null;
-      try {
-        answer = await link.blocking.blmpopBuffer(0, 1, this.replies, 'LEFT', 'COUNT', replyBatch);
-      } catch {
-        if (!link.alive) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
-      }
-      if (answer === null) continue;
-      for (const bytes of answer[1]) {
-        let reply: Reply;
-        try {
-          reply = decodeReply(bytes);
-        } catch {
-          continue; // not ours to read
-        }
-        this.onReply(reply);
-      }
-    }
   }
 
   private onReply([id, index, outcome, value, exitCode]: Reply): void {
@@ -515,23 +443,6 @@ export class RemoteExecutor implements Executor {
     });
   }
 
-  /** Closes a link's connections; the next job opens a new one. */
-  private unlink(link: Link): Promise<void> {
-    if (!link.alive) return Promise.resolve();
-    link.alive = false;
-    if (this.link === link) this.link = undefined;
-    const connected = link.connected;
-    return (async () => {
-      link.blocking.disconnect();
-      await link.queue.close().catch(() => {});
-      clearInterval(link.renew);
-      // Without the live key, workers drop the outcomes of this pool's jobs still running.
-      if (connected) await link.client.del(this.live, this.replies).catch(() => {});
-      if (connected) await link.client.quit().catch(() => link.client.disconnect());
-      else link.client.disconnect();
-    })();
-  }
-
   private checkDrained(): void {
     if (this.state !== 'closing' || this.queued > 0 || this.sentInputs > 0) return;
     this.state = 'ended';
@@ -539,7 +450,7 @@ export class RemoteExecutor implements Executor {
       // A flush may still be due this turn (the cancels of the last stream): let it go out first.
       if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
       await this.pending;
-      if (this.link !== undefined) await this.unlink(this.link);
+      await this.link?.close();
       this.resolveDone();
     })();
   }

@@ -1,0 +1,124 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { connect, describeConnection, type RedisConnection } from './connection';
+import { RemoteConnectionError } from './errors';
+import { liveTtlMs } from './wire';
+
+export interface LinkOptions {
+  readonly connection: RedisConnection;
+  readonly connectTimeout: number;
+  readonly queue: string;
+  readonly prefix: string;
+  /** The pool's reply list and live key. */
+  readonly replies: string;
+  readonly live: string;
+}
+
+export interface LinkEvents {
+  /** Outcomes read from the reply list, still serialized. */
+  replies(replies: Buffer[]): void;
+  /** The connection dropped after it had been ready. */
+  lost(link: Link): void;
+  /** Whether the pool has inputs in flight, whose live key must not expire. */
+  busy(): boolean;
+}
+
+/** Most outcomes read from the reply list in one command. */
+const replyBatch = 1000;
+
+/**
+ * A pool's connections to Redis: one for commands (and BullMQ's queue), one blocked on the reply
+ * list. `ready` rejects with `RemoteConnectionError` if both are not ready within `connectTimeout`.
+ */
+export class Link {
+  readonly client: Redis;
+  readonly blocking: Redis;
+  readonly queue: Queue;
+  readonly ready: Promise<void>;
+  alive = true;
+  /** Set once both connections were ready: a 'close' after that loses the jobs in flight. */
+  connected = false;
+  lastError: Error | undefined;
+  private renew: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: LinkOptions,
+    private readonly events: LinkEvents,
+  ) {
+    const { connection, connectTimeout } = options;
+    this.client = connect(connection, {});
+    this.blocking = connect(connection, { maxRetriesPerRequest: null });
+    this.queue = new Queue(options.queue, { connection: this.client, prefix: options.prefix });
+    this.queue.on('error', () => {}); // its commands' failures reach their callers
+    for (const redis of [this.client, this.blocking]) {
+      redis.on('error', (error: Error) => {
+        this.lastError = error;
+      });
+      redis.on('close', () => {
+        if (this.alive && this.connected) events.lost(this);
+      });
+    }
+    const readyOf = (redis: Redis): Promise<void> =>
+      redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const where = describeConnection(connection);
+        const why = this.lastError === undefined ? '' : ` (${this.lastError.message})`;
+        const message = `Could not connect to Redis at ${where} within ${connectTimeout} ms${why}`;
+        reject(new RemoteConnectionError(message, { cause: this.lastError }));
+      }, connectTimeout);
+      void Promise.all([readyOf(this.client), readyOf(this.blocking)]).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.ready.then(
+      () => {
+        this.connected = true;
+        // Long jobs outlive the live key set with their batch: renew it while anything is in flight.
+        this.renew = setInterval(() => {
+          if (events.busy()) this.markLive();
+        }, liveTtlMs / 3);
+        this.renew.unref();
+        void this.listen();
+      },
+      () => void this.close(),
+    );
+  }
+
+  /** Sets the pool's live key; sent before a batch of jobs on the same connection, so it goes first. */
+  markLive(): void {
+    void this.client.set(this.options.live, '1', 'PX', liveTtlMs).catch(() => {});
+  }
+
+  /** Reads outcomes from the pool's reply list for as long as the link lives. */
+  private async listen(): Promise<void> {
+    while (this.alive) {
+      let answer: [Buffer, Buffer[]] | null;
+      try {
+        answer = await this.blocking.blmpopBuffer(0, 1, this.options.replies, 'LEFT', 'COUNT', replyBatch);
+      } catch {
+        if (!this.alive) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (answer !== null) this.events.replies(answer[1]);
+    }
+  }
+
+  /** Closes the connections, deleting the live key and the reply list if they were ever made. */
+  async close(): Promise<void> {
+    if (!this.alive) return;
+    this.alive = false;
+    clearInterval(this.renew);
+    this.blocking.disconnect();
+    await this.queue.close().catch(() => {});
+    if (!this.connected) {
+      this.client.disconnect();
+      return;
+    }
+    // Without the live key, workers drop the outcomes of this pool's jobs still running.
+    await this.client.del(this.options.live, this.options.replies).catch(() => {});
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
