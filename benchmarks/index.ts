@@ -14,17 +14,18 @@ import { latency } from './latency';
 import { loop } from './loop';
 import { memory } from './memory';
 import { payload } from './payload';
+import { remote } from './remote';
 import { type Machine, markdown, terminal } from './report';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory];
+const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, remote];
 
 function versions(): string {
   const root = join(__dirname, '..');
   const version = (dir: string) =>
     (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  const packages = ['piscina', 'workerpool', 'threads', 'rxjs'];
+  const packages = ['piscina', 'workerpool', 'threads', 'rxjs', 'bullmq'];
   return [
     `rxthreads ${version(root)}`,
     ...packages.map((name) => `${name} ${version(join(root, 'node_modules', name))}`),

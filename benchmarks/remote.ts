@@ -1,0 +1,195 @@
+/**
+ * 8. rxthreads/remote: tiny tasks through Redis on loopback with two worker processes, beside
+ * the local pool and plain BullMQ (`addBulk` and a worker whose processor runs the task).
+ */
+import { Queue, QueueEvents } from 'bullmq';
+import { from, lastValueFrom, reduce, Subject } from 'rxjs';
+import { offloadToThread } from 'rxthreads';
+import { RemotePool, remoteTask } from 'rxthreads/remote';
+import { RedisServer, redisServerBinary, WorkerProcess } from '../spec/remote/harness';
+import { type Bench, check, fmt, median, nowMs, percentile, type Section, sig, timeRepeats } from './harness';
+import { openRxthreads, rxTask, workerFile } from './peers';
+
+interface Row {
+  readonly label: string;
+  readonly tasks: number;
+  /** ms per repeat */
+  readonly times: number[];
+  readonly ours: boolean;
+}
+
+const inputs = (n: number) => Array.from({ length: n }, (_, i) => i);
+const expected = (n: number) => (n * (n + 1)) / 2;
+const inc = remoteTask<number, number>('inc');
+
+/** Adds every value as a BullMQ job and waits until all have completed (QueueEvents). */
+async function plainBullmq(queue: Queue, events: QueueEvents, values: number[]): Promise<number> {
+  let sum = 0;
+  let left = values.length;
+  const done = new Promise<void>((resolve) => {
+    const onCompleted = ({ returnvalue }: { returnvalue: unknown }) => {
+      sum += Number(returnvalue);
+      if (--left === 0) {
+        events.off('completed', onCompleted);
+        resolve();
+      }
+    };
+    events.on('completed', onCompleted);
+  });
+  for (let i = 0; i < values.length; i += 1_000) {
+    await queue.addBulk(values.slice(i, i + 1_000).map((x) => ({ name: 'inc', data: x })));
+  }
+  await done;
+  return sum;
+}
+
+/** Sequential round trips of one value: µs of each. */
+async function roundTrips(calls: number, call: (x: number) => Promise<number>): Promise<number[]> {
+  for (let i = 0; i < 20; i++) await call(i); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const start = nowMs();
+    const out = await call(i);
+    times.push((nowMs() - start) * 1000);
+    if (out !== i + 1) throw new Error(`wrong result ${out} for ${i}`);
+  }
+  return times;
+}
+
+export const remote: Bench = {
+  name: 'remote',
+  title: 'Remote: tiny tasks through Redis (rxthreads/remote)',
+  steps: () => 9,
+  async run(config, progress) {
+    const title = remote.title;
+    const binary = redisServerBinary();
+    if (binary === undefined) {
+      for (let i = 0; i < remote.steps(config); i++) progress.tick('skipped');
+      return { name: 'remote', title, notes: ['Not run: no redis-server on PATH.'], tables: [], targets: [] };
+    }
+    const n = config.quick ? 2_000 : 10_000;
+    const calls = config.quick ? 100 : 500;
+    const redis = new RedisServer(binary);
+    await redis.start();
+    const rows: Row[] = [];
+    const lone: { label: string; p50: number; p99: number; ours: boolean }[] = [];
+    const measure = async (label: string, ours: boolean, once: (values: number[]) => Promise<number>) => {
+      const values = inputs(n);
+      const times = await timeRepeats(config.repeats, async () => check(await once(values), expected(n), label));
+      rows.push({ label, tasks: n, times, ours });
+      progress.tick(label);
+    };
+    const loneRow = async (label: string, ours: boolean, call: (x: number) => Promise<number>) => {
+      const times = await roundTrips(calls, call);
+      lone.push({ label, p50: median(times), p99: percentile(times, 99), ours });
+      progress.tick(label);
+    };
+    const sum = (pool: Parameters<typeof offloadToThread>[1], values: number[], task = inc) =>
+      lastValueFrom(
+        from(values).pipe(
+          offloadToThread(task, pool),
+          reduce((a, b) => a + b, 0),
+        ),
+      );
+    try {
+      // The local pool, for scale.
+      const local = await openRxthreads(config.threads);
+      await measure(`local ThreadPool (${config.threads} threads), offloadToThread`, true, (values) =>
+        sum({ pool: local }, values, rxTask<number, number>('inc')),
+      );
+      await loneRow('local ThreadPool, pool.run', true, (x) => local.run(rxTask<number, number>('inc'), x));
+      await local.close();
+
+      // rxthreads/remote: two worker processes of `threads` threads each.
+      const workers = await Promise.all(
+        [0, 1].map(() =>
+          WorkerProcess.start(redis.url, 'bench', workerFile('remote-rxthreads'), [
+            redis.url,
+            'bench',
+            String(config.threads),
+          ]),
+        ),
+      );
+      const pool = new RemotePool({ queue: 'bench', connection: redis.url });
+      for (const concurrency of [64, 256]) {
+        await measure(`rxthreads/remote, concurrency ${concurrency} (batches of ${concurrency / 8})`, true, (values) =>
+          sum({ pool, concurrency }, values),
+        );
+      }
+      const single = new RemotePool({ queue: 'bench', connection: redis.url, batchSize: 1 });
+      await measure('rxthreads/remote, concurrency 256, batchSize 1 (a job per input)', true, (values) =>
+        sum({ pool: single, concurrency: 256 }, values),
+      );
+      await single.close();
+      const input = new Subject<number>();
+      let resolve: (value: number) => void = () => {};
+      const subscription = input.pipe(offloadToThread(inc, { pool })).subscribe((value) => resolve(value));
+      await loneRow(
+        'rxthreads/remote, offloadToThread (lone values)',
+        true,
+        (x) =>
+          new Promise<number>((r) => {
+            resolve = r;
+            input.next(x);
+          }),
+      );
+      subscription.unsubscribe();
+      await pool.close();
+      await Promise.all(workers.map((worker) => worker.stop()));
+
+      // Plain BullMQ: two worker processes whose processor runs the task, concurrency 4 × threads.
+      const plain = await Promise.all(
+        [0, 1].map(() =>
+          WorkerProcess.start(redis.url, 'plain', workerFile('remote-bullmq'), [
+            redis.url,
+            'plain',
+            String(config.threads * 4),
+          ]),
+        ),
+      );
+      const queue = new Queue('plain', { connection: { url: redis.url } });
+      const events = new QueueEvents('plain', { connection: { url: redis.url } });
+      await events.waitUntilReady();
+      await measure('plain BullMQ (addBulk, QueueEvents)', false, (values) => plainBullmq(queue, events, values));
+      await loneRow('plain BullMQ (add, waitUntilFinished)', false, async (x) => {
+        const job = await queue.add('inc', x);
+        return Number(await job.waitUntilFinished(events));
+      });
+      await Promise.all([queue.close(), events.close()]);
+      await Promise.all(plain.map((worker) => worker.stop()));
+    } finally {
+      await redis.stop();
+    }
+    const plainRate = n / median(rows.find((row) => row.label.startsWith('plain'))!.times);
+    const section: Section = {
+      name: 'remote',
+      title,
+      notes: [
+        `${fmt(n)} tasks of \`x + 1\` per repeat through a redis-server on loopback, served by 2 worker processes of ${config.threads} threads each on this same machine (so the workers, Redis and the caller share its ${config.threads} cores); each run's results are checked.`,
+        'A lone value is sent only once the last is back; its round trip crosses Redis twice (the job, then its outcome).',
+        'Batches: consecutive inputs of a subscription travel as one BullMQ job (batchSize, by default an eighth of the concurrency), each with its own outcome. The batchSize 1 row shows what they buy.',
+      ],
+      tables: [
+        {
+          head: ['way', 'tasks', 'median ms', 'tasks/s', '× plain BullMQ'],
+          rows: rows.map((row) => {
+            const ms = median(row.times);
+            return [
+              row.label,
+              fmt(row.tasks),
+              sig(ms),
+              fmt((row.tasks / ms) * 1000),
+              `${sig(row.tasks / ms / plainRate)}×`,
+            ];
+          }),
+        },
+        {
+          head: ['lone round trip', 'p50 µs', 'p99 µs'],
+          rows: lone.map((row) => [row.label, sig(row.p50), sig(row.p99)]),
+        },
+      ],
+      targets: [],
+    };
+    return section;
+  },
+};
