@@ -89,6 +89,18 @@ describe('RemotePool over BullMQ', function () {
     expect(results).to.deep.equal(sent);
   });
 
+  it('forwards a source error after cancelling the work in flight', async () => {
+    const log = join(dir, 'source-error.log');
+    const watch = remoteTask<{ log: string; id: number }, never>('watch');
+    const source = new Subject<{ log: string; id: number }>();
+    const failed = lastValueFrom(source.pipe(offloadToThread(watch, { pool: remote }))).catch((e: unknown) => e);
+    source.next({ log, id: 1 });
+    await until(() => readWatchLog(log).length === 1, 'the task to start');
+    source.error(new Error('boom'));
+    expect(await failed).to.have.property('message', 'boom');
+    await until(() => readWatchLog(log).some((line) => line.kind === 'abort'), 'its abort');
+  });
+
   it('fails with TaskError carrying the original error as cause', async () => {
     const error = await lastValueFrom(of(7).pipe(offloadToThread(remoteTask('fail'), { pool: remote }))).catch(
       (e: unknown) => e,
@@ -136,7 +148,10 @@ describe('RemotePool over BullMQ', function () {
   it('on unsubscribe removes waiting jobs, aborts running tasks within 200 ms, and leaves nothing in Redis', async () => {
     const log = join(dir, 'unsubscribe.log');
     const watch = remoteTask<{ log: string; id: number }, never>('watch');
-    // Two workers with two threads each run four tasks; the other 36 wait in Redis.
+    // One input per job, so that each worker takes jobs (a worker takes up to 8 at once) and the
+    // two workers' four threads run four tasks; the others wait, in Redis or on a worker.
+    await remote.close();
+    remote = new RemotePool({ queue, connection: redis!.url, batchSize: 1 });
     const subscription = range(0, 40)
       .pipe(
         map((id) => ({ log, id })),
