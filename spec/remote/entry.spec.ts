@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { RemotePool, remoteTask, serveTasks } from 'rxthreads/remote';
+
+const run = promisify(execFile);
+
+describe('rxthreads/remote entry', () => {
+  it('is not loaded by rxthreads: neither bullmq nor ioredis is required', async () => {
+    const script = `require('rxthreads');
+const loaded = Object.keys(require.cache).filter((path) => /node_modules\\/(bullmq|ioredis)\\//.test(path));
+console.log(JSON.stringify(loaded));`;
+    const { stdout } = await run(process.execPath, ['-e', script]);
+    expect(JSON.parse(stdout)).to.deep.equal([]);
+  });
+
+  it('validates RemotePool options, echoing the value', () => {
+    const connection = 'redis://127.0.0.1:6379';
+    expect(() => new RemotePool(undefined as never)).to.throw(TypeError, /`options`/);
+    expect(() => new RemotePool({ queue: '', connection })).to.throw(TypeError, /`queue`.*got `` \(string\)/);
+    expect(() => new RemotePool({ queue: 'a:b', connection })).to.throw(TypeError, /`queue`/);
+    expect(() => new RemotePool({ queue: 'q', connection: 'http://x' })).to.throw(
+      TypeError,
+      /`connection` to be a redis:\/\/ URL.*got `http:\/\/x` \(string\)/,
+    );
+    expect(() => new RemotePool({ queue: 'q', connection, size: 0 })).to.throw(TypeError, /`size`.*`0` \(number\)/);
+    expect(() => new RemotePool({ queue: 'q', connection, attempts: 1.5 })).to.throw(TypeError, /`attempts`/);
+    expect(() => new RemotePool({ queue: 'q', connection, batchSize: -1 })).to.throw(TypeError, /`batchSize`/);
+    expect(() => new RemotePool({ queue: 'q', connection, connectTimeout: 0 })).to.throw(TypeError, /`connectTimeout`/);
+  });
+
+  it('validates serveTasks options before it connects', () => {
+    const connection = 'redis://127.0.0.1:6379';
+    expect(() => serveTasks({ queue: 'q', connection, tasks: null as never })).to.throw(TypeError, /`tasks`/);
+    expect(() => serveTasks({ queue: 'q', connection, tasks: { x: 1 as never } })).to.throw(TypeError, /`task`/);
+    expect(() => serveTasks({ queue: 'q', connection, tasks: {}, threads: 0 })).to.throw(TypeError, /`threads`/);
+    expect(() => serveTasks({ queue: 'q', connection: 7 as never, tasks: {} })).to.throw(TypeError, /`connection`/);
+  });
+
+  it('names remote tasks with a non-empty string', () => {
+    expect(() => remoteTask(3 as never)).to.throw(TypeError, /`name`.*`3` \(number\)/);
+    expect(remoteTask('a')).to.equal(remoteTask('a'));
+  });
+});
