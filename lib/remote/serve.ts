@@ -247,19 +247,23 @@ return 1`,
       this.#cancelled++;
       throw new UnrecoverableError('Cancelled by its caller');
     }
-    if ((await this.#client.exists(data.l)) === 0) {
-      // Its caller closed or died: nobody waits for the outcome, so it does not run.
-      this.#cancelled++;
-      throw new UnrecoverableError('Its caller is gone');
-    }
     this.#running++;
     this.#order.set(id, this.#started++);
     // One signal per input, aborted last first, for the reason given in #onCancel.
     const inputs = data.i.map(() => new AbortController());
-    const abort = (): void => {
-      for (let i = inputs.length - 1; i >= 0; i--) inputs[i]!.abort(signal?.reason);
+    const abort = (reason: unknown): void => {
+      for (let i = inputs.length - 1; i >= 0; i--) inputs[i]!.abort(reason);
     };
-    signal?.addEventListener('abort', abort, { once: true });
+    const onAbort = (): void => abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // A job whose caller closed or died is stopped: nobody waits for its outcome. Checked beside
+    // the run rather than before it, so that a live caller's job does not wait for the answer.
+    void this.#client.exists(data.l).then(
+      (live) => {
+        if (live === 0) abort(new AbortError('Its caller is gone'));
+      },
+      () => {},
+    );
     try {
       // Each input's outcome goes out as soon as it is known (the client pipelines them), so that
       // an ordered stream can emit the first inputs of a batch while the others still run.
@@ -287,7 +291,7 @@ return 1`,
         throw new UnrecoverableError('Cancelled by its caller');
       }
     } finally {
-      signal?.removeEventListener('abort', abort);
+      signal?.removeEventListener('abort', onAbort);
       this.#order.delete(id);
       this.#running--;
     }
