@@ -179,6 +179,39 @@ describe('RemotePool over BullMQ', function () {
     expect(remote.stats()).to.include({ inFlight: 0, queued: 0 });
   });
 
+  it('on unsubscribe turns ctx.aborted true within 200 ms for a synchronous loop in the remote thread', async () => {
+    const log = join(dir, 'aborted.log');
+    const spin = remoteTask<{ log: string; id: number }, never>('spinUntilAborted');
+    const subscription = of({ log, id: 1 })
+      .pipe(offloadToThread(spin, { pool: remote }))
+      .subscribe({ error: () => {} });
+    await until(() => readWatchLog(log).length === 1, 'the task to start');
+    const at = Date.now();
+    subscription.unsubscribe();
+    await until(() => readWatchLog(log).length === 2, 'its abort');
+    expect(readWatchLog(log)[1]!.at - at).to.be.below(200);
+  });
+
+  it('replaces the remote thread of a cancelled task that ignores its signal, after cancelGraceMs', async () => {
+    const log = join(dir, 'stubborn.log');
+    const stubborn = remoteTask<{ log: string; id: number; ms: number }, number>('logged');
+    // Tasks that block their threads for 30 s: every thread of both workers (16 jobs, as one
+    // worker takes up to 8 at once).
+    await remote.close();
+    remote = new RemotePool({ queue, connection: redis!.url, batchSize: 1 });
+    const subscription = range(0, 16)
+      .pipe(
+        map((id) => ({ log, id, ms: 30_000 })),
+        offloadToThread(stubborn, { pool: remote }),
+      )
+      .subscribe({ error: () => {} });
+    await until(() => readWatchLog(log).length === 4, 'four blocked threads');
+    subscription.unsubscribe();
+    // Only new threads can run these before the blocked ones would have finished.
+    const results = await lastValueFrom(range(0, 8).pipe(offloadToThread(square, { pool: remote }), toArray()));
+    expect(results).to.deep.equal([0, 1, 4, 9, 16, 25, 36, 49]);
+  });
+
   it('keeps running a never-ending source until unsubscribed', async () => {
     const source = new Subject<number>();
     const seen: number[] = [];
