@@ -115,8 +115,10 @@ export class RemoteExecutor implements Executor {
   private outbox: Batch[] = [];
   private cancels: string[] = [];
   private scheduled = false;
-  /** Adds and cancels sent and not yet answered: a close waits for them, a cancel follows the adds. */
-  private pending: Promise<unknown> = Promise.resolve();
+  /** Adds not yet answered by Redis: a cancel waits for them, so that it never overtakes its job. */
+  private readonly adds = new Set<Promise<void>>();
+  /** Adds and cancels not yet answered: a close waits for them. */
+  private readonly requests = new Set<Promise<void>>();
   private readonly replies: string;
   private readonly live: string;
   private readonly channel: string;
@@ -194,7 +196,8 @@ export class RemoteExecutor implements Executor {
       this.queued--; // skipped when its group reaches it
       return;
     }
-    if (this.forget(job)) {
+    // A batch not handed to BullMQ yet is simply not sent once all its inputs are cancelled.
+    if (this.forget(job) && job.batch.sealed) {
       this.cancels.push(job.batch.id);
       this.schedule();
     }
@@ -330,21 +333,29 @@ export class RemoteExecutor implements Executor {
         );
       });
       add.catch((error: unknown) => this.lose(batches, this.connectionError(link, error)));
-      this.track(add);
+      this.track(add, true);
     }
     if (cancels.length > 0) {
       // After the adds: a cancel must not overtake the job it cancels.
-      const after = this.pending;
-      this.track(after.then(() => link.ready).then(() => this.cancelRemote(link, cancels)));
+      const after = Promise.all(this.adds);
+      this.track(
+        after.then(() => link.ready).then(() => this.cancelRemote(link, cancels)),
+        false,
+      );
     }
   }
 
-  private track(work: Promise<unknown>): void {
-    const settled = work.then(
+  private track(work: Promise<unknown>, isAdd: boolean): void {
+    const request = work.then(
       () => {},
       () => {},
     );
-    this.pending = Promise.all([this.pending, settled]);
+    this.requests.add(request);
+    if (isAdd) this.adds.add(request);
+    void request.then(() => {
+      this.requests.delete(request);
+      this.adds.delete(request);
+    });
   }
 
   /**
@@ -449,7 +460,7 @@ export class RemoteExecutor implements Executor {
     void (async () => {
       // A flush may still be due this turn (the cancels of the last stream): let it go out first.
       if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
-      await this.pending;
+      await Promise.all(this.requests);
       await this.link?.close();
       this.resolveDone();
     })();
