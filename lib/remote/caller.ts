@@ -460,6 +460,8 @@ export class RemoteExecutor implements Executor {
     void (async () => {
       // A flush may still be due this turn (the cancels of the last stream): let it go out first.
       if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
+      // Still connecting: no job reached Redis, so no cancel need wait for the connection.
+      if (this.link !== undefined && !this.link.connected) await this.link.close();
       await Promise.all(this.requests);
       await this.link?.close();
       this.resolveDone();

@@ -40,6 +40,8 @@ export class Link {
   connected = false;
   lastError: Error | undefined;
   private renew: NodeJS.Timeout | undefined;
+  private giveUp: (error: Error) => void = () => {};
+  private stopWaiting: () => void = () => {};
 
   constructor(
     private readonly options: LinkOptions,
@@ -61,12 +63,14 @@ export class Link {
     const readyOf = (redis: Redis): Promise<void> =>
       redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
     this.ready = new Promise<void>((resolve, reject) => {
+      this.giveUp = reject;
       const timer = setTimeout(() => {
         const where = describeConnection(connection);
         const why = this.lastError === undefined ? '' : ` (${this.lastError.message})`;
         const message = `Could not connect to Redis at ${where} within ${connectTimeout} ms${why}`;
         reject(new RemoteConnectionError(message, { cause: this.lastError }));
       }, connectTimeout);
+      this.stopWaiting = () => clearTimeout(timer);
       void Promise.all([readyOf(this.client), readyOf(this.blocking)]).then(() => {
         clearTimeout(timer);
         resolve();
@@ -111,6 +115,9 @@ export class Link {
     if (!this.alive) return;
     this.alive = false;
     clearInterval(this.renew);
+    // Closed while still connecting: nothing reached Redis, and nothing waits for it any longer.
+    this.stopWaiting();
+    this.giveUp(new RemoteConnectionError('The remote pool closed before it connected to Redis'));
     this.blocking.disconnect();
     await this.queue.close().catch(() => {});
     if (!this.connected) {

@@ -206,10 +206,15 @@ return 1`,
   }
 
   async #shutdown(): Promise<void> {
-    await this.#worker.close().catch(() => {});
+    // Never connected (Redis unreachable): there is nothing to finish, and a graceful close would
+    // wait for a connection that may never come.
+    const connected = this.#client.status === 'ready';
+    await this.#worker.close(!connected).catch(() => {});
     await (this.#requeue ? this.#pool.terminate() : this.#pool.close());
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
-    await this.#client.quit().catch(() => this.#client.disconnect());
+    for (const redis of [this.#subscriber, this.#client]) {
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
+    }
     this.#resolveDone();
   }
 

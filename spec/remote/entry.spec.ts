@@ -14,6 +14,27 @@ console.log(JSON.stringify(loaded));`;
     expect(JSON.parse(stdout)).to.deep.equal([]);
   });
 
+  it('closes at once, and lets the process exit, while Redis is unreachable', async () => {
+    const script = `const { of } = require('rxjs');
+const { offloadToThread } = require('rxthreads');
+const { RemotePool, remoteTask, serveTasks } = require('rxthreads/remote');
+const connection = 'redis://127.0.0.1:1';
+const server = serveTasks({ queue: 'q', connection, threads: 1, tasks: { a: (x) => x } });
+const remote = new RemotePool({ queue: 'q', connection });
+const subscription = of(1).pipe(offloadToThread(remoteTask('a'), { pool: remote })).subscribe();
+setTimeout(async () => {
+  subscription.unsubscribe();
+  const started = Date.now();
+  await Promise.all([remote.close(), server.close()]);
+  const closed = Date.now();
+  process.on('exit', () => console.log(JSON.stringify({ close: closed - started, exit: Date.now() - closed })));
+}, 200);`;
+    const { stdout } = await run(process.execPath, ['-e', script], { timeout: 10_000 });
+    const { close, exit } = JSON.parse(stdout) as { close: number; exit: number };
+    expect(close, 'ms to close').to.be.below(1_000);
+    expect(exit, 'ms from closed to exited').to.be.below(1_000);
+  });
+
   it('validates RemotePool options, echoing the value', () => {
     const connection = 'redis://127.0.0.1:6379';
     expect(() => new RemotePool(undefined as never)).to.throw(TypeError, /`options`/);
