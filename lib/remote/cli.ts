@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TaskLike } from '../task';
+import { describeConnection } from './connection';
 import { serveTasks } from './serve';
 
 const usage = `Usage: rxthreads-worker --queue NAME --redis URL --tasks FILE [--threads N] [--concurrency N]
@@ -59,6 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const graceMs = int('grace', values.grace as string | undefined) ?? 10_000;
+  const where = describeConnection(values.redis as string);
   const server = serveTasks({
     queue: values.queue as string,
     connection: values.redis as string,
@@ -81,6 +83,8 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  const waiting = setTimeout(() => console.error(`rxthreads-worker: waiting for Redis at ${where}...`), 2_000);
   await server.ready;
-  console.error(`rxthreads-worker: serving queue '${values.queue}' (pid ${process.pid})`);
+  clearTimeout(waiting);
+  console.error(`rxthreads-worker: serving queue '${values.queue}' on ${where} (pid ${process.pid})`);
 }
