@@ -2,6 +2,7 @@ import type { Transferable } from './context';
 import { AbortError } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
+import { checkRemotePairing } from './remote/task';
 import { definitionOf, type TaskLike, toTask } from './task';
 import { checkObject, optionError } from './validate';
 
@@ -38,6 +39,7 @@ export function submitJob<I, O>(
   input: I,
   options: SubmitOptions | undefined,
 ): Promise<O> {
+  checkRemotePairing(task as TaskLike<never, unknown>, false);
   const def = definitionOf(toTask(task));
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));

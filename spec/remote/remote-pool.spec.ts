@@ -230,6 +230,8 @@ describe('RemotePool over BullMQ', function () {
       expect(() => offloadToThread(square)).to.throw(TypeError, /RemotePool/);
       expect(() => offloadToThread(square, { pool })).to.throw(TypeError, /RemotePool/);
       expect(() => runOnLoop(loop, square)).to.throw(TypeError, /RemotePool/);
+      expect(() => pool.run(square, 1)).to.throw(TypeError, /RemotePool/);
+      expect(() => loop.submit(square, 1)).to.throw(TypeError, /RemotePool/);
       expect(() => inThread(remoteTask<Observable<number>, Observable<number>>('stage'))).to.throw(
         TypeError,
         /RemotePool/,
