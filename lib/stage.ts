@@ -209,9 +209,14 @@ export class StageRun<I> {
       this.pumpArmed = false;
       if (this.outcome === undefined) this.pump();
     };
+    // The thread may have taken values since the last pump: then there is room already, and no
+    // later change of `Consumed` might come to wake us.
     const seen = Atomics.load(this.counters, StageCounter.Consumed);
-    const wait = Atomics.waitAsync(this.counters, StageCounter.Consumed, seen);
-    if (wait.async) void wait.value.then(onCredit);
+    const wait =
+      this.backlog() < this.options.bufferSize
+        ? undefined
+        : Atomics.waitAsync(this.counters, StageCounter.Consumed, seen);
+    if (wait?.async === true) void wait.value.then(onCredit);
     else queueMicrotask(onCredit);
   }
 
