@@ -2,19 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import {
-  concat,
-  config,
-  EMPTY,
-  from,
-  lastValueFrom,
-  NEVER,
-  Observable,
-  of,
-  range,
-  Subject,
-  throwError,
-} from 'rxjs';
+import { concat, config, EMPTY, from, lastValueFrom, NEVER, Observable, of, range, Subject, throwError } from 'rxjs';
 import { concatWith, ignoreElements, map, take, tap, toArray } from 'rxjs/operators';
 import {
   inThread,
