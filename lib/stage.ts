@@ -358,6 +358,8 @@ export class StageRun<I> {
     this.port.close();
     this.stopTheSource();
     this.queue = [];
+    // A terminated thread never notified its last credit: release our own pending waitAsync.
+    Atomics.notify(this.counters, StageCounter.Consumed);
     const outcome = this.outcome ?? { kind: 'error', error: new WorkerCrashedError(code, { cause: this.crash }) };
     this.outcome = outcome;
     if (outcome.kind === 'complete') this.subscriber.complete();
