@@ -84,6 +84,9 @@ export function inThread<I, O>(
   } as const;
   return (source) =>
     new Observable<O>((subscriber) => {
+      // A subscriber already closed (as in a `combineLatest` whose first source errored
+      // synchronously) would never unsubscribe: start no thread, and never subscribe to the source.
+      if (subscriber.closed) return;
       const run = new StageRun<I>(def, subscriber, stageOptions);
       // Before subscribing to the source: a synchronous source that is still emitting must stop
       // when a downstream take(n) unsubscribes.

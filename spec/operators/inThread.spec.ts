@@ -2,7 +2,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { concat, config, EMPTY, from, lastValueFrom, NEVER, Observable, of, range, Subject, throwError } from 'rxjs';
+import {
+  combineLatest,
+  concat,
+  config,
+  EMPTY,
+  from,
+  lastValueFrom,
+  NEVER,
+  Observable,
+  of,
+  range,
+  Subject,
+  throwError,
+} from 'rxjs';
 import { concatWith, ignoreElements, map, take, tap, toArray } from 'rxjs/operators';
 import {
   inThread,
@@ -342,6 +355,46 @@ describe('inThread', () => {
         expect((reported[0] as TaskError).message).to.equal('teardown failed');
       } finally {
         config.onUnhandledError = previous;
+      }
+    });
+
+    it('never starts a thread nor subscribes to its source for an already-closed subscriber', async () => {
+      const before = osThreads();
+      let subscribed = 0;
+      const source$ = new Observable<number>(() => {
+        subscribed++;
+      });
+      const error = await errorOf(
+        combineLatest([throwError(() => new Error('first')), source$.pipe(inThread(stage<number, number>('double')))]),
+      );
+      expect(error.message).to.equal('first');
+      expect(subscribed).to.equal(0);
+      await grace(50);
+      expect(osThreads()).to.be.at.most(before);
+    });
+
+    it('ends the stage although the source teardown throws, on unsubscribe and on a stage error, with nothing uncaught', async () => {
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', onUncaught);
+      try {
+        const before = osThreads();
+        const throwingSource$ = new Observable<number>((subscriber) => {
+          for (let i = 0; i < 5; i++) subscriber.next(i);
+          return () => {
+            throw new Error('source teardown failed');
+          };
+        });
+        expect(await valuesWhileOpen(throwingSource$.pipe(inThread(stage<number, number>('double'))), 5)).to.deep.equal(
+          [0, 2, 4, 6, 8],
+        );
+        await osThreadsDownTo(before);
+        const error = await errorOf(throwingSource$.pipe(inThread(stage<number, number>('failOnThree'))));
+        expect(error).to.be.instanceOf(TaskError);
+        await grace(50);
+        expect(uncaught).to.deep.equal([]);
+      } finally {
+        process.off('uncaughtException', onUncaught);
       }
     });
 
