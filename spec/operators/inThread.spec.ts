@@ -442,6 +442,16 @@ describe('inThread', () => {
       expect(out).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i));
     });
 
+    it('with overflow: block, sends the values that waited for the stage to start, in order, then the rest', async () => {
+      const out = await lastValueFrom(
+        range(0, 5_000).pipe(
+          inThread(stage<number, number>('double'), { bufferSize: 64, overflow: 'block' }),
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal(Array.from({ length: 5_000 }, (_, i) => i * 2));
+    });
+
     for (const overflow of ['buffer', 'block'] as const) {
       it(`returns from subscribe, runs timers and unsubscribes when the stage never starts (overflow: ${overflow})`, async () => {
         const before = osThreads();
@@ -512,6 +522,13 @@ describe('inThread', () => {
       );
       expect(out).to.deep.equal([1, 2]);
       expect(osThreads()).to.be.at.most(before);
+    });
+
+    it('after an unsubscribe, terminates a thread whose close callback hangs within about a second', async () => {
+      const before = osThreads();
+      await valuesWhileOpen(concat(of(dir), range(1, 2), NEVER).pipe(inThread(closing('hangsOnClose'))), 2);
+      // closeGraceMs is 5000 by default; after an unsubscribe the thread has 1000 ms at most.
+      await osThreadsDownTo(before, 3_000);
     });
 
     it('errors with TaskError, after the outputs, when a close callback throws', async () => {
