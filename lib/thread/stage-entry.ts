@@ -167,7 +167,7 @@ async function close(): Promise<void> {
 /**
  * The stage completed or errored: RxJS runs its teardown right after our observer returns, so the
  * outcome goes one microtask later, once the teardown has run. A teardown that throws throws into
- * whatever made the stage end: our own call into `input$` (caught by `intoStage`), or a timer or
+ * whatever made the stage end: our own call into `input$` (caught there: `stageThrew`), or a timer or
  * I/O callback of the stage, where it is an uncaught exception that comes before that microtask.
  */
 function endAfterTeardown(last: StageFromThread): void {
@@ -181,16 +181,15 @@ function endAfterTeardown(last: StageFromThread): void {
   });
 }
 
-/** Calls into the stage (`input$`); what escapes it is its teardown's error, or the stage fails. */
-function intoStage(call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    if (ended || teardownError !== undefined) return;
-    teardownError = { error: unwrap(error) };
-    // Unless the stage has just ended (its outcome is on its way), this ends it.
-    queueMicrotask(() => end([StageKind.Error, toWire(teardownError!.error)], true));
-  }
+/**
+ * Something escaped our call into the stage (`input$`): its teardown's error as it ended, or the
+ * stage fails with it.
+ */
+function stageThrew(error: unknown): void {
+  if (ended || teardownError !== undefined) return;
+  teardownError = { error: unwrap(error) };
+  // Unless the stage has just ended (its outcome is on its way), this ends it.
+  queueMicrotask(() => end([StageKind.Error, toWire(teardownError!.error)], true));
 }
 
 // ---- in: the caller's source, delivered to input$ once the stage has subscribed to it ----
@@ -207,7 +206,11 @@ function deliverValues(message: StageToThread): void {
   let granted = 0;
   let since = performance.now();
   for (let i = 1; i <= count && !ended && !ctx.aborted; i++) {
-    intoStage(() => input$.next(message[i]));
+    try {
+      input$.next(message[i]);
+    } catch (error) {
+      stageThrew(error);
+    }
     const now = performance.now();
     if (now - since >= promptMs) {
       since = now;
@@ -228,12 +231,20 @@ function deliver(message: StageToThread): void {
       deliverValues(message);
       break;
     case StageKind.Complete:
-      if (!ended) intoStage(() => input$.complete());
+      try {
+        if (!ended) input$.complete();
+      } catch (error) {
+        stageThrew(error);
+      }
       break;
     case StageKind.Error: {
       const error = rebuildError(message[1]);
       sourceError = error;
-      if (!ended) intoStage(() => input$.error(error));
+      try {
+        if (!ended) input$.error(error);
+      } catch (thrown) {
+        stageThrew(thrown);
+      }
       break;
     }
     case StageKind.Stop:
