@@ -24,6 +24,11 @@ export interface ThreadPoolOptions {
   maxQueue?: number;
   /** How long a cancelled running task may take to stop by itself before its thread is replaced. @default 100 */
   cancelGraceMs?: number;
+  /**
+   * How long a thread may take to end by itself on `close()` (its `onThreadClose` callbacks, then
+   * its event loop draining) before it is terminated. @default 5000
+   */
+  closeGraceMs?: number;
   /** Limits for each thread's heap and stack; a thread over them dies with `WorkerCrashedError`. */
   resourceLimits?: ResourceLimits;
   /** A name for the pool's threads, shown in debuggers and errors. */
@@ -74,6 +79,7 @@ export class ThreadPool extends ThreadOwner {
     checkInteger('size', options.size, 1);
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
+    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
     checkType('name', options.name, 'string');
     const size = options.size ?? Math.max(1, availableParallelism() - 1);
@@ -81,6 +87,7 @@ export class ThreadPool extends ThreadOwner {
       size,
       mode: 'sequential',
       cancelGraceMs: options.cancelGraceMs ?? 100,
+      closeGraceMs: options.closeGraceMs ?? 5000,
       resourceLimits: options.resourceLimits,
       name: options.name,
       slotCount: 1024,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { AbortError, moduleTask, TaskError, ThreadPool, WorkerCrashedError } from 'rxthreads';
-import { fixture, scale } from '../helpers';
+import { fixture, record, scale } from '../helpers';
 
 const behave = moduleTask<object, number>(fixture('hostile.cjs'), 'behave');
 
@@ -35,6 +35,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<PromiseSettledResul
 describe('engine invariants (property, randomised timing)', function () {
   this.timeout(120_000);
 
+  const propertyRuns = scale(25, 300);
   it('settles every job once; moved inputs run at most once and never on detached buffers; a cancel harms only its own job', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -79,7 +80,8 @@ describe('engine invariants (property, randomised timing)', function () {
           }
         },
       ),
-      { numRuns: scale(25, 300) },
+      { numRuns: propertyRuns },
     );
+    record('engine invariants property runs', propertyRuns);
   });
 });
