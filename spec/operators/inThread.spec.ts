@@ -269,6 +269,17 @@ describe('inThread', () => {
       expect(out).to.deep.equal([0, 1, 'caught an Error: source failed']);
     });
 
+    it('passes a source error into input$ after the values that waited on the caller side', async () => {
+      const out = await lastValueFrom(
+        range(0, 3_000).pipe(
+          concatWith(throwError(() => new Error('source failed'))),
+          inThread(stage<number, number | string>('catchSourceError'), { bufferSize: 16 }),
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal([...Array.from({ length: 3_000 }, (_, i) => i), 'caught an Error: source failed']);
+    });
+
     it('errors with the source error itself when the stage lets it through', async () => {
       const original = new Error('source failed');
       const error = await errorOf(
