@@ -17,7 +17,7 @@ import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObje
  * ```
  */
 export interface ThreadPoolOptions {
-  /** Threads in the pool. @default Math.max(1, os.availableParallelism() - 1) */
+  /** Threads in the pool. @default os.availableParallelism() */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
   maxQueue?: number;
@@ -75,7 +75,7 @@ export class ThreadPool extends ThreadOwner {
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkObject('resourceLimits', options.resourceLimits);
     checkType('name', options.name, 'string');
-    const size = options.size ?? Math.max(1, availableParallelism() - 1);
+    const size = options.size ?? availableParallelism();
     const executor = new Executor({
       size,
       mode: 'sequential',

@@ -125,6 +125,23 @@ describe('packaging', function () {
     expect(JSON.parse(stdout)).to.deep.equal({ nine: 9, doubled: [2, 4], abort: 'AbortError' });
   });
 
+  it('installs without install scripts and has what the npm page shows', () => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'node_modules', 'rxthreads', 'package.json'), 'utf8'));
+    for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
+      expect(manifest.scripts ?? {}, script).not.to.have.property(script);
+    }
+    expect(manifest.repository.url).to.match(/^git\+https:\/\//);
+    expect(manifest.homepage).to.match(/^https:\/\//);
+    expect(manifest.bugs.url).to.match(/^https:\/\//);
+    expect(manifest.keywords).to.include.members(['rxjs', 'worker_threads']);
+    // The npm page renders the README on its own: every link and image must be absolute.
+    const readme = readFileSync(join(dir, 'node_modules', 'rxthreads', 'README.md'), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((link) => link[1]!);
+    expect(targets.length).to.be.greaterThan(3);
+    expect(targets.filter((target) => !/^(https:\/\/|#)/.test(target))).to.deep.equal([]);
+    expect(readme).to.include('npm install rxthreads rxjs');
+  });
+
   it('type-checks a TypeScript consumer with tsc --noEmit', async () => {
     const tsc = join(repo, 'node_modules', '.bin', 'tsc');
     const result = await run(tsc, ['-p', 'tsconfig.json'], { cwd: dir }).catch((error: { stdout: string }) => error);
