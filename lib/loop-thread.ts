@@ -5,7 +5,7 @@ import type { Group } from './job';
 import { ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
-import { checkObject, checkType } from './validate';
+import { checkKnownKeys, checkObject, checkType } from './validate';
 
 /**
  * Options of an {@link EventLoopThread}.
@@ -21,6 +21,9 @@ export interface EventLoopThreadOptions {
   /** Limits for the thread's heap and stack. */
   resourceLimits?: ResourceLimits;
 }
+
+/** The options `new EventLoopThread()` accepts: extend this list with each new option. */
+const loopOptionKeys = ['name', 'resourceLimits'] as const;
 
 /**
  * One long-lived thread running its own event loop: submitted tasks run there at once,
@@ -40,6 +43,7 @@ export class EventLoopThread extends ThreadOwner {
 
   constructor(options: EventLoopThreadOptions = {}) {
     checkObject('options', options);
+    checkKnownKeys('EventLoopThread', options, loopOptionKeys);
     checkType('name', options.name, 'string');
     checkObject('resourceLimits', options.resourceLimits);
     const executor = new Executor({

@@ -6,7 +6,14 @@ import type { Group } from './job';
 import { executorOf, ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
-import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+} from './validate';
 
 /**
  * Options of a {@link ThreadPool}.
@@ -52,6 +59,9 @@ export interface ThreadPoolStats {
   cancelled: number;
 }
 
+/** The options `new ThreadPool()` accepts: extend this list with each new option. */
+const threadPoolOptionKeys = ['size', 'maxQueue', 'cancelGraceMs', 'resourceLimits', 'name'] as const;
+
 /**
  * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
  *
@@ -70,6 +80,7 @@ export class ThreadPool extends ThreadOwner {
 
   constructor(options: ThreadPoolOptions = {}) {
     checkObject('options', options);
+    checkKnownKeys('ThreadPool', options, threadPoolOptionKeys);
     checkInteger('size', options.size, 1);
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);

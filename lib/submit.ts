@@ -1,9 +1,10 @@
+import { callerSite, withCallerSite } from './caller-site';
 import type { Transferable } from './context';
 import { AbortError } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
 import { definitionOf, type TaskLike, toTask } from './task';
-import { checkObject, optionError } from './validate';
+import { checkKnownKeys, checkObject, optionError } from './validate';
 
 /**
  * Options for one `run` or `submit` call.
@@ -20,8 +21,12 @@ export interface SubmitOptions {
   transfer?: Transferable[];
 }
 
+/** The options `run` and `submit` accept: extend this list with each new option. */
+const submitOptionKeys = ['signal', 'transfer'] as const;
+
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkObject('options', options);
+  checkKnownKeys('run/submit', options, submitOptionKeys);
   if (options?.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw optionError('signal', 'an AbortSignal', options.signal);
   }
@@ -39,6 +44,7 @@ export function submitJob<I, O>(
   options: SubmitOptions | undefined,
 ): Promise<O> {
   const def = definitionOf(toTask(task));
+  const site = callerSite();
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
   return new Promise<O>((resolve, reject) => {
@@ -46,7 +52,7 @@ export function submitJob<I, O>(
     const job = executor.submit(group, def, input, options?.transfer, (error, value) => {
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
       if (error === undefined) resolve(value as O);
-      else reject(error);
+      else reject(withCallerSite(error, site));
     });
     if (signal !== undefined && !job.settled) {
       onAbort = () => executor.cancel(job, new AbortError('The operation was aborted', { cause: signal.reason }));

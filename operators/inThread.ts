@@ -1,8 +1,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { StageRun } from '../lib/stage';
-import { definitionOf, type TaskLike, toTask } from '../lib/task';
-import { checkInteger, checkObject, checkType, optionError } from '../lib/validate';
+import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task';
+import { checkInteger, checkKnownKeys, checkObject, checkType, optionError } from '../lib/validate';
 
 /**
  * Options of {@link inThread}.
@@ -30,6 +30,9 @@ export interface InThreadOptions<I> {
   transfer?: (input: I) => Transferable[];
 }
 
+/** The options `inThread` accepts: extend this list with each new option. */
+const inThreadOptionKeys = ['bufferSize', 'overflow', 'transfer'] as const;
+
 /**
  * Runs a whole RxJS stage inside a thread of its own, one per subscription: the stage receives the
  * source as `input$` (values, completion and error) and whatever it emits comes back, in order.
@@ -50,11 +53,13 @@ export interface InThreadOptions<I> {
  * ```
  */
 export function inThread<I, O>(
-  stage: TaskLike<Observable<I>, Observable<O>>,
+  // An untyped `moduleTask(path)` is a Task<unknown, unknown>: accepted, with outputs typed `unknown`.
+  stage: TaskLike<Observable<I>, Observable<O>> | Task<unknown, unknown>,
   options: InThreadOptions<I> = {},
 ): OperatorFunction<I, O> {
-  const def = definitionOf(toTask(stage));
+  const def = definitionOf(toTask(stage as TaskLike<Observable<I>, Observable<O>>));
   checkObject('options', options);
+  checkKnownKeys('inThread', options, inThreadOptionKeys);
   checkInteger('bufferSize', options.bufferSize, 1);
   if (options.overflow !== undefined && options.overflow !== 'block' && options.overflow !== 'error') {
     throw optionError('overflow', "'block' or 'error'", options.overflow);

@@ -1,4 +1,5 @@
-import type { OperatorFunction } from 'rxjs';
+import { type OperatorFunction, tap } from 'rxjs';
+import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
@@ -19,5 +20,7 @@ export type { OffloadOptions } from '../lib/offload-options';
  */
 export function offloadToThread<I, O>(task: TaskLike<I, O>, options: OffloadOptions<I> = {}): OperatorFunction<I, O> {
   const { place, stream } = offloadSetup(options);
-  return threadMap(task, place, stream);
+  const site = callerSite();
+  return (source) =>
+    threadMap(task, place, stream)(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }
