@@ -1,9 +1,13 @@
-import { dirname, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { TaskError } from './errors';
 
-// This package's own files (dist/ when installed, the sources under ts-node): not the caller.
-const ownRoot = dirname(__dirname) + sep;
-const ownDirs = ['lib', 'operators', 'index.', 'worker.'].map((name) => ownRoot + name);
+// This package's own files, not the caller: dist/ when installed, and the sources that the source
+// maps of dist/ point to (a stack mapped by --enable-source-maps or ts-node names those).
+const parent = dirname(__dirname);
+const packageRoot = basename(parent) === 'dist' ? dirname(parent) : parent;
+const ownDirs = [join(packageRoot, 'dist'), packageRoot].flatMap((root) =>
+  ['lib', 'operators', 'index.', 'worker.'].map((name) => root + sep + name),
+);
 
 function isOwnFrame(line: string): boolean {
   return (
