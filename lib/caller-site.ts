@@ -41,6 +41,19 @@ export function creationPlace(): string | undefined {
   return place?.replace(/\s/g, '%20');
 }
 
+/**
+ * `promise`, whose TaskError names the caller's awaiting frames in its stack. This costs a fraction
+ * of capturing a stack for every run: V8's async stack traces give the frames that awaited this,
+ * at the moment of failure, and only then.
+ */
+export async function withAwaitingCaller<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw withCallerSite(error, new Error());
+  }
+}
+
 /** Adds to a TaskError's stack where the run or stream that failed was created. */
 export function withCallerSite<E>(error: E, site: CallerSite): E {
   if (error instanceof TaskError && !error.stack?.includes('\n    --- rxthreads: called from ---')) {

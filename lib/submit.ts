@@ -1,4 +1,4 @@
-import { callerSite, withCallerSite } from './caller-site';
+import { withAwaitingCaller } from './caller-site';
 import type { Transferable } from './context';
 import { AbortError } from './errors';
 import type { Executor } from './executor';
@@ -44,19 +44,19 @@ export function submitJob<I, O>(
   options: SubmitOptions | undefined,
 ): Promise<O> {
   const def = definitionOf(toTask(task));
-  const site = callerSite();
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
-  return new Promise<O>((resolve, reject) => {
+  const settled = new Promise<O>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
     const job = executor.submit(group, def, input, options?.transfer, (error, value) => {
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
       if (error === undefined) resolve(value as O);
-      else reject(withCallerSite(error, site));
+      else reject(error);
     });
     if (signal !== undefined && !job.settled) {
       onAbort = () => executor.cancel(job, new AbortError('The operation was aborted', { cause: signal.reason }));
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+  return withAwaitingCaller(settled);
 }
