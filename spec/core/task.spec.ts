@@ -92,6 +92,15 @@ describe('module task names', () => {
     expect(await pool.run(moduleTask<number, number>(`${dir}esm-source.mjs`), 2)).to.equal(3);
   });
 
+  it('fails a .ts module with top-level await in a CommonJS package with an error naming the file and the fix', async () => {
+    const path = fixture('ts-names/top-level-await.ts');
+    const error = await pool.run(moduleTask<number, number>(path), 1).catch((e: TaskError) => e);
+    if (typeof error === 'number') expect.fail('expected a rejection');
+    expect(error).to.be.instanceOf(TaskError);
+    expect(error.message).to.include(`Could not load the task module ${path}`);
+    expect(error.message).to.match(/name the file \.mts, or set "type": "module"/);
+  });
+
   it('rejects relative paths, relative file: URLs and other URL schemes, naming the option and the value', () => {
     expect(() => moduleTask('./x.js')).to.throw(
       TypeError,
