@@ -1,5 +1,5 @@
-import { lastValueFrom, range, toArray } from 'rxjs';
-import { moduleTask, offloadToThread, type Task, TaskError, ThreadPool } from 'rxthreads';
+import { lastValueFrom, type Observable, of, range, toArray } from 'rxjs';
+import { inThread, moduleTask, offloadToThread, type Task, TaskError, ThreadPool } from 'rxthreads';
 import type { TaskContext } from 'rxthreads/worker';
 
 // A task module written in TypeScript would look like this.
@@ -21,4 +21,11 @@ const squares: number[] = await lastValueFrom(
 );
 const stats: { busy: number } = pool.stats();
 const isTaskError = (e: unknown): boolean => e instanceof TaskError && e.cause.message.length > 0;
-console.log(n, squares, stats, isTaskError);
+// An untyped moduleTask is accepted as a stage; a typed one is checked against the source.
+const untypedStage = moduleTask(new URL('./stages.cjs', import.meta.url), 'total');
+const totals$: Observable<unknown> = range(1, 3).pipe(inThread(untypedStage));
+const typedStage = moduleTask<Observable<number>, Observable<string>>(new URL('./stages.cjs', import.meta.url));
+const labels$: Observable<string> = range(1, 3).pipe(inThread(typedStage));
+// @ts-expect-error the stage takes numbers
+of('a').pipe(inThread(typedStage));
+console.log(n, squares, stats, isTaskError, totals$, labels$);
