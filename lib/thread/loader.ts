@@ -89,16 +89,18 @@ export class TaskLoader {
   private async importFile(path: string): Promise<Record<string, unknown>> {
     const ext = extname(path);
     try {
-      await this.typeScript.prepare(path);
-      if (ext === '.mjs' || ext === '.mts') return await importModule(pathToFileURL(path).href);
+      const importFile = async (): Promise<Record<string, unknown>> => {
+        await this.typeScript.prepareImport(path);
+        return await importModule(pathToFileURL(path).href);
+      };
+      if (ext === '.mjs' || ext === '.mts') return await importFile();
+      this.typeScript.prepareRequire(path);
       try {
         return require(path) as Record<string, unknown>;
       } catch (error) {
         // An ES module in a .js or .ts file: fall back to import(), which also allows top-level await.
         const code = (error as { code?: unknown }).code;
-        if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') {
-          return await importModule(pathToFileURL(path).href);
-        }
+        if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') return await importFile();
         throw error;
       }
     } catch (error) {

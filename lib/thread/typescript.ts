@@ -39,8 +39,16 @@ export class TypeScriptHooks {
 
   constructor(private readonly tsNode: ThreadInit['tsNode']) {}
 
-  /** Makes `require` and `import()` of `path` go through the caller's TypeScript runtime. */
-  async prepare(path: string): Promise<void> {
+  /** Makes `require` of `path` go through the caller's TypeScript runtime. */
+  prepareRequire(path: string): void {
+    if (typeScriptExtensions.has(extname(path))) this.registerCjs();
+  }
+
+  /**
+   * Makes `import()` of `path` go through it too. Only when a TypeScript file is imported: ES module
+   * hooks cost a thread start-up time (and, on Node 20, a hooks thread of their own).
+   */
+  async prepareImport(path: string): Promise<void> {
     if (!typeScriptExtensions.has(extname(path))) return;
     this.registerCjs();
     this.esmHooks ??= this.registerEsm();
