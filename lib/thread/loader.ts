@@ -104,9 +104,11 @@ export class TaskLoader {
         throw error;
       }
     } catch (error) {
-      if (!typeScriptExtensions.has(ext)) throw error;
+      const typeScript = typeScriptExtensions.has(ext);
+      // A syntax error's message does not name its file; a module that throws keeps its own error.
+      if (!typeScript && !(error instanceof SyntaxError)) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      const hint = typeScriptHint(path, error, typeScriptRuntime(this.tsNode));
+      const hint = typeScript ? typeScriptHint(path, error, typeScriptRuntime(this.tsNode)) : '';
       throw new LoadError(`Could not load the task module ${path}: ${message}${hint && `. ${hint}`}`, {
         cause: error,
       });

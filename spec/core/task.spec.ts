@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { inlineTask, moduleTask, TaskError, ThreadPool } from 'rxthreads';
@@ -36,11 +39,15 @@ describe('tasks', () => {
   });
 
   it('fails with TaskError for a missing module, a missing export, a non-function export and a throwing module', async () => {
+    // Written here: a file that does not parse would fail the lint.
+    const syntaxError = join(mkdtempSync(join(tmpdir(), 'rxthreads-task-')), 'syntax-error.cjs');
+    writeFileSync(syntaxError, 'module.exports = function (x) { return x +; };\n');
     const cases: [ReturnType<typeof moduleTask>, RegExp][] = [
       [moduleTask('/nonexistent/module.js'), /Cannot find module/],
       [moduleTask(fixture('math.cjs'), 'nope'), /no export `nope`/],
       [moduleTask(fixture('math.cjs'), 'notAFunction'), /not a function/],
       [moduleTask(fixture('throws-at-load.cjs')), /fails while loading/],
+      [moduleTask(syntaxError), /^Could not load the task module .*syntax-error\.cjs: Unexpected token/],
     ];
     for (const [task, message] of cases) {
       const error = await pool.run(task, 1).then(
