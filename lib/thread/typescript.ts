@@ -16,9 +16,20 @@ export const importModule = new Function('specifier', 'return import(specifier)'
 
 export const typeScriptExtensions = new Set(['.ts', '.cts', '.mts', '.tsx']);
 
-/** The tsx loader among this thread's inherited Node flags (`tsx` passes `--import …/tsx/dist/loader.mjs`). */
-function tsxLoader(): string | undefined {
-  return process.execArgv.find((flag) => /[\\/]tsx[\\/]dist[\\/](loader|esm[\\/]index)\.mjs$/.test(flag));
+/**
+ * tsx's ES module API, if tsx is among this thread's inherited Node flags: `tsx main.ts` passes
+ * `--import …/tsx/dist/loader.mjs`; `node --import tsx main.ts` passes the package name.
+ */
+function tsxEsmApi(): string | undefined {
+  const flag = process.execArgv.find((arg) => /(^|[\\/=])tsx([\\/]|$)/.test(arg));
+  if (flag === undefined) return undefined;
+  const dist = /^(?:file:\/\/)?(.*[\\/]tsx[\\/]dist)[\\/]/.exec(flag)?.[1];
+  if (dist !== undefined) return join(dist, 'esm', 'api', 'index.mjs');
+  try {
+    return join(dirname(require.resolve('tsx/esm/api', { paths: [process.cwd()] })), 'index.mjs');
+  } catch {
+    return undefined;
+  }
 }
 
 /** True if ts-node's ES module loader came with the inherited Node flags. */
@@ -27,7 +38,7 @@ function tsNodeEsmLoader(): boolean {
 }
 
 export function typeScriptRuntime(tsNode: ThreadInit['tsNode']): string | undefined {
-  if (tsxLoader() !== undefined) return 'tsx';
+  if (tsxEsmApi() !== undefined) return 'tsx';
   if (tsNodeEsmLoader()) return 'ts-node/esm';
   if (tsNode !== undefined) return 'ts-node';
   return undefined;
@@ -69,11 +80,10 @@ export class TypeScriptHooks {
   }
 
   private async registerEsm(): Promise<void> {
-    const tsx = tsxLoader();
+    const tsx = tsxEsmApi();
     if (tsx !== undefined) {
       // tsx's flags give a thread its require() hook, but (Node 20) not its import() hooks.
-      const api = pathToFileURL(join(dirname(tsx.replace(/^file:\/\//, '')), 'esm', 'api', 'index.mjs')).href;
-      const { register } = (await importModule(api)) as unknown as { register(): unknown };
+      const { register } = (await importModule(pathToFileURL(tsx).href)) as unknown as { register(): unknown };
       register();
     } else if (!tsNodeEsmLoader() && this.tsNode !== undefined) {
       // -r ts-node/register covers require(); its ES module loader covers .mts and ES module .ts.

@@ -1,5 +1,5 @@
 // The installed package under each toolchain a TypeScript user has: ts-node, tsx (CommonJS and ES
-// module), node --loader ts-node/esm, tsc output (CommonJS and ES module), @types/node 20 and 26
+// module), node --import tsx, node --loader ts-node/esm, tsc output (CommonJS and ES module), @types/node 20 and 26
 // with skipLibCheck off, moduleResolution node10, and an nyc coverage run. The programs are in
 // spec/packaging/consumer/; each prints what its tasks returned, or the error they failed with.
 
@@ -42,6 +42,7 @@ describe('toolchains', function () {
     'tsx, ES module': (dir) => [
       { cwd: join(dir, 'esm'), args: [join(dir, 'node_modules/tsx/dist/cli.mjs'), 'main.ts'] },
     ],
+    'node --import tsx': (dir) => [{ cwd: join(dir, 'esm'), args: ['--import', 'tsx', 'main.ts'] }],
     'node --loader ts-node/esm': (dir) => [
       { cwd: join(dir, 'esm'), args: ['--no-warnings', '--loader', 'ts-node/esm', 'main.ts'] },
     ],
@@ -101,7 +102,7 @@ describe('toolchains', function () {
     });
   }
 
-  for (const name of ['tsx, ES module', 'node --loader ts-node/esm', 'tsc output, ES module']) {
+  for (const name of ['tsx, ES module', 'node --import tsx', 'node --loader ts-node/esm', 'tsc output, ES module']) {
     it(`${name}: new URL and import.meta.resolve of .js names, top-level await, .mts, inline tasks`, async () => {
       expect(JSON.parse((await result(name)).stdout)).to.deep.equal(esmResults);
     });
