@@ -13,20 +13,35 @@ import {
   type WireError,
 } from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
+import { checkNotDetached } from './transfer';
 
 export interface ExecutorOptions {
   readonly size: number;
   readonly mode: RunMode;
+  /** How long a cancelled running job may take to stop before its thread is replaced (a pool) or it is abandoned (a loop). */
   readonly cancelGraceMs: number;
+  /** How long a closing thread may take to exit by itself before it is terminated. */
+  readonly closeGraceMs: number;
   readonly resourceLimits: ResourceLimits | undefined;
   readonly name: string | undefined;
   /** Slots per thread: the most jobs one thread can hold at once. */
   readonly slotCount: number;
-  /** A pool replaces a crashed thread; an event-loop thread ends with it instead. */
+  /**
+   * A pool replaces a crashed thread, and one whose cancelled job runs past the grace period; an
+   * event-loop thread ends with a crash, and abandons a cancelled job instead (its other tasks live on).
+   */
   readonly replaceCrashed: boolean;
 }
 
+const settled: Settle = () => {};
+
 type State = 'open' | 'closing' | 'terminating' | 'ended';
+
+/**
+ * Back-off before each new attempt to start a thread after threads died before their loop ran
+ * (a bad `resourceLimits`, a preload that throws). Past the last, waiting jobs fail.
+ */
+const startRetryMs = [20, 100, 500];
 
 /** How much work (in ms) each sequential thread is given ahead, to hide message latency. */
 const aheadMs = 1;
@@ -55,6 +70,14 @@ export class Executor implements ThreadEvents {
   private resolveDone!: () => void;
   /** Called when the first thread has started its loop. */
   onReady: (() => void) | undefined;
+  /** Called instead of `onReady` when `close()` or `terminate()` comes before the first thread runs. */
+  onClosedBeforeReady: (() => void) | undefined;
+  /** Threads in a row that died before their loop ran; reset when one runs. */
+  private startFailures = 0;
+  /** No thread is started before this time (ms, Date.now()), after start-up failures. */
+  private spawnAfter = 0;
+  private spawnTimer: NodeJS.Timeout | undefined;
+  private readonly doneCallbacks: (() => void)[] = [];
 
   constructor(readonly options: ExecutorOptions) {
     this.done = new Promise((resolve) => {
@@ -66,10 +89,13 @@ export class Executor implements ThreadEvents {
     return this.state === 'open';
   }
 
-  /** Calls `callback` when done: at once if it already is. */
+  /**
+   * Calls `callback` when done, never synchronously from here. Each runs in a microtask of its own,
+   * so one that throws is an uncaught exception (as from a timer) and does not stop the others.
+   */
   onDone(callback: () => void): void {
-    if (this.state === 'ended') callback();
-    else void this.done.then(callback);
+    if (this.state === 'ended') queueMicrotask(callback);
+    else this.doneCallbacks.push(callback);
   }
 
   /** True if a job submitted now would find a thread with nothing to do. */
@@ -89,12 +115,33 @@ export class Executor implements ThreadEvents {
     transfer: readonly Transferable[] | undefined,
     settle: Settle,
   ): Job {
-    const job: Job = { def, input, transfer, group, settle, settled: false, thread: undefined, slot: -1, bytes: 0 };
-    if (this.state !== 'open') {
+    const job: Job = {
+      def,
+      input,
+      transfer: transfer !== undefined && transfer.length > 0 ? transfer : undefined,
+      group,
+      settle,
+      settled: false,
+      thread: undefined,
+      slot: -1,
+      bytes: 0,
+      moved: false,
+      abandoned: false,
+    };
+    const refused =
+      this.state !== 'open'
+        ? new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing')
+        : checkNotDetached(transfer);
+    if (refused !== undefined) {
       job.settled = true;
-      const error = new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing');
-      queueMicrotask(() => settle(error));
+      if (!(refused instanceof ClosedError)) this.failed++;
+      queueMicrotask(() => settle(refused));
       return job;
+    }
+    if (this.startFailures > startRetryMs.length) {
+      // Threads could not start even after the retries: try once more for this new work.
+      this.startFailures = startRetryMs.length;
+      this.spawnAfter = 0;
     }
     if (group.queued === 0) this.active.push(group);
     group.push(job);
@@ -110,10 +157,18 @@ export class Executor implements ThreadEvents {
     this.cancelled++;
     const thread = job.thread;
     if (thread === undefined) {
-      this.queued--; // it stays in its group's queue, skipped when reached
+      // It stays in its group's queue, skipped when reached; its input is let go of now.
+      this.queued--;
+      job.group.waiting--;
+      job.input = undefined;
+      job.transfer = undefined;
       return;
     }
-    if (!thread.cancel(job.slot)) this.armGrace(thread, job);
+    if (thread.cancel(job.slot)) {
+      // It will never start: its input need not wait for the thread to acknowledge the slot.
+      job.input = undefined;
+      job.transfer = undefined;
+    } else this.armGrace(thread, job);
   }
 
   /** Cancels every job of a group, queued or on a thread. */
@@ -136,12 +191,14 @@ export class Executor implements ThreadEvents {
   }
 
   close(): Promise<void> {
+    this.closedBeforeReady();
     if (this.state === 'open') this.state = 'closing';
     this.checkDrained();
     return this.done;
   }
 
   terminate(): Promise<void> {
+    this.closedBeforeReady();
     if (this.state === 'open' || this.state === 'closing') {
       this.state = 'terminating';
       const terminated = new AbortError('The threads were terminated');
@@ -177,10 +234,10 @@ export class Executor implements ThreadEvents {
     };
   }
 
-  /** Jobs that wait for a thread, including those handed to a thread ahead of time. */
-  get waiting(): number {
-    let waiting = this.queued;
-    for (const thread of this.threads) waiting += Math.max(0, thread.inFlight - 1);
+  /** Jobs of one group that wait for a thread, including those handed to a thread ahead of time. */
+  waitingIn(group: Group): number {
+    let waiting = group.waiting;
+    for (const thread of this.threads) waiting += thread.waitingOf(group);
     return waiting;
   }
 
@@ -193,6 +250,7 @@ export class Executor implements ThreadEvents {
 
   message(thread: ThreadHandle, message: FromThread): void {
     if (message[0] === Kind.Ready) {
+      this.startFailures = 0;
       this.onReady?.();
       this.onReady = undefined;
       return;
@@ -248,7 +306,11 @@ export class Executor implements ThreadEvents {
   exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
     this.living.delete(thread);
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
-    if (!thread.stopping) this.lose(thread, new WorkerCrashedError(exitCode, { cause: error }));
+    if (!thread.stopping) {
+      const crash = new WorkerCrashedError(exitCode, { cause: error });
+      this.lose(thread, crash);
+      if (!thread.started && this.options.replaceCrashed) this.startFailed(crash);
+    }
     this.dispatch();
     this.checkDrained();
     this.checkEnded();
@@ -256,9 +318,17 @@ export class Executor implements ThreadEvents {
 
   // ---- internals ----
 
+  private closedBeforeReady(): void {
+    if (this.onReady === undefined) return;
+    this.onReady = undefined;
+    this.onClosedBeforeReady?.();
+  }
+
   private settle(job: Job, error: Error | undefined, value?: unknown): void {
     job.settled = true;
-    job.settle(error, value);
+    const settle = job.settle;
+    job.settle = settled;
+    settle(error, value);
   }
 
   private abandon(job: Job, error: Error): void {
@@ -282,7 +352,9 @@ export class Executor implements ThreadEvents {
     }
     for (const job of notStarted) {
       job.group.released(thread);
-      if (replace) this.requeue(job);
+      // A job whose buffers were moved to the dead thread has no input left here: it fails rather
+      // than run again on detached (empty) buffers.
+      if (replace && !job.moved) this.requeue(job);
       else if (!job.settled) {
         this.failed++;
         this.settle(job, error);
@@ -312,12 +384,21 @@ export class Executor implements ThreadEvents {
     this.queued++;
   }
 
-  /** A cancelled job that is still running after the grace period has its thread replaced. */
+  /**
+   * A cancelled job that is still running after the grace period has its thread replaced (a pool),
+   * or is abandoned (an event-loop thread, whose other tasks must live on): its slot is freed and
+   * it no longer holds the process nor a `close()`.
+   */
   private armGrace(thread: ThreadHandle, job: Job): void {
-    if (!Number.isFinite(this.options.cancelGraceMs)) return; // an event-loop thread is never replaced
     const slot = job.slot;
     const timer = setTimeout(() => {
-      if (thread.jobs[slot] !== job || !thread.alive) return;
+      // Only while this very job still runs there: it may have finished (its result not read yet,
+      // if this thread was busy) and the thread gone on to another job, which must not be harmed.
+      if (!thread.alive || thread.jobs[slot] !== job || !thread.isRunning(slot)) return;
+      if (!this.options.replaceCrashed) {
+        job.abandoned = thread.abandon(slot);
+        return;
+      }
       thread.stop();
       this.lose(thread, new AbortError('The task did not stop within cancelGraceMs'));
       this.dispatch();
@@ -337,12 +418,51 @@ export class Executor implements ThreadEvents {
     return Math.min(maxDepth, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
   }
 
-  private spawnMissing(holdUntilReady = false): void {
-    while (this.threads.length < this.options.size) {
-      const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this, holdUntilReady);
-      this.threads.push(thread);
-      this.living.add(thread);
+  /** A thread died before its loop ran: retry with back-off, then fail what waits. */
+  private startFailed(crash: WorkerCrashedError): void {
+    const failures = ++this.startFailures;
+    if (failures <= startRetryMs.length) {
+      this.spawnAfter = Date.now() + startRetryMs[failures - 1]!;
+      return;
     }
+    const why = crash.cause instanceof Error ? crash.cause.message : `exit code ${crash.exitCode}`;
+    const error = new WorkerCrashedError(crash.exitCode, {
+      cause: new Error(`no thread could start (${failures} attempts, the last: ${why})`, { cause: crash.cause }),
+    });
+    for (const group of this.active.splice(0)) {
+      for (const job of group.drain()) {
+        if (job.settled) continue;
+        this.failed++;
+        this.settle(job, error);
+      }
+    }
+    this.queued = 0;
+  }
+
+  private spawnMissing(holdUntilReady = false): void {
+    if (this.startFailures > startRetryMs.length) return; // given up until new work arrives
+    if (this.startFailures > 0) {
+      // After a failed start, one thread at a time probes, after the back-off.
+      const wait = this.spawnAfter - Date.now();
+      if (wait > 0) {
+        this.spawnTimer ??= setTimeout(() => {
+          this.spawnTimer = undefined;
+          this.dispatch();
+        }, wait);
+        return;
+      }
+      if (this.threads.length < this.options.size && !this.threads.some((thread) => !thread.started)) {
+        this.spawnOne(holdUntilReady);
+      }
+      return;
+    }
+    while (this.threads.length < this.options.size) this.spawnOne(holdUntilReady);
+  }
+
+  private spawnOne(holdUntilReady: boolean): void {
+    const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this, holdUntilReady);
+    this.threads.push(thread);
+    this.living.add(thread);
   }
 
   private dispatch(): void {
@@ -389,8 +509,22 @@ export class Executor implements ThreadEvents {
         this.turn++;
         continue;
       }
-      let job = group.shift();
-      while (job?.settled) job = group.shift(); // cancelled while queued
+      const job = group.peek(); // drops the jobs cancelled while queued
+      if (
+        job !== undefined &&
+        job.transfer !== undefined &&
+        thread.inFlight > 0 &&
+        this.options.mode === 'sequential'
+      ) {
+        // A job that moves buffers is never handed out ahead of time: on a thread that dies
+        // before starting it, its input would be lost with the thread. It waits for an idle one.
+        this.turn++;
+        continue;
+      }
+      if (job !== undefined) {
+        group.shift();
+        group.waiting--;
+      }
       if (group.queued === 0) this.active.splice(this.turn, 1);
       else this.turn++;
       if (job !== undefined) {
@@ -407,7 +541,7 @@ export class Executor implements ThreadEvents {
     if (this.state !== 'closing' || this.queued > 0) return;
     for (const thread of this.threads) if (thread.inFlight > 0) return;
     this.state = 'terminating';
-    for (const thread of this.threads) thread.stop();
+    for (const thread of this.threads) thread.close(this.options.closeGraceMs);
     this.threads.length = 0;
     this.checkEnded();
   }
@@ -415,7 +549,9 @@ export class Executor implements ThreadEvents {
   private checkEnded(): void {
     if (this.state === 'terminating' && this.living.size === 0) {
       this.state = 'ended';
+      clearTimeout(this.spawnTimer);
       this.resolveDone();
+      for (const callback of this.doneCallbacks.splice(0)) queueMicrotask(callback);
     }
   }
 }

@@ -2,7 +2,15 @@ import type { Transferable } from './context';
 import { executorOf } from './owner';
 import { defaultPool, ThreadPool } from './pool';
 import type { Placement, StreamOptions } from './stream';
-import { checkInteger, checkIntegerOrInfinity, checkKnownKeys, checkObject, checkType, optionError } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from './validate';
 
 /**
  * Options of {@link offloadToThread} and {@link offloadFrom}.
@@ -26,7 +34,13 @@ export interface OffloadOptions<I> {
 }
 
 /** The options `offloadToThread` (and `offloadFrom`) accept: extend this list with each new option. */
-const offloadOptionKeys = ['pool', 'threads', 'concurrency', 'ordered', 'transfer'] as const;
+const offloadOptionKeys = optionKeys<OffloadOptions<unknown>>()(
+  'pool',
+  'threads',
+  'concurrency',
+  'ordered',
+  'transfer',
+);
 
 /** Checks the options at creation and returns how each subscription places its work. */
 export function offloadSetup<I>(

@@ -4,6 +4,7 @@ import { QueueFullError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
 import { executorOf, ThreadOwner } from './owner';
+import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import {
@@ -13,6 +14,7 @@ import {
   checkNonNegativeNumber,
   checkObject,
   checkType,
+  optionKeys,
 } from './validate';
 
 /**
@@ -30,6 +32,11 @@ export interface ThreadPoolOptions {
   maxQueue?: number;
   /** How long a cancelled running task may take to stop by itself before its thread is replaced. @default 100 */
   cancelGraceMs?: number;
+  /**
+   * How long a thread may take to end by itself on `close()` (its `onThreadClose` callbacks, then
+   * its event loop draining) before it is terminated. @default 5000
+   */
+  closeGraceMs?: number;
   /** Limits for each thread's heap and stack; a thread over them dies with `WorkerCrashedError`. */
   resourceLimits?: ResourceLimits;
   /** A name for the pool's threads, shown in debuggers and errors. */
@@ -60,7 +67,14 @@ export interface ThreadPoolStats {
 }
 
 /** The options `new ThreadPool()` accepts: extend this list with each new option. */
-const threadPoolOptionKeys = ['size', 'maxQueue', 'cancelGraceMs', 'resourceLimits', 'name'] as const;
+const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
+  'size',
+  'maxQueue',
+  'cancelGraceMs',
+  'closeGraceMs',
+  'resourceLimits',
+  'name',
+);
 
 /**
  * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
@@ -84,13 +98,15 @@ export class ThreadPool extends ThreadOwner {
     checkInteger('size', options.size, 1);
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
-    checkObject('resourceLimits', options.resourceLimits);
+    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
+    checkResourceLimits(options.resourceLimits);
     checkType('name', options.name, 'string');
     const size = options.size ?? availableParallelism();
     const executor = new Executor({
       size,
       mode: 'sequential',
       cancelGraceMs: options.cancelGraceMs ?? 100,
+      closeGraceMs: options.closeGraceMs ?? 5000,
       resourceLimits: options.resourceLimits,
       name: options.name,
       slotCount: 1024,
@@ -115,7 +131,12 @@ export class ThreadPool extends ThreadOwner {
   run<I, O>(task: TaskLike<I, O>, input: I, options?: SubmitOptions): Promise<O> {
     checkSubmitOptions(options);
     const executor = this.#executor;
-    if (executor.isOpen && executor.waiting >= this.#maxQueue && !executor.hasIdleThread()) {
+    if (
+      this.#maxQueue !== Number.POSITIVE_INFINITY &&
+      executor.isOpen &&
+      executor.waitingIn(this.#runs) >= this.#maxQueue &&
+      !executor.hasIdleThread()
+    ) {
       return Promise.reject(new QueueFullError(`The pool's queue is full (maxQueue ${this.#maxQueue})`));
     }
     return submitJob(executor, this.#runs, task, input, options);

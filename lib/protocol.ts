@@ -21,6 +21,11 @@ export const Slot = {
   Revoked: 4,
   /** Ran to the end; its outcome is sent or about to be. */
   Finished: 5,
+  /**
+   * Cancelled, still running past `cancelGraceMs` on an event-loop thread, and left to itself: the
+   * thread will send no outcome for it, only acknowledge the `Abandon` message (which frees the slot).
+   */
+  Abandoned: 6,
 } as const;
 
 /** How a thread runs its jobs. */
@@ -69,6 +74,8 @@ export const Kind = {
   Cancel: 1,
   Ready: 2,
   Results: 3,
+  Close: 4,
+  Abandon: 5,
 } as const;
 
 /** Elements before the first job of a `RunMessage` or the first outcome of a `ResultsMessage`. */
@@ -87,7 +94,19 @@ export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...
 /** `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`. */
 export type CancelMessage = [kind: typeof Kind.Cancel, slot: number];
 
-export type ToThread = RunMessage | CancelMessage;
+/**
+ * `[Close]`: no more jobs will come and every job has settled: run the `onThreadClose` callbacks,
+ * then let the event loop drain and exit by itself.
+ */
+export type CloseMessage = [kind: typeof Kind.Close];
+
+/**
+ * `[Abandon, slot]`: the job in `slot` was cancelled and is still running past the grace period
+ * (its state is `Abandoned`): forget it and acknowledge with a `Skipped` outcome.
+ */
+export type AbandonMessage = [kind: typeof Kind.Abandon, slot: number];
+
+export type ToThread = RunMessage | CancelMessage | CloseMessage | AbandonMessage;
 
 // ---- worker → main thread ----
 

@@ -4,7 +4,7 @@ import { AbortError } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
 import { definitionOf, type TaskLike, toTask } from './task';
-import { checkKnownKeys, checkObject, optionError } from './validate';
+import { checkKnownKeys, checkObject, optionError, optionKeys } from './validate';
 
 /**
  * Options for one `run` or `submit` call.
@@ -22,7 +22,7 @@ export interface SubmitOptions {
 }
 
 /** The options `run` and `submit` accept: extend this list with each new option. */
-const submitOptionKeys = ['signal', 'transfer'] as const;
+const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer');
 
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkObject('options', options);

@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
 import { describeUnclonable } from './clone-check';
-import { transferList } from './context';
+import { type Transferable, transferList } from './context';
 import { SerializationError } from './errors';
-import type { Job } from './job';
+import type { Group, Job } from './job';
 import {
+  type AbandonMessage,
+  type CloseMessage,
   type FromThread,
   Header,
   Kind,
@@ -16,6 +18,7 @@ import {
   type TaskDefinition,
   type ThreadInit,
 } from './protocol';
+import { checkNotDetached } from './transfer';
 
 const entry = join(__dirname, 'thread', 'entry.js');
 /** Bytes of buffer inputs after which a batch is sent at once. */
@@ -90,6 +93,23 @@ export function startWorker(filename: string, options: WorkerOptions): Worker {
   return new WorkerThread(filename, options);
 }
 
+/**
+ * The transfer list of a batch, or `null` if one of its buffers is detached or listed twice: posting
+ * it would deliver a buffer empty or silently drop the message, so each job is then sent alone.
+ */
+function batchTransfers(jobs: readonly Job[]): Transferable[] | null {
+  const list = new Set<Transferable>();
+  for (const job of jobs) {
+    if (job.transfer === undefined) continue;
+    if (checkNotDetached(job.transfer) !== undefined) return null;
+    for (const item of job.transfer) {
+      if (list.has(item)) return null;
+      list.add(item);
+    }
+  }
+  return [...list];
+}
+
 export interface ThreadEvents {
   message(thread: ThreadHandle, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
@@ -111,6 +131,9 @@ export class ThreadHandle {
   alive = true;
   /** True once we asked it to stop (so its exit is no crash). */
   stopping = false;
+  /** True once its loop runs (its `Ready` message arrived). */
+  started = false;
+  private closeTimer: NodeJS.Timeout | undefined;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
   /** Referenced until the thread's loop runs, for an owner that is awaited before any work. */
@@ -137,9 +160,12 @@ export class ThreadHandle {
       ...(options.name && { name: options.name }),
     });
     this.worker.on('message', (message: FromThread) => {
-      if (message[0] === Kind.Ready && this.holding) {
-        this.holding = false;
-        if (this.inFlight === 0) this.worker.unref();
+      if (message[0] === Kind.Ready) {
+        this.started = true;
+        if (this.holding) {
+          this.holding = false;
+          if (this.inFlight === 0) this.worker.unref();
+        }
       }
       this.events.message(this, message);
     });
@@ -148,6 +174,7 @@ export class ThreadHandle {
     });
     this.worker.on('exit', (code) => {
       this.alive = false;
+      clearTimeout(this.closeTimer);
       this.events.exit(this, code, this.lastError);
     });
     // After the listeners: adding a 'message' listener refs the thread's port again.
@@ -174,7 +201,7 @@ export class ThreadHandle {
     }
     out.message.push(slot, job.def.key, job.input);
     out.jobs.push(job);
-    if (job.transfer !== undefined && job.transfer.length > 0) this.hasTransfers = true;
+    if (job.transfer !== undefined) this.hasTransfers = true;
     // Cloning many large buffers in one message is far slower than in several: send big inputs
     // on their own rather than in a batch.
     const input = job.input;
@@ -249,6 +276,16 @@ export class ThreadHandle {
     return false;
   }
 
+  /** Jobs of `group` held but not started. */
+  waitingOf(group: Group): number {
+    if (group.inFlight === 0) return 0;
+    let count = 0;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.jobs[slot]?.group === group && Atomics.load(this.states, slot) === Slot.Pending) count++;
+    }
+    return count;
+  }
+
   /** Jobs held but not started (for `queued`). */
   get waiting(): number {
     let count = 0;
@@ -261,7 +298,31 @@ export class ThreadHandle {
   stop(): void {
     this.alive = false;
     this.stopping = true;
+    clearTimeout(this.closeTimer);
     void this.worker.terminate();
+  }
+
+  /**
+   * Ends the thread gracefully once it holds no job: it runs its `onThreadClose` callbacks and exits
+   * by itself when its loop drains; after `graceMs` it is terminated. The process waits for it.
+   */
+  close(graceMs: number): void {
+    this.alive = false;
+    this.stopping = true;
+    this.worker.ref();
+    this.worker.postMessage([Kind.Close] satisfies CloseMessage);
+    this.closeTimer = setTimeout(() => void this.worker.terminate(), graceMs);
+    this.closeTimer.unref(); // the thread itself holds the process meanwhile
+  }
+
+  /**
+   * Leaves a cancelled job that still runs to itself (an event-loop thread): returns false if it
+   * has finished in the meantime. The thread acknowledges with a `Skipped` outcome, freeing the slot.
+   */
+  abandon(slot: number): boolean {
+    if (Atomics.compareExchange(this.states, slot, Slot.Aborted, Slot.Abandoned) !== Slot.Aborted) return false;
+    this.worker.postMessage([Kind.Abandon, slot] satisfies AbandonMessage);
+    return true;
   }
 
   /** Sends the jobs assigned since the last flush as one message. */
@@ -269,21 +330,31 @@ export class ThreadHandle {
     const out = this.out;
     this.out = undefined;
     if (out === undefined || !this.alive) return;
-    const transfers = this.hasTransfers ? out.jobs.flatMap((job) => job.transfer ?? []) : undefined;
+    const transfers = this.hasTransfers ? batchTransfers(out.jobs) : undefined;
     this.hasTransfers = false;
-    try {
-      this.worker.postMessage(out.message, transferList(transfers));
-      return;
-    } catch {
-      // Some input cannot be cloned: send the jobs one by one so only those fail.
+    if (transfers !== null) {
+      try {
+        this.worker.postMessage(out.message, transferList(transfers));
+        if (transfers !== undefined) for (const job of out.jobs) if (job.transfer !== undefined) job.moved = true;
+        return;
+      } catch {
+        // Some input cannot be cloned: send the jobs one by one so only those fail.
+      }
     }
     if (out.defs.length > 0) this.worker.postMessage([Kind.Run, out.defs] satisfies RunMessage);
     const failures: [Job, SerializationError][] = [];
     for (let i = Header, n = 0; i < out.message.length; i += Stride, n++) {
       const job = out.jobs[n]!;
       const single: RunMessage = [Kind.Run, 0, out.message[i], out.message[i + 1], out.message[i + 2]];
+      const detached = checkNotDetached(job.transfer);
+      if (detached !== undefined) {
+        this.release(job.slot);
+        failures.push([job, detached]);
+        continue;
+      }
       try {
         this.worker.postMessage(single, transferList(job.transfer));
+        if (job.transfer !== undefined) job.moved = true;
       } catch (error) {
         this.release(job.slot);
         const reason = describeUnclonable('input', job.input, error);

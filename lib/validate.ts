@@ -81,3 +81,14 @@ export function checkKnownKeys(api: string, options: object | undefined, known: 
     );
   }
 }
+
+/**
+ * The keys of an options type, listed once at run time for {@link checkKnownKeys}. It does not
+ * compile unless every key of `T` is listed, so a new option cannot be forgotten here:
+ * `optionKeys<ThreadPoolOptions>()('size', 'maxQueue', …)`.
+ */
+export function optionKeys<T>() {
+  return <const K extends readonly (keyof T & string)[]>(
+    ...keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })
+  ): readonly string[] => keys;
+}

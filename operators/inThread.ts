@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { StageRun } from '../lib/stage';
 import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task';
-import { checkInteger, checkKnownKeys, checkObject, checkType, optionError } from '../lib/validate';
+import { checkInteger, checkKnownKeys, checkObject, checkType, optionError, optionKeys } from '../lib/validate';
 
 /**
  * Options of {@link inThread}.
@@ -31,7 +31,7 @@ export interface InThreadOptions<I> {
 }
 
 /** The options `inThread` accepts: extend this list with each new option. */
-const inThreadOptionKeys = ['bufferSize', 'overflow', 'transfer'] as const;
+const inThreadOptionKeys = optionKeys<InThreadOptions<unknown>>()('bufferSize', 'overflow', 'transfer');
 
 /**
  * Runs a whole RxJS stage inside a thread of its own, one per subscription: the stage receives the

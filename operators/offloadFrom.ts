@@ -3,7 +3,7 @@ import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import { threadMapIterable } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
-import { checkInteger } from '../lib/validate';
+import { checkInteger, optionKeys } from '../lib/validate';
 
 /**
  * Options of {@link offloadFrom}.
@@ -19,7 +19,8 @@ export interface OffloadFromOptions<I> extends OffloadOptions<I> {
 }
 
 /** The options `offloadFrom` accepts beyond `offloadToThread`'s: extend this list with each new option. */
-const offloadFromOptionKeys = ['highWaterMark'] as const;
+const offloadFromOptionKeys =
+  optionKeys<Omit<OffloadFromOptions<unknown>, keyof OffloadOptions<unknown>>>()('highWaterMark');
 
 /**
  * Runs a task on pool threads for each value of an iterable or async iterable, reading the source

@@ -5,7 +5,14 @@ import { EventLoopThread } from '../lib/loop-thread';
 import { executorOf } from '../lib/owner';
 import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
-import { checkIntegerOrInfinity, checkKnownKeys, checkObject, checkType, optionError } from '../lib/validate';
+import {
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../lib/validate';
 
 /**
  * Options of {@link runOnLoop}.
@@ -25,7 +32,7 @@ export interface RunOnLoopOptions<I> {
 }
 
 /** The options `runOnLoop` accepts: extend this list with each new option. */
-const runOnLoopOptionKeys = ['concurrency', 'ordered', 'transfer'] as const;
+const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()('concurrency', 'ordered', 'transfer');
 
 /**
  * Runs a task on an {@link EventLoopThread} for each source value, many at once, interleaved on

@@ -16,6 +16,7 @@ import {
 import { ContextBase } from './context';
 import { explainThrown } from './inline-scope';
 import { type Loaded, TaskLoader } from './loader';
+import { runCloseCallbacks } from './on-close';
 import { Outbox, toWire } from './outbox';
 
 if (parentPort === null) throw new Error('rxthreads: the thread entry must run in a worker thread');
@@ -28,26 +29,56 @@ const outbox = new Outbox(port);
 const contexts: (Context | undefined)[] = [];
 /** How long the last job took (ms). */
 let lastJobMs = 0;
+/** Jobs abandoned by the main thread that may still be running here. */
+let abandoned = 0;
 
 class Context extends ContextBase {
   private endedAborted: boolean | undefined;
   private readonly started = performance.now();
+  /** Set when the main thread abandoned this job: it no longer owns its slot. */
+  private left = false;
 
   constructor(private readonly slot: number) {
     super();
   }
 
   get aborted(): boolean {
-    return this.endedAborted ?? Atomics.load(states, this.slot) === Slot.Aborted;
+    if (this.endedAborted !== undefined) return this.endedAborted;
+    const state = Atomics.load(states, this.slot);
+    return state === Slot.Aborted || state === Slot.Abandoned;
   }
 
-  /** The job is over: freeze what `aborted` says for anyone who kept this context, free the slot. */
-  end(): void {
+  /**
+   * The job is over: freeze what `aborted` says for anyone who kept this context, free the slot.
+   * Returns false for an abandoned job, whose outcome must not be sent: the main thread no longer
+   * waits for it, and its slot may soon hold another job.
+   */
+  end(): boolean {
     this.endedAborted = this.aborted;
+    if (this.left) {
+      abandoned--;
+      return false;
+    }
+    // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
+    // moment; then the `Abandon` message on its way gets the only answer for this slot.
+    for (;;) {
+      const state = Atomics.load(states, this.slot);
+      if (state === Slot.Abandoned) {
+        contexts[this.slot] = undefined;
+        return false;
+      }
+      if (Atomics.compareExchange(states, this.slot, state, Slot.Finished) === state) break;
+    }
     contexts[this.slot] = undefined;
-    Atomics.store(states, this.slot, Slot.Finished);
     lastJobMs = performance.now() - this.started;
     outbox.busyMs += lastJobMs;
+    return true;
+  }
+
+  /** The main thread abandoned this job while it runs: it ends with the thread, unheard. */
+  leave(): void {
+    this.left = true;
+    abandoned++;
   }
 }
 
@@ -60,32 +91,27 @@ function execute(loaded: Loaded, slot: number, key: number, input: unknown): Pro
   const ctx = new Context(slot);
   contexts[slot] = ctx;
   if (loaded.error !== undefined) {
-    ctx.end();
-    outbox.threw(slot, toWire(loaded.error));
+    if (ctx.end()) outbox.threw(slot, toWire(loaded.error));
     return undefined;
   }
   let result: unknown;
   try {
     result = loaded.fn(input, ctx);
   } catch (error) {
-    ctx.end();
-    outbox.threw(slot, describeThrown(error, key));
+    if (ctx.end()) outbox.threw(slot, describeThrown(error, key));
     return undefined;
   }
   if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
     return Promise.resolve(result).then(
       (value) => {
-        ctx.end();
-        outbox.ok(slot, value);
+        if (ctx.end()) outbox.ok(slot, value);
       },
       (error: unknown) => {
-        ctx.end();
-        outbox.threw(slot, describeThrown(error, key));
+        if (ctx.end()) outbox.threw(slot, describeThrown(error, key));
       },
     );
   }
-  ctx.end();
-  outbox.ok(slot, result);
+  if (ctx.end()) outbox.ok(slot, result);
   return undefined;
 }
 
@@ -185,7 +211,37 @@ function onMessage(message: ToThread): void {
     case Kind.Cancel:
       contexts[message[1]]?.abort();
       break;
+    case Kind.Abandon: {
+      const slot = message[1];
+      contexts[slot]?.leave();
+      contexts[slot] = undefined;
+      outbox.skipped(slot);
+      flushSoon();
+      break;
+    }
+    case Kind.Close:
+      void close();
+      break;
   }
+}
+
+/**
+ * A graceful end: every job has settled (the main thread sends `Close` only then). The callbacks
+ * registered with `onThreadClose` run, then the thread stops listening and exits by itself once its
+ * event loop drains, as a program would: pending writes flush and `process.on('exit')` fires.
+ */
+async function close(): Promise<void> {
+  await runCloseCallbacks((error) => {
+    process.emitWarning(`An onThreadClose callback threw: ${error instanceof Error ? error.stack : String(error)}`);
+  });
+  outbox.flush();
+  if (abandoned > 0) {
+    // Tasks abandoned after their cancel would keep the loop alive for ever: they end with the thread.
+    setImmediate(() => process.exit(0));
+    return;
+  }
+  port.off('message', onMessage);
+  port.unref();
 }
 
 port.on('message', onMessage);
