@@ -95,17 +95,19 @@ export function explainMissing(name: string): string {
 }
 
 /** Advice for a TypeError that a task threw, or '' when there is none. */
-export function explainTypeError(message: string): string {
-  if (/^crypto\.\w+ is not a function$/.test(message)) {
+export function explainTypeError(message: string, inline: boolean): string {
+  if (inline && /^crypto\.\w+ is not a function$/.test(message)) {
     return (
       " In a thread, `crypto` is the global WebCrypto object, not the node:crypto module: inline tasks cannot use the caller's imports. " +
       "Use `const { createHash } = await import('node:crypto')` inside the task, or moduleTask."
     );
   }
-  if (/^[\w$.[\]]+\.\w+ is not a function$/.test(message)) {
+  const receiver = /^([\w$.[\]]+)\.\w+ is not a function$/.exec(message)?.[1];
+  if (receiver !== undefined) {
     return (
-      ' Values cross threads as structured clones: a class instance arrives as a plain object, without its ' +
-      'methods or prototype. Pass plain data, and rebuild the object or call the function inside the task.'
+      ` (If \`${receiver}\` came from the task's input: values cross threads as structured clones, so a class ` +
+      'instance arrives as a plain object, without its methods or prototype. Pass plain data, and rebuild the ' +
+      'object or call the function inside the task.)'
     );
   }
   return '';
@@ -120,7 +122,7 @@ export function explainThrown(error: unknown, inline: boolean): string | undefin
     if (name !== undefined) return explainMissing(name);
   }
   if (error instanceof TypeError) {
-    const advice = explainTypeError(error.message);
+    const advice = explainTypeError(error.message, inline);
     if (advice !== '') return error.message + advice;
   }
   return undefined;
