@@ -84,7 +84,7 @@ export function explainMissing(name: string): string {
   if (imported !== undefined) {
     return (
       `Inline task reads \`${name}\`, which looks like an import (your compiler's name for the module \`${imported}\`): ` +
-      "inline tasks cannot use the caller's imports. Import inside the task (`await import('node:…')`), " +
+      "inline tasks must be self-contained, without the caller's imports. Import inside the task (`await import('node:…')`), " +
       'or use moduleTask.'
     );
   }
