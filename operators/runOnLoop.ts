@@ -4,7 +4,7 @@ import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
 import { executorOf } from '../lib/owner';
 import { threadMap } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
+import { type TaskLike, toTask } from '../lib/task';
 import {
   checkIntegerOrInfinity,
   checkKnownKeys,
@@ -57,7 +57,7 @@ export function runOnLoop<I, O>(
   checkType('transfer', options.transfer, 'function');
   const executor = executorOf(loop);
   const site = callerSite();
-  const map = threadMap(task, () => ({ executor, release: (_outcome, then) => then() }), {
+  const map = threadMap(toTask(task), () => ({ executor, release: (_outcome, then) => then() }), {
     concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
     ordered: options.ordered ?? true,
     transfer: options.transfer,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import { inlineTask, moduleTask, TaskError, ThreadPool } from 'rxthreads';
+import { lastValueFrom, of } from 'rxjs';
+import { inlineTask, moduleTask, offloadToThread, TaskError, ThreadPool } from 'rxthreads';
 import { fixture } from '../helpers';
 
 describe('tasks', () => {
@@ -181,5 +182,17 @@ describe('inline tasks rewritten by tools', () => {
       }, null)
       .catch((e: TaskError) => e);
     expect(error.cause.stack).to.match(/inline-task\(.*task\.spec\.ts:\d+:\d+\)/);
+    // An operator's task is named after the operator call, not after rxjs's subscribe.
+    const fromStream = await lastValueFrom(
+      of(1).pipe(
+        offloadToThread(
+          (x: number) => {
+            throw new Error(`there ${x}`);
+          },
+          { pool },
+        ),
+      ),
+    ).catch((e: TaskError) => e);
+    expect(fromStream.cause.stack).to.match(/inline-task\([^)]*task\.spec\.ts:\d+:\d+\)/);
   });
 });
