@@ -2,7 +2,15 @@ import type { Transferable } from './context';
 import { executorOf } from './owner';
 import { defaultPool, ThreadPool } from './pool';
 import type { Placement, StreamOptions } from './stream';
-import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from './validate';
 
 /**
  * Options of {@link offloadToThread} and {@link offloadFrom}.
@@ -25,9 +33,23 @@ export interface OffloadOptions<I> {
   transfer?: (input: I) => Transferable[];
 }
 
+/** The options `offloadToThread` (and `offloadFrom`) accept: extend this list with each new option. */
+const offloadOptionKeys = optionKeys<OffloadOptions<unknown>>()(
+  'pool',
+  'threads',
+  'concurrency',
+  'ordered',
+  'transfer',
+);
+
 /** Checks the options at creation and returns how each subscription places its work. */
-export function offloadSetup<I>(options: OffloadOptions<I>): { place: () => Placement; stream: StreamOptions<I> } {
+export function offloadSetup<I>(
+  options: OffloadOptions<I>,
+  api = 'offloadToThread',
+  moreKeys: readonly string[] = [],
+): { place: () => Placement; stream: StreamOptions<I> } {
   checkObject('options', options);
+  checkKnownKeys(api, options, [...offloadOptionKeys, ...moreKeys]);
   const { pool, threads } = options;
   if (pool !== undefined && !(pool instanceof ThreadPool)) throw optionError('pool', 'a ThreadPool', pool);
   checkInteger('threads', threads, 1);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
+import { describeUnclonable } from './clone-check';
 import { type Transferable, transferList } from './context';
 import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
 import {
@@ -256,7 +257,7 @@ export class StageRun<I> {
       this.port.postMessage(message, transferList(transfers));
       this.sent += message.length - 1;
     } catch (error) {
-      const reason = (error as Error).message;
+      const reason = describeUnclonable('value', message.slice(1), error);
       const failure = new SerializationError(`A source value could not be cloned to the stage's thread: ${reason}`, {
         cause: error,
       });

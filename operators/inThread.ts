@@ -1,8 +1,16 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { StageRun } from '../lib/stage';
-import { definitionOf, type TaskLike, toTask } from '../lib/task';
-import { checkInteger, checkNonNegativeNumber, checkObject, checkType, optionError } from '../lib/validate';
+import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../lib/validate';
 
 const overflows: readonly unknown[] = ['buffer', 'block', 'error'];
 
@@ -44,6 +52,9 @@ export interface InThreadOptions<I> {
   closeGraceMs?: number;
 }
 
+/** The options `inThread` accepts: extend this list with each new option. */
+const inThreadOptionKeys = optionKeys<InThreadOptions<unknown>>()('bufferSize', 'overflow', 'transfer', 'closeGraceMs');
+
 /**
  * Runs a whole RxJS stage inside a thread of its own, one per subscription: the stage receives the
  * source as `input$` (values, completion and error) and whatever it emits comes back, in order.
@@ -65,11 +76,13 @@ export interface InThreadOptions<I> {
  * ```
  */
 export function inThread<I, O>(
-  stage: TaskLike<Observable<I>, Observable<O>>,
+  // An untyped `moduleTask(path)` is a Task<unknown, unknown>: accepted, with outputs typed `unknown`.
+  stage: TaskLike<Observable<I>, Observable<O>> | Task<unknown, unknown>,
   options: InThreadOptions<I> = {},
 ): OperatorFunction<I, O> {
-  const def = definitionOf(toTask(stage));
+  const def = definitionOf(toTask(stage as TaskLike<Observable<I>, Observable<O>>));
   checkObject('options', options);
+  checkKnownKeys('inThread', options, inThreadOptionKeys);
   checkInteger('bufferSize', options.bufferSize, 1);
   if (options.overflow !== undefined && !overflows.includes(options.overflow)) {
     throw optionError('overflow', "'buffer', 'block' or 'error'", options.overflow);
