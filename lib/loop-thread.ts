@@ -6,7 +6,7 @@ import { ThreadOwner } from './owner';
 import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
-import { checkNonNegativeNumber, checkObject, checkType } from './validate';
+import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionKeys } from './validate';
 
 /**
  * Options of an {@link EventLoopThread}.
@@ -34,6 +34,9 @@ export interface EventLoopThreadOptions {
   closeGraceMs?: number;
 }
 
+/** The options `new EventLoopThread()` accepts: extend this list with each new option. */
+const loopOptionKeys = optionKeys<EventLoopThreadOptions>()('name', 'resourceLimits', 'cancelGraceMs', 'closeGraceMs');
+
 /**
  * One long-lived thread running its own event loop: submitted tasks run there at once,
  * interleaved, and module state (a client, a cache, a connection) lives as long as the thread.
@@ -52,6 +55,7 @@ export class EventLoopThread extends ThreadOwner {
 
   constructor(options: EventLoopThreadOptions = {}) {
     checkObject('options', options);
+    checkKnownKeys('EventLoopThread', options, loopOptionKeys);
     checkType('name', options.name, 'string');
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);

@@ -4,7 +4,15 @@ import { defaultPool, ThreadPool } from './pool';
 import { checkRemotePairing, type RemoteTarget } from './remote/task';
 import type { Placement, StreamOptions } from './stream';
 import type { TaskLike } from './task';
-import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from './validate';
 
 /**
  * Options of {@link offloadToThread} and {@link offloadFrom}.
@@ -27,12 +35,24 @@ export interface OffloadOptions<I> {
   transfer?: (input: I) => Transferable[];
 }
 
+/** The options `offloadToThread` (and `offloadFrom`) accept: extend this list with each new option. */
+const offloadOptionKeys = optionKeys<OffloadOptions<unknown>>()(
+  'pool',
+  'threads',
+  'concurrency',
+  'ordered',
+  'transfer',
+);
+
 /** Checks the options at creation and returns how each subscription places its work. */
 export function offloadSetup<I>(
   task: TaskLike<I, unknown>,
   options: OffloadOptions<I>,
+  api = 'offloadToThread',
+  moreKeys: readonly string[] = [],
 ): { place: () => Placement; stream: StreamOptions<I> } {
   checkObject('options', options);
+  checkKnownKeys(api, options, [...offloadOptionKeys, ...moreKeys]);
   const { pool, threads } = options;
   const remote = isRemoteOwner(pool);
   if (pool !== undefined && !(pool instanceof ThreadPool) && !remote) {

@@ -1,4 +1,6 @@
+import type { Executor as ThreadEngine } from './executor';
 import type { Executor } from './executor-api';
+import { watchForLeak } from './leak-warning';
 
 const executors = new WeakMap<object, Executor>();
 
@@ -27,6 +29,8 @@ export abstract class ThreadOwner {
     this.#executor = executor;
     this.done = executor.done;
     executors.set(this, executor);
+    // Only an engine of local threads can leak them unseen (a remote pool's connections hold the process).
+    if ('threads' in executor) watchForLeak(this, executor as ThreadEngine);
   }
 
   /** Graceful: no new tasks; queued and running ones finish; then every thread exits. Resolves when done. */

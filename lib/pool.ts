@@ -7,7 +7,15 @@ import { executorOf, ThreadOwner } from './owner';
 import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
-import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionKeys,
+} from './validate';
 
 /**
  * Options of a {@link ThreadPool}.
@@ -18,7 +26,7 @@ import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObje
  * ```
  */
 export interface ThreadPoolOptions {
-  /** Threads in the pool. @default Math.max(1, os.availableParallelism() - 1) */
+  /** Threads in the pool. @default os.availableParallelism() */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
   maxQueue?: number;
@@ -58,6 +66,16 @@ export interface ThreadPoolStats {
   cancelled: number;
 }
 
+/** The options `new ThreadPool()` accepts: extend this list with each new option. */
+const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
+  'size',
+  'maxQueue',
+  'cancelGraceMs',
+  'closeGraceMs',
+  'resourceLimits',
+  'name',
+);
+
 /**
  * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
  *
@@ -76,13 +94,14 @@ export class ThreadPool extends ThreadOwner {
 
   constructor(options: ThreadPoolOptions = {}) {
     checkObject('options', options);
+    checkKnownKeys('ThreadPool', options, threadPoolOptionKeys);
     checkInteger('size', options.size, 1);
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
     checkType('name', options.name, 'string');
-    const size = options.size ?? Math.max(1, availableParallelism() - 1);
+    const size = options.size ?? availableParallelism();
     const executor = new Executor({
       size,
       mode: 'sequential',

@@ -1,10 +1,11 @@
+import { withAwaitingCaller } from './caller-site';
 import type { Transferable } from './context';
 import { AbortError } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
 import { checkRemotePairing } from './remote/task';
 import { definitionOf, type TaskLike, toTask } from './task';
-import { checkObject, optionError } from './validate';
+import { checkKnownKeys, checkObject, optionError, optionKeys } from './validate';
 
 /**
  * Options for one `run` or `submit` call.
@@ -21,8 +22,12 @@ export interface SubmitOptions {
   transfer?: Transferable[];
 }
 
+/** The options `run` and `submit` accept: extend this list with each new option. */
+const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer');
+
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkObject('options', options);
+  checkKnownKeys('run/submit', options, submitOptionKeys);
   if (options?.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw optionError('signal', 'an AbortSignal', options.signal);
   }
@@ -43,7 +48,7 @@ export function submitJob<I, O>(
   const def = definitionOf(toTask(task));
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
-  return new Promise<O>((resolve, reject) => {
+  const settled = new Promise<O>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
     const job = executor.submit(group, def, input, options?.transfer, (error, value) => {
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
@@ -55,4 +60,5 @@ export function submitJob<I, O>(
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+  return withAwaitingCaller(settled);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
+import { describeUnclonable } from './clone-check';
 import { type Transferable, transferList } from './context';
 import { SerializationError } from './errors';
 import type { Group, Job } from './job';
@@ -356,7 +357,7 @@ export class ThreadHandle {
         if (job.transfer !== undefined) job.moved = true;
       } catch (error) {
         this.release(job.slot);
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = describeUnclonable('input', job.input, error);
         failures.push([
           job,
           new SerializationError(`The task's input could not be cloned to the thread: ${reason}`, { cause: error }),

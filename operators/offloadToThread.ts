@@ -1,7 +1,8 @@
-import type { OperatorFunction } from 'rxjs';
+import { type OperatorFunction, tap } from 'rxjs';
+import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import { threadMap } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
+import { type TaskLike, toTask } from '../lib/task';
 
 export type { OffloadOptions } from '../lib/offload-options';
 
@@ -19,5 +20,8 @@ export type { OffloadOptions } from '../lib/offload-options';
  */
 export function offloadToThread<I, O>(task: TaskLike<I, O>, options: OffloadOptions<I> = {}): OperatorFunction<I, O> {
   const { place, stream } = offloadSetup(task, options);
-  return threadMap(task, place, stream);
+  const site = callerSite();
+  // The task is made now, so that an inline task is named after this call, not after a subscribe.
+  const map = threadMap(toTask(task), place, stream);
+  return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

@@ -1,11 +1,19 @@
-import type { OperatorFunction } from 'rxjs';
+import { type OperatorFunction, tap } from 'rxjs';
+import { callerSite, withCallerSite } from '../lib/caller-site';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
 import { executorOf } from '../lib/owner';
 import { checkRemotePairing } from '../lib/remote/task';
 import { threadMap } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
-import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
+import { type TaskLike, toTask } from '../lib/task';
+import {
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../lib/validate';
 
 /**
  * Options of {@link runOnLoop}.
@@ -24,6 +32,9 @@ export interface RunOnLoopOptions<I> {
   transfer?: (input: I) => Transferable[];
 }
 
+/** The options `runOnLoop` accepts: extend this list with each new option. */
+const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()('concurrency', 'ordered', 'transfer');
+
 /**
  * Runs a task on an {@link EventLoopThread} for each source value, many at once, interleaved on
  * that thread's loop, like `run_coroutine_threadsafe` for a stream.
@@ -41,15 +52,18 @@ export function runOnLoop<I, O>(
 ): OperatorFunction<I, O> {
   if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
   checkObject('options', options);
+  checkKnownKeys('runOnLoop', options, runOnLoopOptionKeys);
   checkIntegerOrInfinity('concurrency', options.concurrency, 1);
   checkType('ordered', options.ordered, 'boolean');
   checkType('transfer', options.transfer, 'function');
   checkRemotePairing(task as TaskLike<never, unknown>, false);
   const executor = executorOf(loop);
-  return threadMap(task, () => ({ executor, release: (_outcome, then) => then() }), {
+  const site = callerSite();
+  const map = threadMap(toTask(task), () => ({ executor, release: (_outcome, then) => then() }), {
     concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
     ordered: options.ordered ?? true,
     transfer: options.transfer,
     limitBy: 'jobs',
   });
+  return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

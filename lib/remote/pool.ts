@@ -1,5 +1,5 @@
 import { ThreadOwner } from '../owner';
-import { checkInteger, checkObject, checkType, optionError } from '../validate';
+import { checkInteger, checkKnownKeys, checkObject, checkType, optionError, optionKeys } from '../validate';
 import { RemoteExecutor } from './caller';
 import { checkConnection, type RedisConnection } from './connection';
 import type { RemoteTarget } from './task';
@@ -33,6 +33,16 @@ export interface RemotePoolOptions {
    */
   batchSize?: number;
 }
+
+const remotePoolOptionKeys = optionKeys<RemotePoolOptions>()(
+  'queue',
+  'connection',
+  'size',
+  'attempts',
+  'connectTimeout',
+  'prefix',
+  'batchSize',
+);
 
 /**
  * Statistics of a remote pool at one moment.
@@ -77,6 +87,7 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
   constructor(options: RemotePoolOptions) {
     checkObject('options', options);
     if (options === undefined) throw optionError('options', 'an object', options);
+    checkKnownKeys('RemotePool', options, remotePoolOptionKeys);
     if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
       throw optionError('queue', 'a non-empty string without `:`', options.queue);
     }

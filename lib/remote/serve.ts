@@ -4,7 +4,15 @@ import type { Redis } from 'ioredis';
 import { AbortError, SerializationError, TaskError, WorkerCrashedError } from '../errors';
 import { ThreadPool, type ThreadPoolStats } from '../pool';
 import { type TaskLike, toTask } from '../task';
-import { checkInteger, checkNonNegativeNumber, checkObject, checkType, optionError } from '../validate';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../validate';
 import { bullConnection, checkConnection, connect, type RedisConnection } from './connection';
 import {
   cancelChannel,
@@ -49,6 +57,18 @@ export interface ServeTasksOptions {
   /** BullMQ's key prefix; callers must use the same. @default 'bull' */
   prefix?: string;
 }
+
+const serveTasksOptionKeys = optionKeys<ServeTasksOptions>()(
+  'queue',
+  'connection',
+  'tasks',
+  'threads',
+  'concurrency',
+  'cancelGraceMs',
+  'lockDuration',
+  'stalledInterval',
+  'prefix',
+);
 
 /**
  * Statistics of a task server at one moment.
@@ -114,6 +134,7 @@ export class TaskServer {
   constructor(options: ServeTasksOptions) {
     checkObject('options', options);
     if (options === undefined) throw optionError('options', 'an object', options);
+    checkKnownKeys('serveTasks', options, serveTasksOptionKeys);
     if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
       throw optionError('queue', 'a non-empty string without `:`', options.queue);
     }

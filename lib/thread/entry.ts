@@ -14,6 +14,7 @@ import {
   type WireError,
 } from '../protocol';
 import { ContextBase } from './context';
+import { explainThrown } from './inline-scope';
 import { type Loaded, TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';
 import { Outbox, toWire } from './outbox';
@@ -81,20 +82,8 @@ class Context extends ContextBase {
   }
 }
 
-const missingIdentifier = /^(\S+) is not defined$/;
-
 function describeThrown(error: unknown, key: number): WireError {
-  if (error instanceof ReferenceError && loader.definition(key)?.kind === 'inline') {
-    const name = missingIdentifier.exec(error.message)?.[1];
-    if (name !== undefined) {
-      return toWire(
-        error,
-        `Inline task reads \`${name}\`, which is not defined in the thread: inline tasks must be self-contained ` +
-          '(they may use only their parameters and globals). Pass the value as input, or use moduleTask.',
-      );
-    }
-  }
-  return toWire(error);
+  return toWire(error, explainThrown(error, loader.definition(key)?.kind === 'inline'));
 }
 
 /** Runs one job; returns a promise only if it did not finish synchronously. */

@@ -68,10 +68,11 @@ describe('offloadToThread', () => {
   });
 
   it('emits in completion order when ordered is false', async () => {
+    await using wide = new ThreadPool({ size: 3 });
     const out = await lastValueFrom(
       range(0, 3).pipe(
         map((i) => [300, 10, 150][i]!),
-        offloadToThread(sleepTask, { pool: new ThreadPool({ size: 3 }), ordered: false, concurrency: 3 }),
+        offloadToThread(sleepTask, { pool: wide, ordered: false, concurrency: 3 }),
         toArray(),
       ),
     );

@@ -48,6 +48,10 @@ setTimeout(async () => {
     expect(() => new RemotePool({ queue: 'q', connection, attempts: 1.5 })).to.throw(TypeError, /`attempts`/);
     expect(() => new RemotePool({ queue: 'q', connection, batchSize: -1 })).to.throw(TypeError, /`batchSize`/);
     expect(() => new RemotePool({ queue: 'q', connection, connectTimeout: 0 })).to.throw(TypeError, /`connectTimeout`/);
+    expect(() => new RemotePool({ queue: 'q', connection, batchsize: 2 } as never)).to.throw(
+      TypeError,
+      /Unknown option `batchsize` of RemotePool. Did you mean `batchSize`\?/,
+    );
   });
 
   it('validates serveTasks options before it connects', () => {
@@ -56,6 +60,10 @@ setTimeout(async () => {
     expect(() => serveTasks({ queue: 'q', connection, tasks: { x: 1 as never } })).to.throw(TypeError, /`task`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, threads: 0 })).to.throw(TypeError, /`threads`/);
     expect(() => serveTasks({ queue: 'q', connection: 7 as never, tasks: {} })).to.throw(TypeError, /`connection`/);
+    expect(() => serveTasks({ queue: 'q', connection, tasks: {}, thread: 2 } as never)).to.throw(
+      TypeError,
+      /Unknown option `thread` of serveTasks/,
+    );
   });
 
   it('names remote tasks with a non-empty string', () => {
