@@ -112,7 +112,7 @@ export const remote: Bench = {
       );
       const pool = new RemotePool({ queue: 'bench', connection: redis.url });
       for (const concurrency of [64, 256]) {
-        await measure(`rxthreads/remote, concurrency ${concurrency} (batches of ${concurrency / 8})`, true, (values) =>
+        await measure(`rxthreads/remote, concurrency ${concurrency} (batched by task time)`, true, (values) =>
           sum({ pool, concurrency }, values),
         );
       }
@@ -167,7 +167,7 @@ export const remote: Bench = {
       notes: [
         `${fmt(n)} tasks of \`x + 1\` per repeat through a redis-server on loopback, served by 2 worker processes of ${config.threads} threads each on this same machine (so the workers, Redis and the caller share its ${config.threads} cores); each run's results are checked.`,
         'A lone value is sent only once the last is back; its round trip crosses Redis twice (the job, then its outcome).',
-        'Batches: consecutive inputs of a subscription travel as one BullMQ job (batchSize, by default an eighth of the concurrency), each with its own outcome. The batchSize 1 row shows what they buy.',
+        "Batches: consecutive inputs of a subscription travel as one BullMQ job, each with its own outcome, sized from the tasks' durations (about 2 ms of work per job, at most an eighth of the concurrency). The batchSize 1 row shows what they buy.",
       ],
       tables: [
         {

@@ -27,7 +27,7 @@ export interface RemoteExecutorOptions {
   readonly prefix: string;
   readonly attempts: number;
   readonly connectTimeout: number;
-  /** Most inputs per BullMQ job; `undefined`: an eighth of the subscription's concurrency, at most 64. */
+  /** Most inputs per BullMQ job; `undefined`: sized from the tasks' durations (see `batchSizeFor`). */
   readonly batchSize: number | undefined;
 }
 
@@ -63,10 +63,7 @@ class RemoteGroup {
   readonly batches = new Set<Batch>();
   /** The batch that inputs are added to until the next flush seals it. */
   filling: Batch | undefined;
-  constructor(
-    readonly limit: number,
-    readonly batchSize: number,
-  ) {}
+  constructor(readonly limit: number) {}
 
   get idle(): boolean {
     return this.sent === 0 && this.head >= this.waiting.length;
@@ -95,6 +92,9 @@ class RemoteGroup {
 
 type State = 'open' | 'closing' | 'ended';
 
+/** The work one BullMQ job should carry when inputs are batched (see `batchSizeFor`). */
+const jobWorkMs = 2;
+
 /**
  * The engine of a `RemotePool`: each job is a BullMQ job named after its task, whose worker pushes
  * the outcome onto this pool's own reply list; a cancel removes a waiting job or, for one that a
@@ -108,6 +108,8 @@ export class RemoteExecutor implements Executor {
   private state: State = 'open';
   private link: Link | undefined;
   private seq = 0;
+  /** Moving average of the time a worker takes over one input, in ms; -1 until known. */
+  private taskMs = -1;
   /** Batches in Redis or on a worker with inputs not settled, by BullMQ job id. */
   private readonly inFlight = new Map<string, Batch>();
   private sentInputs = 0;
@@ -146,9 +148,7 @@ export class RemoteExecutor implements Executor {
   }
 
   openGroup(maxThreads: number, maxInFlight: number): GroupHandle {
-    const limit = Math.min(maxThreads, maxInFlight);
-    const batchSize = this.options.batchSize ?? Math.max(1, Math.min(64, Math.floor(limit / 8)));
-    return new RemoteGroup(limit, Math.min(batchSize, limit));
+    return new RemoteGroup(Math.min(maxThreads, maxInFlight));
   }
 
   submit(
@@ -270,17 +270,13 @@ export class RemoteExecutor implements Executor {
 
   /** Sends the group's next inputs, in batches, while it has fewer than `limit` in Redis. */
   private pump(group: RemoteGroup): void {
+    const batchSize = this.batchSizeFor(group.limit);
     while (group.sent < group.limit) {
       const job = group.shift();
       if (job === undefined) break;
       if (job.settled) continue;
       let batch = group.filling;
-      if (
-        batch === undefined ||
-        batch.sealed ||
-        batch.jobs.length >= group.batchSize ||
-        batch.jobs[0]!.name !== job.name
-      ) {
+      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize || batch.jobs[0]!.name !== job.name) {
         batch = { id: `${this.id}-${this.seq++}`, jobs: [], open: 0, sealed: false };
         group.filling = batch;
         group.batches.add(batch);
@@ -296,6 +292,19 @@ export class RemoteExecutor implements Executor {
     }
     if (group.idle) this.groups.delete(group);
     if (this.outbox.length > 0) this.schedule();
+  }
+
+  /**
+   * Inputs per BullMQ job: enough for a job to carry about `jobWorkMs` of work, so that BullMQ's
+   * cost per job (a few Redis round trips) is small beside it, but at most an eighth of the
+   * subscription's concurrency (so that several workers share it) and 64. One until a duration is
+   * known, and one for long tasks, where a batch would only make inputs wait behind each other.
+   */
+  private batchSizeFor(limit: number): number {
+    if (this.options.batchSize !== undefined) return Math.min(this.options.batchSize, limit);
+    if (this.taskMs < 0) return 1;
+    const most = Math.max(1, Math.min(64, Math.floor(limit / 8)));
+    return Math.min(most, Math.max(1, Math.floor(jobWorkMs / Math.max(this.taskMs, 1e-3))));
   }
 
   /** One flush per turn of the event loop: the jobs of a burst go to Redis in one `addBulk`. */
@@ -396,7 +405,8 @@ export class RemoteExecutor implements Executor {
     return link;
   }
 
-  private onReply([id, index, outcome, value, exitCode]: Reply): void {
+  private onReply([id, index, outcome, value, exitCode, ms]: Reply): void {
+    if (typeof ms === 'number' && ms >= 0) this.taskMs = this.taskMs < 0 ? ms : this.taskMs * 0.9 + ms * 0.1;
     const job = this.inFlight.get(id)?.jobs[index];
     if (job === undefined || job.settled) return; // a second run's outcome, or a cancelled input's
     this.forget(job);

@@ -27,9 +27,9 @@ export interface RemotePoolOptions {
   prefix?: string;
   /**
    * Most inputs of one subscription sent together as one BullMQ job, each still with its own
-   * outcome: Redis work per job dominates small tasks. Use 1 for long tasks, so that no input waits
-   * behind another on a busy worker while a second worker is idle.
-   * @default an eighth of the subscription's concurrency, between 1 and 64
+   * outcome: BullMQ's cost per job dominates small tasks.
+   * @default sized from the tasks' durations: 1 for tasks of 2 ms or more (and until a duration
+   * is known), up to an eighth of the subscription's concurrency (at most 64) for tiny ones
    */
   batchSize?: number;
 }

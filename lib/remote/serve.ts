@@ -124,6 +124,8 @@ export class TaskServer {
   /** The order in which the jobs running here started, by job id. */
   readonly #order = new Map<string, number>();
   #started = 0;
+  /** Inputs handed to the pool and not settled. */
+  #inPool = 0;
   #requeue = false;
   #closing: Promise<void> | undefined;
   #resolveDone!: () => void;
@@ -297,12 +299,18 @@ return 1`,
       let aborted = false;
       await Promise.all(
         data.i.map(async (input, index) => {
-          const outcome = await this.#run(job, data, input, inputs[index]!.signal);
+          // The time of one input on a thread, estimated from its wait: with `ahead` inputs before
+          // it in the pool, it waited about ahead / threads turns of that time before it ran.
+          const ahead = this.#inPool++;
+          const started = performance.now();
+          const outcome = await this.#run(job, data, input, inputs[index]!.signal).finally(() => this.#inPool--);
           if (outcome === undefined) {
             aborted = true;
             return;
           }
-          const reply: Reply = [id, index, ...outcome];
+          const [kind, value, exitCode] = outcome;
+          const ms = (performance.now() - started) / (Math.floor(ahead / this.#pool.size) + 1);
+          const reply: Reply = [id, index, kind, value, exitCode, ms];
           sent.push(this.#reply(data, encodeReply(reply)));
           this.#served++;
         }),

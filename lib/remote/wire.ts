@@ -29,10 +29,18 @@ export const RemoteOutcome = {
 export type RemoteOutcome = (typeof RemoteOutcome)[keyof typeof RemoteOutcome];
 
 /**
- * `[jobId, index, outcome, value]`: the outcome of input `index` of a job. The value is the
- * serialized result for `Ok`, a `WireError` otherwise (plus an exit code for `Crashed`).
+ * `[jobId, index, outcome, value, exitCode, ms]`: the outcome of input `index` of a job. The value
+ * is the serialized result for `Ok`, a `WireError` otherwise (plus an exit code for `Crashed`);
+ * `ms` is how long the worker took over that input, which sizes the caller's batches.
  */
-export type Reply = [jobId: string, index: number, outcome: RemoteOutcome, value: unknown, exitCode?: number];
+export type Reply = [
+  jobId: string,
+  index: number,
+  outcome: RemoteOutcome,
+  value: unknown,
+  exitCode: number | undefined,
+  ms: number,
+];
 
 /** Keys and channels of one queue, beside BullMQ's own (same prefix). */
 export function replyKey(prefix: string, queue: string, poolId: string): string {
