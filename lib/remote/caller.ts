@@ -108,8 +108,8 @@ export class RemoteExecutor implements Executor {
   private state: State = 'open';
   private link: Link | undefined;
   private seq = 0;
-  /** Moving average of the time a worker takes over one input, in ms; -1 until known. */
-  private taskMs = -1;
+  /** Moving average of the time a worker takes over one input, in ms, by task name. */
+  private readonly taskMs = new Map<string, number>();
   /** Batches in Redis or on a worker with inputs not settled, by BullMQ job id. */
   private readonly inFlight = new Map<string, Batch>();
   private sentInputs = 0;
@@ -270,13 +270,18 @@ export class RemoteExecutor implements Executor {
 
   /** Sends the group's next inputs, in batches, while it has fewer than `limit` in Redis. */
   private pump(group: RemoteGroup): void {
-    const batchSize = this.batchSizeFor(group.limit);
+    let name = '';
+    let batchSize = 1;
     while (group.sent < group.limit) {
       const job = group.shift();
       if (job === undefined) break;
       if (job.settled) continue;
+      if (job.name !== name) {
+        name = job.name;
+        batchSize = this.batchSizeFor(name, group.limit);
+      }
       let batch = group.filling;
-      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize || batch.jobs[0]!.name !== job.name) {
+      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize || batch.jobs[0]!.name !== name) {
         batch = { id: `${this.id}-${this.seq++}`, jobs: [], open: 0, sealed: false };
         group.filling = batch;
         group.batches.add(batch);
@@ -297,14 +302,16 @@ export class RemoteExecutor implements Executor {
   /**
    * Inputs per BullMQ job: enough for a job to carry about `jobWorkMs` of work, so that BullMQ's
    * cost per job (a few Redis round trips) is small beside it, but at most an eighth of the
-   * subscription's concurrency (so that several workers share it) and 64. One until a duration is
-   * known, and one for long tasks, where a batch would only make inputs wait behind each other.
+   * subscription's concurrency (so that several workers share it) and 64. One until a duration of
+   * that task is known, and one for long tasks, where a batch would only make inputs wait behind
+   * each other.
    */
-  private batchSizeFor(limit: number): number {
+  private batchSizeFor(name: string, limit: number): number {
     if (this.options.batchSize !== undefined) return Math.min(this.options.batchSize, limit);
-    if (this.taskMs < 0) return 1;
+    const ms = this.taskMs.get(name);
+    if (ms === undefined) return 1;
     const most = Math.max(1, Math.min(64, Math.floor(limit / 8)));
-    return Math.min(most, Math.max(1, Math.floor(jobWorkMs / Math.max(this.taskMs, 1e-3))));
+    return Math.min(most, Math.max(1, Math.floor(jobWorkMs / Math.max(ms, 1e-3))));
   }
 
   /** One flush per turn of the event loop: the jobs of a burst go to Redis in one `addBulk`. */
@@ -406,8 +413,11 @@ export class RemoteExecutor implements Executor {
   }
 
   private onReply([id, index, outcome, value, exitCode, ms]: Reply): void {
-    if (typeof ms === 'number' && ms >= 0) this.taskMs = this.taskMs < 0 ? ms : this.taskMs * 0.9 + ms * 0.1;
     const job = this.inFlight.get(id)?.jobs[index];
+    if (job !== undefined && typeof ms === 'number' && ms >= 0) {
+      const average = this.taskMs.get(job.name);
+      this.taskMs.set(job.name, average === undefined ? ms : average * 0.9 + ms * 0.1);
+    }
     if (job === undefined || job.settled) return; // a second run's outcome, or a cancelled input's
     this.forget(job);
     if (outcome === RemoteOutcome.Ok) {
