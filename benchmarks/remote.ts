@@ -167,7 +167,7 @@ export const remote: Bench = {
       notes: [
         `${fmt(n)} tasks of \`x + 1\` per repeat through a redis-server on loopback, served by 2 worker processes of ${config.threads} threads each on this same machine (so the workers, Redis and the caller share its ${config.threads} cores); each run's results are checked.`,
         'A lone value is sent only once the last is back; its round trip crosses Redis twice (the job, then its outcome).',
-        "Batches: consecutive inputs of a subscription travel as one BullMQ job, each with its own outcome, sized from the tasks' durations (about 2 ms of work per job, at most an eighth of the concurrency). The batchSize 1 row shows what they buy.",
+        "Batches: consecutive inputs of a subscription travel as one BullMQ job, each with its own outcome, sized from the tasks' durations (about 10 ms of work per job, at most an eighth of the concurrency). The batchSize 1 row shows what they buy.",
       ],
       tables: [
         {

@@ -93,7 +93,7 @@ class RemoteGroup {
 type State = 'open' | 'closing' | 'ended';
 
 /** The work one BullMQ job should carry when inputs are batched (see `batchSizeFor`). */
-const jobWorkMs = 2;
+const jobWorkMs = 10;
 
 /**
  * The engine of a `RemotePool`: each job is a BullMQ job named after its task, whose worker pushes

@@ -28,7 +28,7 @@ export interface RemotePoolOptions {
   /**
    * Most inputs of one subscription sent together as one BullMQ job, each still with its own
    * outcome: BullMQ's cost per job dominates small tasks.
-   * @default sized from the tasks' durations: 1 for tasks of 2 ms or more (and until a duration
+   * @default sized from the tasks' durations: 1 for tasks of 10 ms or more (and until a duration
    * is known), up to an eighth of the subscription's concurrency (at most 64) for tiny ones
    */
   batchSize?: number;
