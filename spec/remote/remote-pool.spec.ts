@@ -67,6 +67,23 @@ describe('RemotePool over BullMQ', function () {
     expect([...results].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i * i));
   });
 
+  it('runs several subscriptions on one pool at once, each exactly once and in its own order', async () => {
+    const echo = remoteTask<string, string>('echo');
+    const runs = ['a', 'b', 'c'].map((tag) =>
+      lastValueFrom(
+        range(0, 500).pipe(
+          map((i) => `${tag}${i}`),
+          offloadToThread(echo, { pool: remote, concurrency: 32 }),
+          toArray(),
+        ),
+      ),
+    );
+    const results = await Promise.all(runs);
+    for (const [k, tag] of ['a', 'b', 'c'].entries()) {
+      expect(results[k]).to.deep.equal(Array.from({ length: 500 }, (_, i) => `${tag}${i}`));
+    }
+  });
+
   it('runs an offloadFrom iterable on the workers', async () => {
     const results = await lastValueFrom(offloadFrom([1, 2, 3], square, { pool: remote }).pipe(toArray()));
     expect(results).to.deep.equal([1, 4, 9]);
