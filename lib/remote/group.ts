@@ -1,0 +1,61 @@
+import type { JobHandle } from '../executor-api';
+import type { Settle } from '../job';
+
+export interface RemoteJob extends JobHandle {
+  readonly group: RemoteGroup;
+  readonly name: string;
+  readonly data: string;
+  readonly settle: Settle;
+  settled: boolean;
+  /** The BullMQ job carrying it, once handed to Redis (or on its way). */
+  batch: Batch | undefined;
+}
+
+/**
+ * One BullMQ job: consecutive inputs of one group for one task. Per-job cost in Redis dominates
+ * small tasks, so several inputs share a job; each outcome still comes back on its own.
+ */
+export interface Batch {
+  readonly id: string;
+  readonly jobs: RemoteJob[];
+  /** Inputs not settled yet: at 0 the job is of no more use, and a cancel removes or aborts it. */
+  open: number;
+  /** Handed to BullMQ: takes no more inputs. */
+  sealed: boolean;
+}
+
+/** One subscription's jobs: those not sent yet wait here, at most `limit` are in Redis at once. */
+export class RemoteGroup {
+  waiting: RemoteJob[] = [];
+  head = 0;
+  /** Inputs in Redis or on a worker, not settled yet. */
+  sent = 0;
+  readonly batches = new Set<Batch>();
+  /** The batch that inputs are added to until the next flush seals it. */
+  filling: Batch | undefined;
+  constructor(readonly limit: number) {}
+
+  get idle(): boolean {
+    return this.sent === 0 && this.head >= this.waiting.length;
+  }
+
+  shift(): RemoteJob | undefined {
+    if (this.head >= this.waiting.length) return undefined;
+    const job = this.waiting[this.head++];
+    if (this.head === this.waiting.length) {
+      this.waiting = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+
+  drain(): RemoteJob[] {
+    const jobs = this.waiting.slice(this.head);
+    this.waiting = [];
+    this.head = 0;
+    return jobs;
+  }
+}
