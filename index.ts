@@ -5,10 +5,13 @@ export {
   QueueFullError,
   SerializationError,
   TaskError,
+  TimeoutError,
   WorkerCrashedError,
 } from './lib/errors';
 export { EventLoopThread, type EventLoopThreadOptions } from './lib/loop-thread';
+export type { StreamControlOptions } from './lib/offload-options';
 export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/pool';
+export type { Settled, SettledFulfilled, SettledRejected } from './lib/settle';
 export type { SubmitOptions } from './lib/submit';
 export { inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
 export { type InThreadOptions, inThread } from './operators/inThread';

@@ -88,8 +88,20 @@ export class Executor implements ThreadEvents {
     input: unknown,
     transfer: readonly Transferable[] | undefined,
     settle: Settle,
+    timeout = 0,
   ): Job {
-    const job: Job = { def, input, transfer, group, settle, settled: false, thread: undefined, slot: -1, bytes: 0 };
+    const job: Job = {
+      def,
+      input,
+      transfer,
+      group,
+      settle,
+      settled: false,
+      thread: undefined,
+      slot: -1,
+      bytes: 0,
+      timeout,
+    };
     if (this.state !== 'open') {
       job.settled = true;
       const error = new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing');

@@ -19,6 +19,8 @@ export interface Job {
   slot: number;
   /** Bytes of buffer input, counted while a thread holds the job. */
   bytes: number;
+  /** Ms the job may run once started on its thread; 0 for no limit. */
+  readonly timeout: number;
 }
 
 /**

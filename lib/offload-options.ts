@@ -1,8 +1,62 @@
 import type { Transferable } from './context';
 import { executorOf } from './owner';
 import { defaultPool, ThreadPool } from './pool';
+import type { Settled } from './settle';
 import type { Placement, StreamOptions } from './stream';
-import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionError } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkObject,
+  checkSignal,
+  checkTimeout,
+  checkType,
+  optionError,
+} from './validate';
+
+/**
+ * Options that `offloadToThread`, `offloadFrom` and `runOnLoop` share.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * files$.pipe(offloadToThread(parse, { signal: ac.signal, timeout: 5_000, settle: true }));
+ * ```
+ */
+export interface StreamControlOptions {
+  /**
+   * Aborting it cancels the stream's work as unsubscribing does, and errors the output with an
+   * `AbortError` whose `cause` is `signal.reason`. Already aborted: the output errors at subscribe,
+   * before any value reaches a thread.
+   */
+  signal?: AbortSignal;
+  /**
+   * Ms one task may run on its thread (time spent queued is not counted). A task past it is
+   * cancelled as on unsubscribe (`ctx.signal` fires; one that ignores it has its thread replaced
+   * after `cancelGraceMs`) and fails with `TimeoutError`.
+   * @default no limit
+   */
+  timeout?: number;
+  /**
+   * Emit one {@link Settled} entry per input instead of failing the stream when a task fails:
+   * `TaskError`, `TimeoutError`, `SerializationError` and `WorkerCrashedError` of one input become
+   * `rejected` entries and the stream goes on. Source errors, `signal` and unsubscribe behave as
+   * without it.
+   * @default false
+   */
+  settle?: boolean;
+}
+
+/** Checks {@link StreamControlOptions}; returns what a stream needs of them. */
+export function streamControl(options: StreamControlOptions): {
+  signal: AbortSignal | undefined;
+  timeout: number;
+  settle: boolean;
+} {
+  checkSignal('signal', options.signal);
+  checkTimeout('timeout', options.timeout);
+  checkType('settle', options.settle, 'boolean');
+  return { signal: options.signal, timeout: options.timeout ?? 0, settle: options.settle ?? false };
+}
 
 /**
  * Options of {@link offloadToThread} and {@link offloadFrom}.
@@ -12,7 +66,7 @@ import { checkInteger, checkIntegerOrInfinity, checkObject, checkType, optionErr
  * images$.pipe(offloadToThread(resize, { threads: 2, ordered: false, transfer: (img) => [img.buffer] }));
  * ```
  */
-export interface OffloadOptions<I> {
+export interface OffloadOptions<I> extends StreamControlOptions {
   /** The pool to run on. @default defaultPool() */
   pool?: ThreadPool;
   /** Instead of `pool`: a private pool of this many threads for each subscription, which owns them. */
@@ -50,6 +104,7 @@ export function offloadSetup<I>(options: OffloadOptions<I>): { place: () => Plac
     ordered: options.ordered ?? true,
     transfer: options.transfer,
     limitBy: 'threads',
+    ...streamControl(options),
   };
   return { place, stream };
 }

@@ -1,7 +1,9 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import type { Transferable } from './context';
+import { AbortError } from './errors';
 import type { Executor } from './executor';
 import type { TaskDefinition } from './protocol';
+import { isPerInputError } from './settle';
 import { definitionOf, type TaskLike, toTask } from './task';
 
 export interface StreamOptions<I> {
@@ -11,6 +13,17 @@ export interface StreamOptions<I> {
   readonly transfer: ((input: I) => Transferable[]) | undefined;
   /** Whether the executor limits concurrency by threads (a pool) or by jobs in flight (a loop). */
   readonly limitBy: 'threads' | 'jobs';
+  /** Aborting it ends the stream with an `AbortError`. */
+  readonly signal: AbortSignal | undefined;
+  /** Emit a `Settled` entry per input instead of failing on one input's error. */
+  readonly settle: boolean;
+  /** Ms one task may run on its thread; 0 for none. */
+  readonly timeout: number;
+}
+
+/** The error a stream ends with when its `signal` aborts. */
+export function abortedBy(signal: AbortSignal): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
 type Outcome = 'complete' | 'error' | 'unsubscribe';
@@ -80,8 +93,13 @@ class Run<I> {
       }
     }
     const at = this.index++;
-    this.placement.executor.submit(this.group, this.def, value, transferList, (error, result) =>
-      this.onResult(at, error, result),
+    this.placement.executor.submit(
+      this.group,
+      this.def,
+      value,
+      transferList,
+      (error, result) => this.onResult(at, error, result, value),
+      this.options.timeout,
     );
   }
 
@@ -102,9 +120,17 @@ class Run<I> {
     });
   }
 
-  private onResult(at: number, error: Error | undefined, value: unknown): void {
+  private onResult(at: number, error: Error | undefined, result: unknown, input: I): void {
     if (this.ended) return;
-    if (error !== undefined) {
+    let value = result;
+    if (this.options.settle) {
+      if (error === undefined) value = { status: 'fulfilled', value: result, input };
+      else if (isPerInputError(error)) value = { status: 'rejected', reason: error, input };
+      else {
+        this.end('error', error);
+        return;
+      }
+    } else if (error !== undefined) {
       this.end('error', error);
       return;
     }
@@ -138,11 +164,22 @@ function runStream<I, O>(
 ): Observable<O> {
   const def = definitionOf(toTask(taskLike));
   return new Observable<O>((subscriber) => {
+    const { signal } = options;
+    // Before any thread or source is touched: an aborted stream does no work at all.
+    if (signal?.aborted) {
+      subscriber.error(abortedBy(signal));
+      return;
+    }
     const run = new Run<I>(subscriber as Subscriber<unknown>, place(), def, options, feeder());
     // Registered before the source is read, so that a run ended in the middle of a synchronous
     // source's emission (a throwing transfer callback, a downstream unsubscribe) stops the source
     // right there rather than after its last value.
     subscriber.add(() => run.end('unsubscribe'));
+    if (signal !== undefined) {
+      const onAbort = () => run.end('error', abortedBy(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      subscriber.add(() => signal.removeEventListener('abort', onAbort));
+    }
     run.start();
   });
 }

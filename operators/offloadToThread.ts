@@ -1,5 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
+import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
 
@@ -7,7 +8,8 @@ export type { OffloadOptions } from '../lib/offload-options';
 
 /**
  * Runs a task on a pool thread for each source value and emits the results, like `asyncio.to_thread`
- * for a stream. Unsubscribing cancels the work inside the threads.
+ * for a stream. Unsubscribing cancels the work inside the threads. With `settle: true` it emits a
+ * {@link Settled} entry per input instead of failing on one input's error.
  *
  * @example
  * ```ts
@@ -17,7 +19,22 @@ export type { OffloadOptions } from '../lib/offload-options';
  * ).subscribe(console.log);
  * ```
  */
-export function offloadToThread<I, O>(task: TaskLike<I, O>, options: OffloadOptions<I> = {}): OperatorFunction<I, O> {
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options: OffloadOptions<I> & { settle: true },
+): OperatorFunction<I, Settled<I, O>>;
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options?: OffloadOptions<I> & { settle?: false },
+): OperatorFunction<I, O>;
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options?: OffloadOptions<I>,
+): OperatorFunction<I, O | Settled<I, O>>;
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options: OffloadOptions<I> = {},
+): OperatorFunction<I, O | Settled<I, O>> {
   const { place, stream } = offloadSetup(options);
   return threadMap(task, place, stream);
 }

@@ -1,7 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
+import { type StreamControlOptions, streamControl } from '../lib/offload-options';
 import { executorOf } from '../lib/owner';
+import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
 import type { TaskLike } from '../lib/task';
 import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
@@ -14,7 +16,7 @@ import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../
  * urls$.pipe(runOnLoop(loop, fetchTask, { concurrency: 8, ordered: false }));
  * ```
  */
-export interface RunOnLoopOptions<I> {
+export interface RunOnLoopOptions<I> extends StreamControlOptions {
   /** Tasks of this subscription running on the loop at once. @default Infinity */
   concurrency?: number;
   /** Emit in source order (`true`) or completion order (`false`). @default true */
@@ -36,18 +38,35 @@ export interface RunOnLoopOptions<I> {
 export function runOnLoop<I, O>(
   loop: EventLoopThread,
   task: TaskLike<I, O>,
+  options: RunOnLoopOptions<I> & { settle: true },
+): OperatorFunction<I, Settled<I, O>>;
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
+  options?: RunOnLoopOptions<I> & { settle?: false },
+): OperatorFunction<I, O>;
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
+  options?: RunOnLoopOptions<I>,
+): OperatorFunction<I, O | Settled<I, O>>;
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
   options: RunOnLoopOptions<I> = {},
-): OperatorFunction<I, O> {
+): OperatorFunction<I, O | Settled<I, O>> {
   if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
   checkObject('options', options);
   checkIntegerOrInfinity('concurrency', options.concurrency, 1);
   checkType('ordered', options.ordered, 'boolean');
   checkType('transfer', options.transfer, 'function');
+  const control = streamControl(options);
   const executor = executorOf(loop);
   return threadMap(task, () => ({ executor, release: (_outcome, then) => then() }), {
     concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
     ordered: options.ordered ?? true,
     transfer: options.transfer,
     limitBy: 'jobs',
+    ...control,
   });
 }
