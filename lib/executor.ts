@@ -1,6 +1,14 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Transferable } from './context';
-import { AbortError, ClosedError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
+import {
+  AbortError,
+  ClosedError,
+  rebuildError,
+  SerializationError,
+  TimeoutError,
+  taskErrorFrom,
+  WorkerCrashedError,
+} from './errors';
 import { Group, type Job, type Settle } from './job';
 import {
   type FromThread,
@@ -13,6 +21,7 @@ import {
   type WireError,
 } from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
+import { watchTimeout } from './timeouts';
 
 export interface ExecutorOptions {
   readonly size: number;
@@ -119,13 +128,15 @@ export class Executor implements ThreadEvents {
   cancel(job: Job, reason?: Error): void {
     if (job.settled) return;
     this.settle(job, reason ?? new AbortError());
-    this.cancelled++;
+    if (reason instanceof TimeoutError) this.failed++;
+    else this.cancelled++;
     const thread = job.thread;
     if (thread === undefined) {
       this.queued--; // it stays in its group's queue, skipped when reached
       return;
     }
-    if (!thread.cancel(job.slot)) this.armGrace(thread, job);
+    const timedOut = reason instanceof TimeoutError ? reason.timeout : undefined;
+    if (!thread.cancel(job.slot, timedOut)) this.armGrace(thread, job);
   }
 
   /** Cancels every job of a group, queued or on a thread. */
@@ -268,6 +279,11 @@ export class Executor implements ThreadEvents {
 
   // ---- internals ----
 
+  /** A job ran past its timeout: it is cancelled as on unsubscribe, and fails with TimeoutError. */
+  private readonly expire = (job: Job): void => {
+    this.cancel(job, new TimeoutError(job.timeout));
+  };
+
   private settle(job: Job, error: Error | undefined, value?: unknown): void {
     job.settled = true;
     job.settle(error, value);
@@ -389,6 +405,7 @@ export class Executor implements ThreadEvents {
       }
       job.group.assigned(target);
       target.assign(job);
+      if (job.timeout > 0) watchTimeout(job, this.expire);
     }
   }
 

@@ -23,6 +23,27 @@ export const Slot = {
   Finished: 5,
 } as const;
 
+/**
+ * Per-slot Int32 fields in shared memory besides the state, at `ints[slot * slotInts + field]`.
+ * Written by the main thread when it assigns a job (before the `run` message goes out).
+ */
+export const SlotInt = {
+  /** 1 when the main thread waits (Atomics.waitAsync) for the job to start: the thread notifies. */
+  Watched: 0,
+} as const;
+export const slotInts = 1;
+
+/**
+ * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`, written by the
+ * thread: the job's start (ms since the epoch, `performance.timeOrigin + performance.now()`,
+ * written before the slot turns `Started`) and how long it ran (written before its outcome is sent).
+ */
+export const SlotTime = {
+  StartedAt: 0,
+  RunMs: 1,
+} as const;
+export const slotTimes = 2;
+
 /** How a thread runs its jobs. */
 export type RunMode =
   /** One job at a time, in order (a pool thread). */
@@ -37,6 +58,10 @@ export type TaskDefinition =
 /** What `workerData` carries to a new thread. */
 export interface ThreadInit {
   readonly states: SharedArrayBuffer;
+  /** Int32 per-slot fields: {@link SlotInt}. */
+  readonly ints: SharedArrayBuffer;
+  /** Float64 per-slot fields: {@link SlotTime}. */
+  readonly times: SharedArrayBuffer;
   readonly mode: RunMode;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;
@@ -84,8 +109,11 @@ export const Stride = 3;
  */
 export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...jobs: unknown[]];
 
-/** `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`. */
-export type CancelMessage = [kind: typeof Kind.Cancel, slot: number];
+/**
+ * `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`; `[Cancel, slot, timeoutMs]`:
+ * the same because the job ran past its timeout (the signal's reason is a `TimeoutError`).
+ */
+export type CancelMessage = [kind: typeof Kind.Cancel, slot: number, timeoutMs?: number];
 
 export type ToThread = RunMessage | CancelMessage;
 

@@ -11,7 +11,11 @@ import {
   type RunMessage,
   type RunMode,
   Slot,
+  SlotInt,
+  SlotTime,
   Stride,
+  slotInts,
+  slotTimes,
   type TaskDefinition,
   type ThreadInit,
 } from './protocol';
@@ -100,6 +104,10 @@ export interface ThreadEvents {
 export class ThreadHandle {
   readonly worker: Worker;
   readonly states: Int32Array;
+  /** Per-slot Int32 fields ({@link SlotInt}). */
+  readonly ints: Int32Array;
+  /** Per-slot times written by the thread ({@link SlotTime}). */
+  readonly times: Float64Array;
   /** The job in each slot, until the thread acknowledges it. */
   readonly jobs: (Job | undefined)[];
   private readonly free: number[] = [];
@@ -127,9 +135,13 @@ export class ThreadHandle {
     this.holding = holdUntilReady;
     const states = new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT);
     this.states = new Int32Array(states);
+    const ints = new SharedArrayBuffer(slotCount * slotInts * Int32Array.BYTES_PER_ELEMENT);
+    this.ints = new Int32Array(ints);
+    const times = new SharedArrayBuffer(slotCount * slotTimes * Float64Array.BYTES_PER_ELEMENT);
+    this.times = new Float64Array(times);
     this.jobs = new Array(slotCount);
     for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot);
-    const init: ThreadInit = { states, mode, tsNode: tsNodeInit() };
+    const init: ThreadInit = { states, ints, times, mode, tsNode: tsNodeInit() };
     this.worker = startWorker(entry, {
       workerData: init,
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
@@ -158,6 +170,7 @@ export class ThreadHandle {
     if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
     this.jobs[slot] = job;
     Atomics.store(this.states, slot, Slot.Pending);
+    Atomics.store(this.ints, slot * slotInts + SlotInt.Watched, job.timeout > 0 ? 1 : 0);
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
@@ -207,12 +220,22 @@ export class ThreadHandle {
    * Cancels a job held by this thread. Returns true if it had not started (and now never will);
    * false if it is running, in which case its `ctx.signal` is fired.
    */
-  cancel(slot: number): boolean {
+  cancel(slot: number, timeoutMs?: number): boolean {
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
     if (Atomics.compareExchange(this.states, slot, Slot.Started, Slot.Aborted) === Slot.Started) {
-      this.worker.postMessage([Kind.Cancel, slot]);
+      this.worker.postMessage(timeoutMs === undefined ? [Kind.Cancel, slot] : [Kind.Cancel, slot, timeoutMs]);
     }
     return false;
+  }
+
+  /** When the job in `slot` started, in ms since the epoch (valid once the slot is `Started`). */
+  startedAt(slot: number): number {
+    return this.times[slot * slotTimes + SlotTime.StartedAt]!;
+  }
+
+  /** How long the job in `slot` ran, in ms (valid once its outcome has arrived). */
+  runMs(slot: number): number {
+    return this.times[slot * slotTimes + SlotTime.RunMs]!;
   }
 
   /**

@@ -3,12 +3,17 @@
  * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { TimeoutError } from '../errors';
 import {
   Header,
   Kind,
   type RunMessage,
   Slot,
+  SlotInt,
+  SlotTime,
   Stride,
+  slotInts,
+  slotTimes,
   type ThreadInit,
   type ToThread,
   type WireError,
@@ -21,6 +26,8 @@ if (parentPort === null) throw new Error('rxthreads: the thread entry must run i
 const port = parentPort;
 const init = workerData as ThreadInit;
 const states = new Int32Array(init.states);
+const ints = new Int32Array(init.ints);
+const times = new Float64Array(init.times);
 const loader = new TaskLoader(init.tsNode);
 const outbox = new Outbox(port);
 /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
@@ -30,9 +37,11 @@ let lastJobMs = 0;
 
 class Context extends ContextBase {
   private endedAborted: boolean | undefined;
-  private readonly started = performance.now();
 
-  constructor(private readonly slot: number) {
+  constructor(
+    private readonly slot: number,
+    private readonly started: number,
+  ) {
     super();
   }
 
@@ -46,6 +55,7 @@ class Context extends ContextBase {
     contexts[this.slot] = undefined;
     Atomics.store(states, this.slot, Slot.Finished);
     lastJobMs = performance.now() - this.started;
+    times[this.slot * slotTimes + SlotTime.RunMs] = lastJobMs;
     outbox.busyMs += lastJobMs;
   }
 }
@@ -67,8 +77,14 @@ function describeThrown(error: unknown, key: number): WireError {
 }
 
 /** Runs one job; returns a promise only if it did not finish synchronously. */
-function execute(loaded: Loaded, slot: number, key: number, input: unknown): Promise<void> | undefined {
-  const ctx = new Context(slot);
+function execute(
+  loaded: Loaded,
+  slot: number,
+  key: number,
+  input: unknown,
+  started: number,
+): Promise<void> | undefined {
+  const ctx = new Context(slot, started);
   contexts[slot] = ctx;
   if (loaded.error !== undefined) {
     ctx.end();
@@ -101,15 +117,20 @@ function execute(loaded: Loaded, slot: number, key: number, input: unknown): Pro
 }
 
 function start(slot: number, key: number, input: unknown): Promise<void> | undefined {
+  // Written before the slot turns Started, so that whoever sees Started reads this job's start.
+  const started = performance.now();
+  times[slot * slotTimes + SlotTime.StartedAt] = performance.timeOrigin + started;
   // The main thread may have cancelled or revoked the job while it waited here: whoever swaps
   // the slot first decides, so a cancelled job can never start.
   if (Atomics.compareExchange(states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) {
     outbox.skipped(slot);
     return undefined;
   }
+  // The main thread waits for this start to time the job out.
+  if (ints[slot * slotInts + SlotInt.Watched] !== 0) Atomics.notify(states, slot);
   const loaded = loader.ready(key);
-  if (loaded !== undefined) return execute(loaded, slot, key, input);
-  return loader.load(key).then((ready) => execute(ready, slot, key, input));
+  if (loaded !== undefined) return execute(loaded, slot, key, input, started);
+  return loader.load(key).then((ready) => execute(ready, slot, key, input, started));
 }
 
 // ---- flushing ----
@@ -194,7 +215,7 @@ function onMessage(message: ToThread): void {
       }
       break;
     case Kind.Cancel:
-      contexts[message[1]]?.abort();
+      contexts[message[1]]?.abort(message[2] === undefined ? undefined : new TimeoutError(message[2]));
       break;
   }
 }
