@@ -14,6 +14,7 @@ export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats }
 export type { Settled, SettledFulfilled, SettledRejected } from './lib/settle';
 export type { SubmitOptions } from './lib/submit';
 export { inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
+export type { WorkerSpawnOptions } from './lib/worker-options';
 export { type InThreadOptions, inThread } from './operators/inThread';
 export { type OffloadFromOptions, offloadFrom } from './operators/offloadFrom';
 export { type OffloadOptions, offloadToThread } from './operators/offloadToThread';

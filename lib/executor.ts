@@ -22,12 +22,15 @@ import {
 } from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
 import { watchTimeout } from './timeouts';
+import type { WorkerSpawnOptions } from './worker-options';
 
 export interface ExecutorOptions {
   readonly size: number;
   readonly mode: RunMode;
   readonly cancelGraceMs: number;
   readonly resourceLimits: ResourceLimits | undefined;
+  /** `env`, `execArgv` and `argv` for each Worker. */
+  readonly worker?: WorkerSpawnOptions;
   readonly name: string | undefined;
   /** Slots per thread: the most jobs one thread can hold at once. */
   readonly slotCount: number;

@@ -6,6 +6,7 @@ import { ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkObject, checkType } from './validate';
+import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
  * Options of an {@link EventLoopThread}.
@@ -15,7 +16,7 @@ import { checkObject, checkType } from './validate';
  * new EventLoopThread({ name: 'io', resourceLimits: { maxOldGenerationSizeMb: 256 } });
  * ```
  */
-export interface EventLoopThreadOptions {
+export interface EventLoopThreadOptions extends WorkerSpawnOptions {
   /** A name for the thread, shown in debuggers and errors. */
   name?: string;
   /** Limits for the thread's heap and stack. */
@@ -42,12 +43,14 @@ export class EventLoopThread extends ThreadOwner {
     checkObject('options', options);
     checkType('name', options.name, 'string');
     checkObject('resourceLimits', options.resourceLimits);
+    const worker = workerSpawnOptions(options);
     const executor = new Executor({
       size: 1,
       mode: 'concurrent',
       cancelGraceMs: Number.POSITIVE_INFINITY,
       resourceLimits: options.resourceLimits,
       name: options.name,
+      worker,
       slotCount: 16384,
       replaceCrashed: false,
     });

@@ -7,6 +7,7 @@ import { executorOf, ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
+import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
  * Options of a {@link ThreadPool}.
@@ -16,7 +17,7 @@ import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObje
  * new ThreadPool({ size: 4, maxQueue: 1_000, cancelGraceMs: 250, name: 'images' });
  * ```
  */
-export interface ThreadPoolOptions {
+export interface ThreadPoolOptions extends WorkerSpawnOptions {
   /** Threads in the pool. @default Math.max(1, os.availableParallelism() - 1) */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
@@ -74,6 +75,7 @@ export class ThreadPool extends ThreadOwner {
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkObject('resourceLimits', options.resourceLimits);
+    const worker = workerSpawnOptions(options);
     checkType('name', options.name, 'string');
     const size = options.size ?? Math.max(1, availableParallelism() - 1);
     const executor = new Executor({
@@ -82,6 +84,7 @@ export class ThreadPool extends ThreadOwner {
       cancelGraceMs: options.cancelGraceMs ?? 100,
       resourceLimits: options.resourceLimits,
       name: options.name,
+      worker,
       slotCount: 1024,
       replaceCrashed: true,
     });

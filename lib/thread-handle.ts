@@ -19,6 +19,7 @@ import {
   type TaskDefinition,
   type ThreadInit,
 } from './protocol';
+import type { WorkerSpawnOptions } from './worker-options';
 
 const entry = join(__dirname, 'thread', 'entry.js');
 /** Bytes of buffer inputs after which a batch is sent at once. */
@@ -77,6 +78,7 @@ export function startWorker(filename: string, options: WorkerOptions): Worker {
       throw new Error(`rxthreads: thread entry ${filename} is missing; run \`npm run build\` first`);
     found.add(filename);
   }
+  if (options.execArgv !== undefined) return new WorkerThread(filename, options); // the caller's choice, as given
   let execArgv = execArgvWithoutTsNode();
   for (let attempt = 0; execArgv !== undefined && attempt < 2; attempt++) {
     try {
@@ -128,7 +130,11 @@ export class ThreadHandle {
   constructor(
     readonly slotCount: number,
     mode: RunMode,
-    options: { resourceLimits?: ResourceLimits | undefined; name?: string | undefined },
+    options: {
+      resourceLimits?: ResourceLimits | undefined;
+      name?: string | undefined;
+      worker?: WorkerSpawnOptions | undefined;
+    },
     private readonly events: ThreadEvents,
     holdUntilReady = false,
   ) {
@@ -146,6 +152,7 @@ export class ThreadHandle {
       workerData: init,
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
       ...(options.name && { name: options.name }),
+      ...options.worker,
     });
     this.worker.on('message', (message: FromThread) => {
       if (message[0] === Kind.Ready && this.holding) {
