@@ -9,6 +9,7 @@ export {
   WorkerCrashedError,
 } from './lib/errors';
 export { EventLoopThread, type EventLoopThreadOptions } from './lib/loop-thread';
+export type { TimeSummary } from './lib/metrics';
 export type { StreamControlOptions } from './lib/offload-options';
 export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/pool';
 export type { Settled, SettledFulfilled, SettledRejected } from './lib/settle';

@@ -13,12 +13,13 @@ import type { Bench, Chart, Config, Section } from './harness';
 import { latency } from './latency';
 import { loop } from './loop';
 import { memory } from './memory';
+import { metrics } from './metrics';
 import { payload } from './payload';
 import { type Machine, markdown, terminal } from './report';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory];
+const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, metrics];
 
 function versions(): string {
   const root = join(__dirname, '..');

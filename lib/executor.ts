@@ -10,6 +10,7 @@ import {
   WorkerCrashedError,
 } from './errors';
 import { Group, type Job, type Settle } from './job';
+import { Metrics, type TimeSummary } from './metrics';
 import {
   type FromThread,
   Header,
@@ -21,7 +22,7 @@ import {
   type WireError,
 } from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
-import { watchTimeout } from './timeouts';
+import { epochNow, watchTimeout } from './timeouts';
 import type { WorkerSpawnOptions } from './worker-options';
 
 export interface ExecutorOptions {
@@ -39,6 +40,18 @@ export interface ExecutorOptions {
 }
 
 type State = 'open' | 'closing' | 'terminating' | 'ended';
+
+export interface ExecutorStats {
+  threads: number;
+  busy: number;
+  queued: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  utilization: number;
+  runTime: TimeSummary;
+  waitTime: TimeSummary;
+}
 
 /** How much work (in ms) each sequential thread is given ahead, to hide message latency. */
 const aheadMs = 1;
@@ -65,6 +78,7 @@ export class Executor implements ThreadEvents {
   private jobMs = -1;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  readonly metrics = new Metrics();
   /** Called when the first thread has started its loop. */
   onReady: (() => void) | undefined;
 
@@ -113,6 +127,7 @@ export class Executor implements ThreadEvents {
       slot: -1,
       bytes: 0,
       timeout,
+      submittedAt: this.metrics.submitTime(),
     };
     if (this.state !== 'open') {
       job.settled = true;
@@ -186,13 +201,16 @@ export class Executor implements ThreadEvents {
     return this.done;
   }
 
-  stats(): { threads: number; busy: number; queued: number; completed: number; failed: number; cancelled: number } {
+  stats(): ExecutorStats {
     let busy = 0;
     let waiting = 0;
     for (const thread of this.threads) {
       if (thread.running) busy++;
       waiting += thread.waiting;
     }
+    const now = epochNow();
+    let busyMs = 0;
+    for (const thread of this.living) busyMs += thread.busyMs(now);
     return {
       threads: this.threads.length,
       busy,
@@ -200,6 +218,9 @@ export class Executor implements ThreadEvents {
       completed: this.completed,
       failed: this.failed,
       cancelled: this.cancelled,
+      utilization: this.metrics.utilization(this.options.size, busyMs),
+      runTime: this.metrics.runTime,
+      waitTime: this.metrics.waitTime,
     };
   }
 
@@ -230,7 +251,11 @@ export class Executor implements ThreadEvents {
       job.group.released(thread);
       const outcome = message[i + 1] as Outcome;
       const value = message[i + 2];
-      if (outcome !== Outcome.Skipped) ran++;
+      if (outcome !== Outcome.Skipped) {
+        ran++;
+        const slot = message[i] as number;
+        if (this.metrics.enabled) this.metrics.record(thread.runMs(slot), thread.startedAt(slot) - job.submittedAt);
+      }
       if (job.settled) continue;
       switch (outcome) {
         case Outcome.Ok:
@@ -272,7 +297,7 @@ export class Executor implements ThreadEvents {
   }
 
   exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
-    this.living.delete(thread);
+    if (this.living.delete(thread)) this.metrics.retiredBusyMs += thread.busyMs(epochNow());
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) this.lose(thread, new WorkerCrashedError(exitCode, { cause: error }));
     this.dispatch();

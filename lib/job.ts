@@ -21,6 +21,8 @@ export interface Job {
   bytes: number;
   /** Ms the job may run once started on its thread; 0 for no limit. */
   readonly timeout: number;
+  /** When it was submitted (epoch ms), for its wait time. */
+  readonly submittedAt: number;
 }
 
 /**

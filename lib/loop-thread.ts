@@ -3,6 +3,7 @@ import { WorkerCrashedError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
 import { ThreadOwner } from './owner';
+import type { ThreadPoolStats } from './pool';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkObject, checkType } from './validate';
@@ -65,6 +66,19 @@ export class EventLoopThread extends ThreadOwner {
     });
     this.ready.catch(() => {}); // only those who await it should see a thread that never started
     executor.start();
+  }
+
+  /**
+   * Tasks running and queued, task counters, utilization (the share of time since creation with at
+   * least one task in progress), and run and wait times, now. `threads` is 1 while the thread lives.
+   *
+   * @example
+   * ```ts
+   * const { busy, runTime } = loop.stats();
+   * ```
+   */
+  stats(): ThreadPoolStats {
+    return this.#executor.stats();
   }
 
   /**

@@ -3,6 +3,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { QueueFullError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
+import type { TimeSummary } from './metrics';
 import { executorOf, ThreadOwner } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
@@ -51,6 +52,16 @@ export interface ThreadPoolStats {
   failed: number;
   /** Tasks cancelled before they settled. */
   cancelled: number;
+  /**
+   * Share of the threads' time spent running tasks since the pool was created, from 0 to 1:
+   * thread-time running tasks / (threads × wall time). For an `EventLoopThread`, a thread counts as
+   * busy while at least one task is in progress on its loop.
+   */
+  utilization: number;
+  /** How long tasks ran on their thread, in ms, over every task that ran. */
+  runTime: TimeSummary;
+  /** How long tasks waited between submission and their start on a thread, in ms. */
+  waitTime: TimeSummary;
 }
 
 /**
@@ -113,7 +124,15 @@ export class ThreadPool extends ThreadOwner {
     return submitJob(executor, this.#runs, task, input, options);
   }
 
-  /** Threads, busy threads, queued tasks and task counters, now. */
+  /**
+   * Threads, busy threads, queued tasks, task counters, utilization, and run and wait times, now.
+   *
+   * @example
+   * ```ts
+   * const { utilization, runTime, waitTime } = pool.stats();
+   * console.log(`${(utilization * 100).toFixed(0)} % busy, p99 run ${runTime.p99} ms, p99 wait ${waitTime.p99} ms`);
+   * ```
+   */
   stats(): ThreadPoolStats {
     return this.#executor.stats();
   }

@@ -44,6 +44,19 @@ export const SlotTime = {
 } as const;
 export const slotTimes = 2;
 
+/**
+ * The thread's busy time, after the slot times in the same Float64Array (from `times.length -
+ * threadTimes`), written by the thread: a pool thread runs one task at a time, an event-loop
+ * thread many, and either way it is busy while at least one runs.
+ */
+export const ThreadTime = {
+  /** Ms spent with at least one task running, up to the last time the thread went idle. */
+  BusyTotal: 0,
+  /** When the thread last went from idle to running (epoch ms), or -1 while idle. */
+  BusySince: 1,
+} as const;
+export const threadTimes = 2;
+
 /** How a thread runs its jobs. */
 export type RunMode =
   /** One job at a time, in order (a pool thread). */

@@ -18,6 +18,8 @@ import {
   slotTimes,
   type TaskDefinition,
   type ThreadInit,
+  ThreadTime,
+  threadTimes,
 } from './protocol';
 import type { WorkerSpawnOptions } from './worker-options';
 
@@ -143,8 +145,9 @@ export class ThreadHandle {
     this.states = new Int32Array(states);
     const ints = new SharedArrayBuffer(slotCount * slotInts * Int32Array.BYTES_PER_ELEMENT);
     this.ints = new Int32Array(ints);
-    const times = new SharedArrayBuffer(slotCount * slotTimes * Float64Array.BYTES_PER_ELEMENT);
+    const times = new SharedArrayBuffer((slotCount * slotTimes + threadTimes) * Float64Array.BYTES_PER_ELEMENT);
     this.times = new Float64Array(times);
+    this.times[slotCount * slotTimes + ThreadTime.BusySince] = -1;
     this.jobs = new Array(slotCount);
     for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot);
     const init: ThreadInit = { states, ints, times, mode, tsNode: tsNodeInit() };
@@ -238,6 +241,13 @@ export class ThreadHandle {
   /** When the job in `slot` started, in ms since the epoch (valid once the slot is `Started`). */
   startedAt(slot: number): number {
     return this.times[slot * slotTimes + SlotTime.StartedAt]!;
+  }
+
+  /** Ms this thread has spent running tasks (at least one at a time), until now. */
+  busyMs(now: number): number {
+    const at = this.slotCount * slotTimes;
+    const since = this.times[at + ThreadTime.BusySince]!;
+    return this.times[at + ThreadTime.BusyTotal]! + (since >= 0 ? Math.max(0, now - since) : 0);
   }
 
   /** How long the job in `slot` ran, in ms (valid once its outcome has arrived). */

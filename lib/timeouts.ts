@@ -2,8 +2,9 @@ import type { Job } from './job';
 import { Slot } from './protocol';
 
 /** Now, in ms since the epoch, comparable with the start times threads write. */
+const timeOrigin = performance.timeOrigin;
 export function epochNow(): number {
-  return performance.timeOrigin + performance.now();
+  return timeOrigin + performance.now();
 }
 
 /**

@@ -15,7 +15,9 @@ import {
   slotInts,
   slotTimes,
   type ThreadInit,
+  ThreadTime,
   type ToThread,
+  threadTimes,
   type WireError,
 } from '../protocol';
 import { ContextBase } from './context';
@@ -28,6 +30,9 @@ const init = workerData as ThreadInit;
 const states = new Int32Array(init.states);
 const ints = new Int32Array(init.ints);
 const times = new Float64Array(init.times);
+const busyAt = times.length - threadTimes;
+/** Tasks running now: the thread is busy while there is at least one. */
+let running = 0;
 const loader = new TaskLoader(init.tsNode);
 const outbox = new Outbox(port);
 /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
@@ -54,8 +59,15 @@ class Context extends ContextBase {
     this.endedAborted = this.aborted;
     contexts[this.slot] = undefined;
     Atomics.store(states, this.slot, Slot.Finished);
-    lastJobMs = performance.now() - this.started;
+    const now = performance.now();
+    lastJobMs = now - this.started;
     times[this.slot * slotTimes + SlotTime.RunMs] = lastJobMs;
+    if (--running === 0) {
+      const since = times[busyAt + ThreadTime.BusySince]!;
+      times[busyAt + ThreadTime.BusyTotal] =
+        times[busyAt + ThreadTime.BusyTotal]! + performance.timeOrigin + now - since;
+      times[busyAt + ThreadTime.BusySince] = -1;
+    }
     outbox.busyMs += lastJobMs;
   }
 }
@@ -126,6 +138,7 @@ function start(slot: number, key: number, input: unknown): Promise<void> | undef
     outbox.skipped(slot);
     return undefined;
   }
+  if (running++ === 0) times[busyAt + ThreadTime.BusySince] = performance.timeOrigin + started;
   // The main thread waits for this start to time the job out.
   if (ints[slot * slotInts + SlotInt.Watched] !== 0) Atomics.notify(states, slot);
   const loaded = loader.ready(key);
