@@ -9,7 +9,7 @@ import {
   taskErrorFrom,
   WorkerCrashedError,
 } from './errors';
-import { Group, type Job, type Settle } from './job';
+import { Group, type Job, type Settle, streamEnded } from './job';
 import { Metrics, type TimeSummary } from './metrics';
 import {
   type FromThread,
@@ -115,6 +115,7 @@ export class Executor implements ThreadEvents {
     transfer: readonly Transferable[] | undefined,
     settle: Settle,
     timeout = 0,
+    yielded?: (values: unknown[]) => void,
   ): Job {
     const job: Job = {
       def,
@@ -128,6 +129,7 @@ export class Executor implements ThreadEvents {
       bytes: 0,
       timeout,
       submittedAt: this.metrics.submitTime(),
+      yielded,
     };
     if (this.state !== 'open') {
       job.settled = true;
@@ -174,6 +176,12 @@ export class Executor implements ThreadEvents {
     // returns at once must not let its thread start the next one of this group in between.
     held.sort((a, b) => Number(a.thread!.isRunning(a.slot)) - Number(b.thread!.isRunning(b.slot)));
     for (const job of held) this.cancel(job, reason);
+  }
+
+  /** The caller emitted `values` of a streaming job's values: it may yield that many more. */
+  grant(job: Job, values: number): void {
+    const thread = job.thread;
+    if (thread !== undefined && !job.settled && thread.jobs[job.slot] === job) thread.grant(job.slot, values);
   }
 
   close(): Promise<void> {
@@ -246,6 +254,12 @@ export class Executor implements ThreadEvents {
     }
     let ran = 0;
     for (let i = Header; i < message.length; i += Stride) {
+      if (message[i + 1] === Outcome.Yielded) {
+        // The job goes on and keeps its slot.
+        const job = thread.jobs[message[i] as number];
+        if (job !== undefined && !job.settled) job.yielded?.(message[i + 2] as unknown[]);
+        continue;
+      }
       const job = thread.release(message[i] as number);
       if (job === undefined) continue;
       job.group.released(thread);
@@ -272,6 +286,20 @@ export class Executor implements ThreadEvents {
           this.settle(job, new SerializationError(cause.message, { cause }));
           break;
         }
+        case Outcome.Ended:
+          this.completed++;
+          this.settle(job, undefined, streamEnded);
+          break;
+        case Outcome.StreamRefused:
+          this.failed++;
+          this.settle(
+            job,
+            new TypeError(
+              'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
+                'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
+            ),
+          );
+          break;
         case Outcome.Skipped:
           // Never reached: a skipped job was cancelled (settled above) or revoked (no longer held).
           break;

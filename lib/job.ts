@@ -5,6 +5,9 @@ import type { ThreadHandle } from './thread-handle';
 /** Called exactly once per job: with an error, or with `undefined` and the result. */
 export type Settle = (error: Error | undefined, value?: unknown) => void;
 
+/** The "result" a streaming job settles with when its generator has finished: it has no value. */
+export const streamEnded: unique symbol = Symbol('rxthreads.streamEnded');
+
 /** One task run on one input, from submission until it settles and its slot is free again. */
 export interface Job {
   readonly def: TaskDefinition;
@@ -23,6 +26,8 @@ export interface Job {
   readonly timeout: number;
   /** When it was submitted (epoch ms), for its wait time. */
   readonly submittedAt: number;
+  /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
+  readonly yielded: ((values: unknown[]) => void) | undefined;
 }
 
 /**

@@ -30,8 +30,16 @@ export const Slot = {
 export const SlotInt = {
   /** 1 when the main thread waits (Atomics.waitAsync) for the job to start: the thread notifies. */
   Watched: 0,
+  /** 1 when the caller takes a stream of values (an operator), 0 for one value (`run`, `submit`). */
+  Streams: 1,
+  /**
+   * A streaming job's credit: values its generator may still yield before it waits. The main thread
+   * adds to it (and notifies) as it emits values, so an unread stream holds at most a window of
+   * values in the caller; it also notifies on cancel, to wake a generator waiting for credit.
+   */
+  Credit: 2,
 } as const;
-export const slotInts = 1;
+export const slotInts = 3;
 
 /**
  * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`, written by the
@@ -96,6 +104,12 @@ export const Outcome = {
   Skipped: 2,
   /** The job ran but its result could not be cloned back. */
   Unclonable: 3,
+  /** A streaming job yielded these values (an array, in order); it goes on, its slot stays held. */
+  Yielded: 4,
+  /** A streaming job's generator finished (returned, or stopped after a cancel); no value. */
+  Ended: 5,
+  /** A streaming task was given to `run`/`submit`, which take one value: it never ran. */
+  StreamRefused: 6,
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 

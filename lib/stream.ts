@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil 
 import type { Transferable } from './context';
 import { AbortError } from './errors';
 import type { Executor } from './executor';
+import { type Job, streamEnded } from './job';
 import type { TaskDefinition } from './protocol';
 import { isPerInputError } from './settle';
 import { definitionOf, type TaskLike, toTask } from './task';
@@ -54,8 +55,12 @@ class Run<I> {
   private sourceDone = false;
   private index = 0;
   private nextToEmit = 0;
-  private emittedCount = 0;
-  private readonly early = new Map<number, unknown>(); // ordered results that overtook an earlier one
+  /** Inputs whose every output has been emitted. */
+  private inputsDone = 0;
+  /** Ordered: single results that overtook an earlier input. */
+  private readonly early = new Map<number, unknown>();
+  /** Ordered: outputs of streaming inputs that are not the next to emit. */
+  private readonly held = new Map<number, Held>();
   private readonly group;
 
   constructor(
@@ -76,9 +81,9 @@ class Run<I> {
     this.feeder.start(this);
   }
 
-  /** Values taken from the source and not yet emitted. */
+  /** Values taken from the source whose outputs are not all emitted yet. */
   get pending(): number {
-    return this.index - this.emittedCount;
+    return this.index - this.inputsDone;
   }
 
   push(value: I): void {
@@ -93,13 +98,15 @@ class Run<I> {
       }
     }
     const at = this.index++;
-    this.placement.executor.submit(
+    const job: Job = this.placement.executor.submit(
       this.group,
       this.def,
       value,
       transferList,
       (error, result) => this.onResult(at, error, result, value),
       this.options.timeout,
+      // Values yielded by a streaming task arrive only after submit has returned.
+      (values) => this.onYield(at, job, values, value),
     );
   }
 
@@ -114,50 +121,118 @@ class Run<I> {
     this.feeder.stop(); // an error stops reading the source at once
     if (outcome !== 'complete') this.placement.executor.cancelGroup(this.group);
     this.early.clear();
+    this.held.clear();
     this.placement.release(outcome, () => {
       if (outcome === 'complete') this.subscriber.complete();
       else if (outcome === 'error') this.subscriber.error(error);
     });
   }
 
+  /** A streaming task yielded values: emitted now if their input may emit, held otherwise. */
+  private onYield(at: number, job: Job, values: unknown[], input: I): void {
+    if (this.ended) return;
+    const outputs = this.options.settle ? values.map((value) => ({ status: 'fulfilled', value, input })) : values;
+    if (!this.options.ordered || at === this.nextToEmit) {
+      this.emitAll(outputs);
+      // Credit back only once emitted: a held stream stops its generator after a window of values.
+      if (!this.ended) this.placement.executor.grant(job, values.length);
+      return;
+    }
+    let held = this.held.get(at);
+    if (held === undefined) {
+      held = { outputs: [], done: false, job, yielded: 0 };
+      this.held.set(at, held);
+    }
+    for (const output of outputs) held.outputs.push(output);
+    held.yielded += values.length;
+  }
+
   private onResult(at: number, error: Error | undefined, result: unknown, input: I): void {
     if (this.ended) return;
-    let value = result;
-    if (this.options.settle) {
-      if (error === undefined) value = { status: 'fulfilled', value: result, input };
-      else if (isPerInputError(error)) value = { status: 'rejected', reason: error, input };
-      else {
+    // What the input emits as it ends: its result, nothing (a stream that ended), or a rejected entry.
+    let last: unknown[];
+    if (error !== undefined) {
+      if (!this.options.settle || !isPerInputError(error)) {
         this.end('error', error);
         return;
       }
-    } else if (error !== undefined) {
-      this.end('error', error);
-      return;
+      last = [{ status: 'rejected', reason: error, input }];
+    } else if (result === streamEnded) {
+      last = [];
+    } else {
+      last = [this.options.settle ? { status: 'fulfilled', value: result, input } : result];
     }
-    if (!this.options.ordered) this.emit(value);
-    else if (at !== this.nextToEmit) this.early.set(at, value);
-    else {
+    if (!this.options.ordered) {
+      this.inputsDone++;
+      this.emitAll(last);
+    } else if (at !== this.nextToEmit) {
+      const held = this.held.get(at);
+      if (held !== undefined) {
+        for (const output of last) held.outputs.push(output);
+        held.done = true;
+      } else if (last.length === 1) this.early.set(at, last[0]);
+      else this.held.set(at, { outputs: last, done: true, job: undefined, yielded: 0 });
+      return;
+    } else {
       this.nextToEmit++;
-      this.emit(value);
-      while (!this.ended && this.early.has(this.nextToEmit)) {
-        const next = this.early.get(this.nextToEmit);
-        this.early.delete(this.nextToEmit++);
-        this.emit(next);
-      }
+      this.inputsDone++;
+      this.emitAll(last);
+      this.emitReady();
     }
     if (this.ended) return;
     if (this.sourceDone && this.pending === 0) this.end('complete');
     else this.feeder.emitted?.();
   }
 
+  /** Ordered: emits what the inputs after the one that just ended hold, up to one still running. */
+  private emitReady(): void {
+    while (!this.ended) {
+      const at = this.nextToEmit;
+      if (this.early.has(at)) {
+        const value = this.early.get(at);
+        this.early.delete(at);
+        this.nextToEmit++;
+        this.inputsDone++;
+        this.emit(value);
+        continue;
+      }
+      const held = this.held.get(at);
+      if (held === undefined) return;
+      this.held.delete(at);
+      if (held.done) {
+        this.nextToEmit++;
+        this.inputsDone++;
+      }
+      this.emitAll(held.outputs);
+      if (held.job !== undefined && !this.ended) this.placement.executor.grant(held.job, held.yielded);
+      if (!held.done) return; // now the input that emits; its next values go out as they come
+    }
+  }
+
+  private emitAll(values: unknown[]): void {
+    for (const value of values) {
+      if (this.ended) return;
+      this.emit(value);
+    }
+  }
+
   private emit(value: unknown): void {
-    this.emittedCount++;
     this.subscriber.next(value);
   }
 }
 
+/** What an ordered run holds for a streaming input that may not emit yet. */
+interface Held {
+  readonly outputs: unknown[];
+  /** The input has ended: `outputs` is all it will emit. */
+  done: boolean;
+  readonly job: Job | undefined;
+  /** Yielded values among `outputs`, to credit back once emitted. */
+  yielded: number;
+}
+
 function runStream<I, O>(
-  taskLike: TaskLike<I, O>,
+  taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I>,
   feeder: () => Feeder<I>,
@@ -186,7 +261,7 @@ function runStream<I, O>(
 
 /** The engine of `offloadToThread` and `runOnLoop`: an operator over an Observable source. */
 export function threadMap<I, O>(
-  taskLike: TaskLike<I, O>,
+  taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I>,
 ): OperatorFunction<I, O> {
@@ -216,7 +291,7 @@ export function threadMap<I, O>(
  */
 export function threadMapIterable<I, O>(
   iterable: Iterable<I> | AsyncIterable<I>,
-  taskLike: TaskLike<I, O>,
+  taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I> & { readonly highWaterMark: number },
 ): Observable<O> {

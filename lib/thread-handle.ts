@@ -24,6 +24,11 @@ import {
 import type { WorkerSpawnOptions } from './worker-options';
 
 const entry = join(__dirname, 'thread', 'entry.js');
+/**
+ * Values a streaming job may yield ahead of the caller emitting them: enough to keep batches of
+ * values flowing both ways, few enough that an unread stream holds little memory in the caller.
+ */
+const streamWindow = 1024;
 /** Bytes of buffer inputs after which a batch is sent at once. */
 const batchBytes = 1024 * 1024;
 
@@ -180,7 +185,10 @@ export class ThreadHandle {
     if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
     this.jobs[slot] = job;
     Atomics.store(this.states, slot, Slot.Pending);
-    Atomics.store(this.ints, slot * slotInts + SlotInt.Watched, job.timeout > 0 ? 1 : 0);
+    const ints = slot * slotInts;
+    Atomics.store(this.ints, ints + SlotInt.Watched, job.timeout > 0 ? 1 : 0);
+    Atomics.store(this.ints, ints + SlotInt.Streams, job.yielded === undefined ? 0 : 1);
+    Atomics.store(this.ints, ints + SlotInt.Credit, job.yielded === undefined ? 0 : streamWindow);
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
@@ -234,8 +242,17 @@ export class ThreadHandle {
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
     if (Atomics.compareExchange(this.states, slot, Slot.Started, Slot.Aborted) === Slot.Started) {
       this.worker.postMessage(timeoutMs === undefined ? [Kind.Cancel, slot] : [Kind.Cancel, slot, timeoutMs]);
+      // A streaming job may be waiting for credit: wake it to see its cancel.
+      Atomics.notify(this.ints, slot * slotInts + SlotInt.Credit);
     }
     return false;
+  }
+
+  /** Gives a streaming job in `slot` credit for `values` more values, waking it if it waits. */
+  grant(slot: number, values: number): void {
+    const at = slot * slotInts + SlotInt.Credit;
+    Atomics.add(this.ints, at, values);
+    Atomics.notify(this.ints, at);
   }
 
   /** When the job in `slot` started, in ms since the epoch (valid once the slot is `Started`). */

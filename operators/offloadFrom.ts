@@ -2,7 +2,7 @@ import type { Observable } from 'rxjs';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import type { Settled } from '../lib/settle';
 import { threadMapIterable } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
+import type { Emitted, TaskLike } from '../lib/task';
 import { checkInteger } from '../lib/validate';
 
 /**
@@ -37,22 +37,22 @@ export function offloadFrom<I, O>(
   source: Iterable<I> | AsyncIterable<I>,
   task: TaskLike<I, O>,
   options: OffloadFromOptions<I> & { settle: true },
-): Observable<Settled<I, O>>;
+): Observable<Settled<I, Emitted<O>>>;
 export function offloadFrom<I, O>(
   source: Iterable<I> | AsyncIterable<I>,
   task: TaskLike<I, O>,
   options?: OffloadFromOptions<I> & { settle?: false },
-): Observable<O>;
+): Observable<Emitted<O>>;
 export function offloadFrom<I, O>(
   source: Iterable<I> | AsyncIterable<I>,
   task: TaskLike<I, O>,
   options?: OffloadFromOptions<I>,
-): Observable<O | Settled<I, O>>;
+): Observable<Emitted<O> | Settled<I, Emitted<O>>>;
 export function offloadFrom<I, O>(
   source: Iterable<I> | AsyncIterable<I>,
   task: TaskLike<I, O>,
   options: OffloadFromOptions<I> = {},
-): Observable<O | Settled<I, O>> {
+): Observable<Emitted<O> | Settled<I, Emitted<O>>> {
   if (typeof source !== 'object' || source === null || !(Symbol.iterator in source || Symbol.asyncIterator in source)) {
     throw new TypeError(
       `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,

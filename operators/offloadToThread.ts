@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
+import type { Emitted, TaskLike } from '../lib/task';
 
 export type { OffloadOptions } from '../lib/offload-options';
 
@@ -22,19 +22,19 @@ export type { OffloadOptions } from '../lib/offload-options';
 export function offloadToThread<I, O>(
   task: TaskLike<I, O>,
   options: OffloadOptions<I> & { settle: true },
-): OperatorFunction<I, Settled<I, O>>;
+): OperatorFunction<I, Settled<I, Emitted<O>>>;
 export function offloadToThread<I, O>(
   task: TaskLike<I, O>,
   options?: OffloadOptions<I> & { settle?: false },
-): OperatorFunction<I, O>;
+): OperatorFunction<I, Emitted<O>>;
 export function offloadToThread<I, O>(
   task: TaskLike<I, O>,
   options?: OffloadOptions<I>,
-): OperatorFunction<I, O | Settled<I, O>>;
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>>;
 export function offloadToThread<I, O>(
   task: TaskLike<I, O>,
   options: OffloadOptions<I> = {},
-): OperatorFunction<I, O | Settled<I, O>> {
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   const { place, stream } = offloadSetup(options);
   return threadMap(task, place, stream);
 }

@@ -5,7 +5,7 @@ import { type StreamControlOptions, streamControl } from '../lib/offload-options
 import { executorOf } from '../lib/owner';
 import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
+import type { Emitted, TaskLike } from '../lib/task';
 import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
 
 /**
@@ -39,22 +39,22 @@ export function runOnLoop<I, O>(
   loop: EventLoopThread,
   task: TaskLike<I, O>,
   options: RunOnLoopOptions<I> & { settle: true },
-): OperatorFunction<I, Settled<I, O>>;
+): OperatorFunction<I, Settled<I, Emitted<O>>>;
 export function runOnLoop<I, O>(
   loop: EventLoopThread,
   task: TaskLike<I, O>,
   options?: RunOnLoopOptions<I> & { settle?: false },
-): OperatorFunction<I, O>;
+): OperatorFunction<I, Emitted<O>>;
 export function runOnLoop<I, O>(
   loop: EventLoopThread,
   task: TaskLike<I, O>,
   options?: RunOnLoopOptions<I>,
-): OperatorFunction<I, O | Settled<I, O>>;
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>>;
 export function runOnLoop<I, O>(
   loop: EventLoopThread,
   task: TaskLike<I, O>,
   options: RunOnLoopOptions<I> = {},
-): OperatorFunction<I, O | Settled<I, O>> {
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
   checkObject('options', options);
   checkIntegerOrInfinity('concurrency', options.concurrency, 1);

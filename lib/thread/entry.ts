@@ -23,6 +23,7 @@ import {
 import { ContextBase } from './context';
 import { type Loaded, TaskLoader } from './loader';
 import { Outbox, toWire } from './outbox';
+import { driveStream, isGenerator } from './stream-task';
 
 if (parentPort === null) throw new Error('rxthreads: the thread entry must run in a worker thread');
 const port = parentPort;
@@ -110,6 +111,22 @@ function execute(
     ctx.end();
     outbox.threw(slot, describeThrown(error, key));
     return undefined;
+  }
+  if (isGenerator(result)) {
+    if (ints[slot * slotInts + SlotInt.Streams] === 0) {
+      // run() and submit() take one value: the generator's body never starts.
+      ctx.end();
+      outbox.refused(slot);
+      return undefined;
+    }
+    return driveStream(result, {
+      slot,
+      ctx,
+      ints,
+      outbox,
+      flushSoon,
+      describe: (error) => describeThrown(error, key),
+    });
   }
   if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
     return Promise.resolve(result).then(
