@@ -115,7 +115,8 @@ export class Executor implements ThreadEvents {
     transfer: readonly Transferable[] | undefined,
     settle: Settle,
     timeout = 0,
-    yielded?: (values: unknown[]) => void,
+    yielded?: (job: Job, values: unknown[]) => void,
+    tag = -1,
   ): Job {
     const job: Job = {
       def,
@@ -130,6 +131,7 @@ export class Executor implements ThreadEvents {
       timeout,
       submittedAt: this.metrics.submitTime(),
       yielded,
+      tag,
     };
     if (this.state !== 'open') {
       job.settled = true;
@@ -257,7 +259,7 @@ export class Executor implements ThreadEvents {
       if (message[i + 1] === Outcome.Yielded) {
         // The job goes on and keeps its slot.
         const job = thread.jobs[message[i] as number];
-        if (job !== undefined && !job.settled) job.yielded?.(message[i + 2] as unknown[]);
+        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 2] as unknown[]);
         continue;
       }
       const job = thread.release(message[i] as number);

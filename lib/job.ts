@@ -27,7 +27,9 @@ export interface Job {
   /** When it was submitted (epoch ms), for its wait time. */
   readonly submittedAt: number;
   /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
-  readonly yielded: ((values: unknown[]) => void) | undefined;
+  readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
+  /** The submitter's number for this job (its input's position in a stream), or -1. */
+  readonly tag: number;
 }
 
 /**

@@ -98,17 +98,20 @@ class Run<I> {
       }
     }
     const at = this.index++;
-    const job: Job = this.placement.executor.submit(
+    this.placement.executor.submit(
       this.group,
       this.def,
       value,
       transferList,
       (error, result) => this.onResult(at, error, result, value),
       this.options.timeout,
-      // Values yielded by a streaming task arrive only after submit has returned.
-      (values) => this.onYield(at, job, values, value),
+      this.yielded,
+      at,
     );
   }
+
+  /** Called with the values a streaming task yields (one function for every job of the run). */
+  private readonly yielded = (job: Job, values: unknown[]): void => this.onYield(job.tag, job, values, job.input as I);
 
   complete(): void {
     this.sourceDone = true;
@@ -149,34 +152,32 @@ class Run<I> {
 
   private onResult(at: number, error: Error | undefined, result: unknown, input: I): void {
     if (this.ended) return;
-    // What the input emits as it ends: its result, nothing (a stream that ended), or a rejected entry.
-    let last: unknown[];
+    // What the input emits as it ends: its result, a rejected entry, or nothing (a stream that ended).
+    let last: unknown = result;
     if (error !== undefined) {
       if (!this.options.settle || !isPerInputError(error)) {
         this.end('error', error);
         return;
       }
-      last = [{ status: 'rejected', reason: error, input }];
-    } else if (result === streamEnded) {
-      last = [];
-    } else {
-      last = [this.options.settle ? { status: 'fulfilled', value: result, input } : result];
+      last = { status: 'rejected', reason: error, input };
+    } else if (this.options.settle && result !== streamEnded) {
+      last = { status: 'fulfilled', value: result, input };
     }
     if (!this.options.ordered) {
       this.inputsDone++;
-      this.emitAll(last);
+      if (last !== streamEnded) this.emit(last);
     } else if (at !== this.nextToEmit) {
       const held = this.held.get(at);
       if (held !== undefined) {
-        for (const output of last) held.outputs.push(output);
+        if (last !== streamEnded) held.outputs.push(last);
         held.done = true;
-      } else if (last.length === 1) this.early.set(at, last[0]);
-      else this.held.set(at, { outputs: last, done: true, job: undefined, yielded: 0 });
+      } else if (last !== streamEnded) this.early.set(at, last);
+      else this.held.set(at, { outputs: [], done: true, job: undefined, yielded: 0 });
       return;
     } else {
       this.nextToEmit++;
       this.inputsDone++;
-      this.emitAll(last);
+      if (last !== streamEnded) this.emit(last);
       this.emitReady();
     }
     if (this.ended) return;

@@ -160,21 +160,24 @@ describe('settle', () => {
 
   it('with take(n), emits n entries and cancels the running rest', async () => {
     const counters = new SharedCounters();
-    const out = await lastValueFrom(
-      range(0, 10).pipe(
-        map((value) => ({ sab: counters.buffer, value, fast: 1 })),
+    const source = new Subject<Input & { fast: number }>();
+    const out = lastValueFrom(
+      source.pipe(
         offloadToThread(moduleTask<Input & { fast: number }, number>(tasks, 'fastThenSpin'), {
           pool,
           settle: true,
-          concurrency: 2,
           ordered: false,
         }),
         take(1),
         toArray(),
       ),
     );
-    expect(out).to.deep.equal([{ status: 'fulfilled', value: 0, input: { sab: counters.buffer, value: 0, fast: 1 } }]);
-    await counters.atLeast(1, 1); // a running one saw its cancel
+    source.next({ sab: counters.buffer, value: 5, fast: 1 }); // spins until cancelled
+    await counters.atLeast(1);
+    const fast = { sab: counters.buffer, value: 0, fast: 1 };
+    source.next(fast);
+    expect(await out).to.deep.equal([{ status: 'fulfilled', value: 0, input: fast }]);
+    await counters.atLeast(1, 1); // the running one saw its cancel
     const firstTwo = await lastValueFrom(
       range(0, 10).pipe(offloadToThread(evenOnly, { pool, settle: true }), take(2), toArray()),
     );
