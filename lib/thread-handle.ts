@@ -185,10 +185,15 @@ export class ThreadHandle {
     if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
     this.jobs[slot] = job;
     Atomics.store(this.states, slot, Slot.Pending);
-    const ints = slot * slotInts;
-    Atomics.store(this.ints, ints + SlotInt.Watched, job.timeout > 0 ? 1 : 0);
-    Atomics.store(this.ints, ints + SlotInt.Streams, job.yielded === undefined ? 0 : 1);
-    Atomics.store(this.ints, ints + SlotInt.Credit, job.yielded === undefined ? 0 : streamWindow);
+    // The slot is free, so no thread reads these now; the run message that follows publishes them.
+    const at = slot * slotInts;
+    const ints = this.ints;
+    const watched = job.timeout > 0 ? 1 : 0;
+    if (ints[at + SlotInt.Watched] !== watched) ints[at + SlotInt.Watched] = watched;
+    const streams = job.yielded === undefined ? 0 : 1;
+    if (ints[at + SlotInt.Streams] !== streams) ints[at + SlotInt.Streams] = streams;
+    const credit = streams * streamWindow;
+    if (ints[at + SlotInt.Credit] !== credit) ints[at + SlotInt.Credit] = credit;
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
