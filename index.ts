@@ -14,7 +14,7 @@ export type { StreamControlOptions } from './lib/offload-options';
 export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/pool';
 export type { Settled, SettledFulfilled, SettledRejected } from './lib/settle';
 export type { SubmitOptions } from './lib/submit';
-export { inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
+export { type Emitted, inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
 export type { WorkerSpawnOptions } from './lib/worker-options';
 export { type InThreadOptions, inThread } from './operators/inThread';
 export { type OffloadFromOptions, offloadFrom } from './operators/offloadFrom';

@@ -67,8 +67,7 @@ class Context extends ContextBase {
     times[this.slot * slotTimes + SlotTime.RunMs] = lastJobMs;
     if (--running === 0) {
       const since = times[busyAt + ThreadTime.BusySince]!;
-      times[busyAt + ThreadTime.BusyTotal] =
-        times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
+      times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
       times[busyAt + ThreadTime.BusySince] = -1;
     }
     outbox.busyMs += lastJobMs;
