@@ -23,6 +23,7 @@ import {
 } from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
 import { epochNow, watchTimeout } from './timeouts';
+import { checkNotDetached } from './transfer';
 import type { WorkerSpawnOptions } from './worker-options';
 
 export interface ExecutorOptions {
@@ -39,6 +40,8 @@ export interface ExecutorOptions {
   readonly replaceCrashed: boolean;
 }
 
+const settled: Settle = () => {};
+
 type State = 'open' | 'closing' | 'terminating' | 'ended';
 
 export interface ExecutorStats {
@@ -52,6 +55,12 @@ export interface ExecutorStats {
   runTime: TimeSummary;
   waitTime: TimeSummary;
 }
+
+/**
+ * Back-off before each new attempt to start a thread after threads died before their loop ran
+ * (a bad `resourceLimits`, a preload that throws). Past the last, waiting jobs fail.
+ */
+const startRetryMs = [20, 100, 500];
 
 /** How much work (in ms) each sequential thread is given ahead, to hide message latency. */
 const aheadMs = 1;
@@ -81,6 +90,14 @@ export class Executor implements ThreadEvents {
   readonly metrics = new Metrics();
   /** Called when the first thread has started its loop. */
   onReady: (() => void) | undefined;
+  /** True once `close()` or `terminate()` was called (rather than the threads dying by themselves). */
+  endedByOwner = false;
+  /** Threads in a row that died before their loop ran; reset when one runs. */
+  private startFailures = 0;
+  /** No thread is started before this time (ms, Date.now()), after start-up failures. */
+  private spawnAfter = 0;
+  private spawnTimer: NodeJS.Timeout | undefined;
+  private readonly doneCallbacks: (() => void)[] = [];
 
   constructor(readonly options: ExecutorOptions) {
     this.done = new Promise((resolve) => {
@@ -92,10 +109,13 @@ export class Executor implements ThreadEvents {
     return this.state === 'open';
   }
 
-  /** Calls `callback` when done: at once if it already is. */
+  /**
+   * Calls `callback` when done, never synchronously from here. Each runs in a microtask of its own,
+   * so one that throws is an uncaught exception (as from a timer) and does not stop the others.
+   */
   onDone(callback: () => void): void {
-    if (this.state === 'ended') callback();
-    else void this.done.then(callback);
+    if (this.state === 'ended') queueMicrotask(callback);
+    else this.doneCallbacks.push(callback);
   }
 
   /** True if a job submitted now would find a thread with nothing to do. */
@@ -121,7 +141,7 @@ export class Executor implements ThreadEvents {
     const job: Job = {
       def,
       input,
-      transfer,
+      transfer: transfer !== undefined && transfer.length > 0 ? transfer : undefined,
       group,
       settle,
       settled: false,
@@ -132,12 +152,23 @@ export class Executor implements ThreadEvents {
       submittedAt: this.metrics.submitTime(),
       yielded,
       tag,
+      moved: false,
+      abandoned: false,
     };
-    if (this.state !== 'open') {
+    const refused =
+      this.state !== 'open'
+        ? new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing')
+        : checkNotDetached(transfer);
+    if (refused !== undefined) {
       job.settled = true;
-      const error = new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing');
-      queueMicrotask(() => settle(error));
+      if (!(refused instanceof ClosedError)) this.failed++;
+      queueMicrotask(() => settle(refused));
       return job;
+    }
+    if (this.startFailures > startRetryMs.length) {
+      // Threads could not start even after the retries: try once more for this new work.
+      this.startFailures = startRetryMs.length;
+      this.spawnAfter = 0;
     }
     if (group.queued === 0) this.active.push(group);
     group.push(job);
@@ -154,11 +185,19 @@ export class Executor implements ThreadEvents {
     else this.cancelled++;
     const thread = job.thread;
     if (thread === undefined) {
-      this.queued--; // it stays in its group's queue, skipped when reached
+      // It stays in its group's queue, skipped when reached; its input is let go of now.
+      this.queued--;
+      job.group.waiting--;
+      job.input = undefined;
+      job.transfer = undefined;
       return;
     }
     const timedOut = reason instanceof TimeoutError ? reason.timeout : undefined;
-    if (!thread.cancel(job.slot, timedOut)) this.armGrace(thread, job);
+    if (thread.cancel(job.slot, timedOut)) {
+      // It will never start: its input need not wait for the thread to acknowledge the slot.
+      job.input = undefined;
+      job.transfer = undefined;
+    } else this.armGrace(thread, job);
   }
 
   /** Cancels every job of a group, queued or on a thread. */
@@ -187,12 +226,14 @@ export class Executor implements ThreadEvents {
   }
 
   close(): Promise<void> {
+    this.endedByOwner = true;
     if (this.state === 'open') this.state = 'closing';
     this.checkDrained();
     return this.done;
   }
 
   terminate(): Promise<void> {
+    this.endedByOwner = true;
     if (this.state === 'open' || this.state === 'closing') {
       this.state = 'terminating';
       const terminated = new AbortError('The threads were terminated');
@@ -234,10 +275,10 @@ export class Executor implements ThreadEvents {
     };
   }
 
-  /** Jobs that wait for a thread, including those handed to a thread ahead of time. */
-  get waiting(): number {
-    let waiting = this.queued;
-    for (const thread of this.threads) waiting += Math.max(0, thread.inFlight - 1);
+  /** Jobs of one group that wait for a thread, including those handed to a thread ahead of time. */
+  waitingIn(group: Group): number {
+    let waiting = group.waiting;
+    for (const thread of this.threads) waiting += thread.waitingOf(group);
     return waiting;
   }
 
@@ -250,6 +291,7 @@ export class Executor implements ThreadEvents {
 
   message(thread: ThreadHandle, message: FromThread): void {
     if (message[0] === Kind.Ready) {
+      this.startFailures = 0;
       this.onReady?.();
       this.onReady = undefined;
       return;
@@ -329,7 +371,11 @@ export class Executor implements ThreadEvents {
   exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
     if (this.living.delete(thread)) this.metrics.retiredBusyMs += thread.busyMs(epochNow());
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
-    if (!thread.stopping) this.lose(thread, new WorkerCrashedError(exitCode, { cause: error }));
+    if (!thread.stopping) {
+      const crash = new WorkerCrashedError(exitCode, { cause: error });
+      this.lose(thread, crash);
+      if (!thread.started && this.options.replaceCrashed) this.startFailed(crash);
+    }
     this.dispatch();
     this.checkDrained();
     this.checkEnded();
@@ -344,7 +390,9 @@ export class Executor implements ThreadEvents {
 
   private settle(job: Job, error: Error | undefined, value?: unknown): void {
     job.settled = true;
-    job.settle(error, value);
+    const settle = job.settle;
+    job.settle = settled;
+    settle(error, value);
   }
 
   private abandon(job: Job, error: Error): void {
@@ -368,7 +416,9 @@ export class Executor implements ThreadEvents {
     }
     for (const job of notStarted) {
       job.group.released(thread);
-      if (replace) this.requeue(job);
+      // A job whose buffers were moved to the dead thread has no input left here: it fails rather
+      // than run again on detached (empty) buffers.
+      if (replace && !job.moved) this.requeue(job);
       else if (!job.settled) {
         this.failed++;
         this.settle(job, error);
@@ -403,7 +453,9 @@ export class Executor implements ThreadEvents {
     if (!Number.isFinite(this.options.cancelGraceMs)) return; // an event-loop thread is never replaced
     const slot = job.slot;
     const timer = setTimeout(() => {
-      if (thread.jobs[slot] !== job || !thread.alive) return;
+      // Only while this very job still runs there: it may have finished (its result not read yet,
+      // if this thread was busy) and the thread gone on to another job, which must not be harmed.
+      if (!thread.alive || thread.jobs[slot] !== job || !thread.isRunning(slot)) return;
       thread.stop();
       this.lose(thread, new AbortError('The task did not stop within cancelGraceMs'));
       this.dispatch();
@@ -423,12 +475,51 @@ export class Executor implements ThreadEvents {
     return Math.min(maxDepth, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
   }
 
-  private spawnMissing(holdUntilReady = false): void {
-    while (this.threads.length < this.options.size) {
-      const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this, holdUntilReady);
-      this.threads.push(thread);
-      this.living.add(thread);
+  /** A thread died before its loop ran: retry with back-off, then fail what waits. */
+  private startFailed(crash: WorkerCrashedError): void {
+    const failures = ++this.startFailures;
+    if (failures <= startRetryMs.length) {
+      this.spawnAfter = Date.now() + startRetryMs[failures - 1]!;
+      return;
     }
+    const why = crash.cause instanceof Error ? crash.cause.message : `exit code ${crash.exitCode}`;
+    const error = new WorkerCrashedError(crash.exitCode, {
+      cause: new Error(`no thread could start (${failures} attempts, the last: ${why})`, { cause: crash.cause }),
+    });
+    for (const group of this.active.splice(0)) {
+      for (const job of group.drain()) {
+        if (job.settled) continue;
+        this.failed++;
+        this.settle(job, error);
+      }
+    }
+    this.queued = 0;
+  }
+
+  private spawnMissing(holdUntilReady = false): void {
+    if (this.startFailures > startRetryMs.length) return; // given up until new work arrives
+    if (this.startFailures > 0) {
+      // After a failed start, one thread at a time probes, after the back-off.
+      const wait = this.spawnAfter - Date.now();
+      if (wait > 0) {
+        this.spawnTimer ??= setTimeout(() => {
+          this.spawnTimer = undefined;
+          this.dispatch();
+        }, wait);
+        return;
+      }
+      if (this.threads.length < this.options.size && !this.threads.some((thread) => !thread.started)) {
+        this.spawnOne(holdUntilReady);
+      }
+      return;
+    }
+    while (this.threads.length < this.options.size) this.spawnOne(holdUntilReady);
+  }
+
+  private spawnOne(holdUntilReady: boolean): void {
+    const thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this, holdUntilReady);
+    this.threads.push(thread);
+    this.living.add(thread);
   }
 
   private dispatch(): void {
@@ -476,8 +567,22 @@ export class Executor implements ThreadEvents {
         this.turn++;
         continue;
       }
-      let job = group.shift();
-      while (job?.settled) job = group.shift(); // cancelled while queued
+      const job = group.peek(); // drops the jobs cancelled while queued
+      if (
+        job !== undefined &&
+        job.transfer !== undefined &&
+        thread.inFlight > 0 &&
+        this.options.mode === 'sequential'
+      ) {
+        // A job that moves buffers is never handed out ahead of time: on a thread that dies
+        // before starting it, its input would be lost with the thread. It waits for an idle one.
+        this.turn++;
+        continue;
+      }
+      if (job !== undefined) {
+        group.shift();
+        group.waiting--;
+      }
       if (group.queued === 0) this.active.splice(this.turn, 1);
       else this.turn++;
       if (job !== undefined) {
@@ -502,7 +607,9 @@ export class Executor implements ThreadEvents {
   private checkEnded(): void {
     if (this.state === 'terminating' && this.living.size === 0) {
       this.state = 'ended';
+      clearTimeout(this.spawnTimer);
       this.resolveDone();
+      for (const callback of this.doneCallbacks.splice(0)) queueMicrotask(callback);
     }
   }
 }

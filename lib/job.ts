@@ -11,10 +11,12 @@ export const streamEnded: unique symbol = Symbol('rxthreads.streamEnded');
 /** One task run on one input, from submission until it settles and its slot is free again. */
 export interface Job {
   readonly def: TaskDefinition;
-  readonly input: unknown;
-  readonly transfer: readonly Transferable[] | undefined;
+  /** Dropped (set to `undefined`) when the job is cancelled while queued, so memory is freed at once. */
+  input: unknown;
+  transfer: readonly Transferable[] | undefined;
   readonly group: Group;
-  readonly settle: Settle;
+  /** Replaced by a no-op once called, so a settled job still queued holds no caller's closure. */
+  settle: Settle;
   /** Settled (a result, an error, or cancelled); the slot may still be held until the thread acks. */
   settled: boolean;
   /** The thread holding it, once assigned. */
@@ -30,6 +32,10 @@ export interface Job {
   readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
   /** The submitter's number for this job (its input's position in a stream), or -1. */
   readonly tag: number;
+  /** Its transfer list was posted to a thread: the input is gone from here, so it can never run elsewhere. */
+  moved: boolean;
+  /** Cancelled while running and left to itself on an event-loop thread after `cancelGraceMs`. */
+  abandoned: boolean;
 }
 
 /**
@@ -41,6 +47,8 @@ export class Group {
   private head = 0;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
+  /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
+  waiting = 0;
   /** Jobs assigned to each thread, kept only when `maxThreads` can bind. */
   readonly threads = new Map<ThreadHandle, number>();
 
@@ -59,12 +67,24 @@ export class Group {
 
   push(job: Job): void {
     this.items.push(job);
+    this.waiting++;
   }
 
   /** Puts a job taken back from a dying thread at the front, so it keeps its place. */
   unshift(job: Job): void {
     if (this.head > 0) this.items[--this.head] = job;
     else this.items.unshift(job);
+    this.waiting++;
+  }
+
+  /** The first job not cancelled, left in the queue; cancelled ones before it are dropped. */
+  peek(): Job | undefined {
+    for (;;) {
+      if (this.head >= this.items.length) return undefined;
+      const job = this.items[this.head]!;
+      if (!job.settled) return job;
+      this.shift();
+    }
   }
 
   shift(): Job | undefined {
@@ -86,6 +106,7 @@ export class Group {
     const jobs = this.items.slice(this.head) as Job[];
     this.items = [];
     this.head = 0;
+    this.waiting = 0;
     return jobs;
   }
 

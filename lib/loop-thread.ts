@@ -1,9 +1,10 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { WorkerCrashedError } from './errors';
+import { ClosedError, WorkerCrashedError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
 import { ThreadOwner } from './owner';
 import type { ThreadPoolStats } from './pool';
+import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkObject, checkType } from './validate';
@@ -43,7 +44,7 @@ export class EventLoopThread extends ThreadOwner {
   constructor(options: EventLoopThreadOptions = {}) {
     checkObject('options', options);
     checkType('name', options.name, 'string');
-    checkObject('resourceLimits', options.resourceLimits);
+    checkResourceLimits(options.resourceLimits);
     const worker = workerSpawnOptions(options);
     const executor = new Executor({
       size: 1,
@@ -61,7 +62,11 @@ export class EventLoopThread extends ThreadOwner {
     this.ready = new Promise<void>((resolve, reject) => {
       executor.onReady = resolve;
       void executor.done.then(() =>
-        reject(new WorkerCrashedError(1, { cause: new Error('The thread ended before its loop started') })),
+        reject(
+          executor.endedByOwner
+            ? new ClosedError('The loop thread was closed before its loop started')
+            : new WorkerCrashedError(1, { cause: new Error('The thread ended before its loop started') }),
+        ),
       );
     });
     this.ready.catch(() => {}); // only those who await it should see a thread that never started

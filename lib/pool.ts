@@ -5,6 +5,7 @@ import { Executor } from './executor';
 import type { Group } from './job';
 import type { TimeSummary } from './metrics';
 import { executorOf, ThreadOwner } from './owner';
+import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
@@ -85,7 +86,7 @@ export class ThreadPool extends ThreadOwner {
     checkInteger('size', options.size, 1);
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
-    checkObject('resourceLimits', options.resourceLimits);
+    checkResourceLimits(options.resourceLimits);
     const worker = workerSpawnOptions(options);
     checkType('name', options.name, 'string');
     const size = options.size ?? Math.max(1, availableParallelism() - 1);
@@ -118,7 +119,12 @@ export class ThreadPool extends ThreadOwner {
   run<I, O>(task: TaskLike<I, O>, input: I, options?: SubmitOptions): Promise<O> {
     checkSubmitOptions(options);
     const executor = this.#executor;
-    if (executor.isOpen && executor.waiting >= this.#maxQueue && !executor.hasIdleThread()) {
+    if (
+      this.#maxQueue !== Number.POSITIVE_INFINITY &&
+      executor.isOpen &&
+      executor.waitingIn(this.#runs) >= this.#maxQueue &&
+      !executor.hasIdleThread()
+    ) {
       return Promise.reject(new QueueFullError(`The pool's queue is full (maxQueue ${this.#maxQueue})`));
     }
     return submitJob(executor, this.#runs, task, input, options);

@@ -121,7 +121,13 @@ class Run<I> {
   end(outcome: Outcome, error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.feeder.stop(); // an error stops reading the source at once
+    try {
+      this.feeder.stop(); // an error stops reading the source at once
+    } catch {
+      // A source whose teardown (or iterator `return()`) throws must not stop the cancellation
+      // below, nor reach the caller from inside a thread's message handler: the stream's own
+      // outcome is already decided, as RxJS itself does with a teardown that throws after an error.
+    }
     if (outcome !== 'complete') this.placement.executor.cancelGroup(this.group);
     this.early.clear();
     this.held.clear();
@@ -240,6 +246,9 @@ function runStream<I, O>(
 ): Observable<O> {
   const def = definitionOf(toTask(taskLike));
   return new Observable<O>((subscriber) => {
+    // A subscriber already closed (its teardown ran, as in a `combineLatest` whose first source
+    // errored synchronously) would never unsubscribe from the source: so never subscribe to it.
+    if (subscriber.closed) return;
     const { signal } = options;
     // Before any thread or source is touched: an aborted stream does no work at all.
     if (signal?.aborted) {
@@ -311,6 +320,9 @@ export function threadMapIterable<I, O>(
           // whole window of values reaches the threads in one batch.
           const step = sync ? (iterator as Iterator<I>).next() : await iterator!.next();
           if (stopped) return;
+          if (typeof step !== 'object' || step === null) {
+            throw new TypeError(`Iterator result ${String(step)} is not an object`);
+          }
           if (step.done) {
             stopped = true;
             run.complete();

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
-import { transferList } from './context';
+import { type Transferable, transferList } from './context';
 import { SerializationError } from './errors';
-import type { Job } from './job';
+import type { Group, Job } from './job';
 import {
   type FromThread,
   Header,
@@ -21,6 +21,7 @@ import {
   ThreadTime,
   threadTimes,
 } from './protocol';
+import { checkNotDetached } from './transfer';
 import type { WorkerSpawnOptions } from './worker-options';
 
 const entry = join(__dirname, 'thread', 'entry.js');
@@ -102,6 +103,23 @@ export function startWorker(filename: string, options: WorkerOptions): Worker {
   return new WorkerThread(filename, options);
 }
 
+/**
+ * The transfer list of a batch, or `null` if one of its buffers is detached or listed twice: posting
+ * it would deliver a buffer empty or silently drop the message, so each job is then sent alone.
+ */
+function batchTransfers(jobs: readonly Job[]): Transferable[] | null {
+  const list = new Set<Transferable>();
+  for (const job of jobs) {
+    if (job.transfer === undefined) continue;
+    if (checkNotDetached(job.transfer) !== undefined) return null;
+    for (const item of job.transfer) {
+      if (list.has(item)) return null;
+      list.add(item);
+    }
+  }
+  return [...list];
+}
+
 export interface ThreadEvents {
   message(thread: ThreadHandle, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
@@ -127,6 +145,8 @@ export class ThreadHandle {
   alive = true;
   /** True once we asked it to stop (so its exit is no crash). */
   stopping = false;
+  /** True once its loop runs (its `Ready` message arrived). */
+  started = false;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
   /** Referenced until the thread's loop runs, for an owner that is awaited before any work. */
@@ -163,9 +183,12 @@ export class ThreadHandle {
       ...options.worker,
     });
     this.worker.on('message', (message: FromThread) => {
-      if (message[0] === Kind.Ready && this.holding) {
-        this.holding = false;
-        if (this.inFlight === 0) this.worker.unref();
+      if (message[0] === Kind.Ready) {
+        this.started = true;
+        if (this.holding) {
+          this.holding = false;
+          if (this.inFlight === 0) this.worker.unref();
+        }
       }
       this.events.message(this, message);
     });
@@ -209,7 +232,7 @@ export class ThreadHandle {
     }
     out.message.push(slot, job.def.key, job.input);
     out.jobs.push(job);
-    if (job.transfer !== undefined && job.transfer.length > 0) this.hasTransfers = true;
+    if (job.transfer !== undefined) this.hasTransfers = true;
     // Cloning many large buffers in one message is far slower than in several: send big inputs
     // on their own rather than in a batch.
     const input = job.input;
@@ -310,6 +333,16 @@ export class ThreadHandle {
     return false;
   }
 
+  /** Jobs of `group` held but not started. */
+  waitingOf(group: Group): number {
+    if (group.inFlight === 0) return 0;
+    let count = 0;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.jobs[slot]?.group === group && Atomics.load(this.states, slot) === Slot.Pending) count++;
+    }
+    return count;
+  }
+
   /** Jobs held but not started (for `queued`). */
   get waiting(): number {
     let count = 0;
@@ -330,21 +363,31 @@ export class ThreadHandle {
     const out = this.out;
     this.out = undefined;
     if (out === undefined || !this.alive) return;
-    const transfers = this.hasTransfers ? out.jobs.flatMap((job) => job.transfer ?? []) : undefined;
+    const transfers = this.hasTransfers ? batchTransfers(out.jobs) : undefined;
     this.hasTransfers = false;
-    try {
-      this.worker.postMessage(out.message, transferList(transfers));
-      return;
-    } catch {
-      // Some input cannot be cloned: send the jobs one by one so only those fail.
+    if (transfers !== null) {
+      try {
+        this.worker.postMessage(out.message, transferList(transfers));
+        if (transfers !== undefined) for (const job of out.jobs) if (job.transfer !== undefined) job.moved = true;
+        return;
+      } catch {
+        // Some input cannot be cloned: send the jobs one by one so only those fail.
+      }
     }
     if (out.defs.length > 0) this.worker.postMessage([Kind.Run, out.defs] satisfies RunMessage);
     const failures: [Job, SerializationError][] = [];
     for (let i = Header, n = 0; i < out.message.length; i += Stride, n++) {
       const job = out.jobs[n]!;
       const single: RunMessage = [Kind.Run, 0, out.message[i], out.message[i + 1], out.message[i + 2]];
+      const detached = checkNotDetached(job.transfer);
+      if (detached !== undefined) {
+        this.release(job.slot);
+        failures.push([job, detached]);
+        continue;
+      }
       try {
         this.worker.postMessage(single, transferList(job.transfer));
+        if (job.transfer !== undefined) job.moved = true;
       } catch (error) {
         this.release(job.slot);
         const reason = error instanceof Error ? error.message : String(error);

@@ -282,15 +282,18 @@ describe('ThreadPool', () => {
       expect(await running).to.be.instanceOf(AbortError);
     });
 
-    it('done resolves once closed and exited, never rejects, and onDone runs callbacks (at once when done)', async () => {
+    it('done resolves once closed and exited, never rejects, and onDone runs callbacks (soon, never synchronously, when done)', async () => {
       pool = new ThreadPool({ size: 1 });
       let called = 0;
       pool.onDone(() => called++);
       await pool.run((x: number) => x, 1);
       await pool.close();
       await pool.done;
+      await Promise.resolve();
       expect(called).to.equal(1);
       pool.onDone(() => called++);
+      expect(called).to.equal(1);
+      await Promise.resolve();
       expect(called).to.equal(2);
     });
 

@@ -2,7 +2,7 @@ import { SHARE_ENV } from 'node:worker_threads';
 import { expect } from 'chai';
 import { lastValueFrom, range } from 'rxjs';
 import { map, toArray } from 'rxjs/operators';
-import { EventLoopThread, offloadToThread, runOnLoop, ThreadPool } from 'rxthreads';
+import { EventLoopThread, offloadToThread, runOnLoop, ThreadPool, WorkerCrashedError } from 'rxthreads';
 import { fixture } from '../helpers';
 
 /** What a thread sees of its start: env, argv and flags. */
@@ -82,6 +82,12 @@ describe('worker options: env, execArgv, argv', () => {
     const threads = pool({ size: 1, argv });
     argv.push('b');
     expect(await threads.run(() => process.argv.slice(2), null)).to.deep.equal(['a']);
+  });
+
+  it('fails the waiting tasks with WorkerCrashedError when an execArgv preload kills every thread', async () => {
+    const threads = pool({ size: 1, execArgv: ['--require', fixture('preload-throws-in-thread.cjs')] });
+    const error = await threads.run((x: number) => x, 1).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WorkerCrashedError);
   });
 
   it('validates them, echoing the value', () => {
