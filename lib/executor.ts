@@ -270,8 +270,7 @@ export class Executor implements ThreadEvents {
       failed: this.failed,
       cancelled: this.cancelled,
       utilization: this.metrics.utilization(this.options.size, busyMs),
-      runTime: this.metrics.runTime,
-      waitTime: this.metrics.waitTime,
+      ...this.metrics.summaries(Array.from(this.living, (thread) => thread.histograms)),
     };
   }
 
@@ -309,11 +308,7 @@ export class Executor implements ThreadEvents {
       job.group.released(thread);
       const outcome = message[i + 1] as Outcome;
       const value = message[i + 2];
-      if (outcome !== Outcome.Skipped) {
-        ran++;
-        const slot = message[i] as number;
-        if (this.metrics.enabled) this.metrics.record(thread.runMs(slot), thread.startedAt(slot) - job.submittedAt);
-      }
+      if (outcome !== Outcome.Skipped) ran++;
       if (job.settled) continue;
       switch (outcome) {
         case Outcome.Ok:
@@ -369,7 +364,7 @@ export class Executor implements ThreadEvents {
   }
 
   exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
-    if (this.living.delete(thread)) this.metrics.retiredBusyMs += thread.busyMs(epochNow());
+    if (this.living.delete(thread)) this.metrics.retire(thread.histograms, thread.busyMs(epochNow()));
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) {
       const crash = new WorkerCrashedError(exitCode, { cause: error });

@@ -1,4 +1,4 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { addInto, histogramBuffer, summarize } from './histogram';
 import { epochNow } from './timeouts';
 
 /** Submissions that may share one clock reading within a synchronous run of them. */
@@ -6,7 +6,7 @@ const clockReuse = 64;
 
 /**
  * A summary of task durations in ms, over every task that ran (bounded memory: a histogram with
- * 3 significant digits, not a list of samples).
+ * under 1% error, not a list of samples).
  *
  * @example
  * ```ts
@@ -25,36 +25,61 @@ export interface TimeSummary {
   max: number;
 }
 
-function summarize(histogram: RecordableHistogram): TimeSummary {
-  const count = histogram.count;
-  if (count === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
-  // Recorded in µs (a histogram holds integers >= 1).
-  return {
-    count,
-    mean: histogram.mean / 1000,
-    p50: histogram.percentile(50) / 1000,
-    p90: histogram.percentile(90) / 1000,
-    p99: histogram.percentile(99) / 1000,
-    max: histogram.max / 1000,
-  };
-}
-
-function toMicros(ms: number): number {
+/** A duration as a histogram holds it: whole µs, at least 1. */
+export function toMicros(ms: number): number {
   return ms >= 0.001 ? Math.round(ms * 1000) : 1;
 }
 
-/** What a pool or loop thread records about its tasks: run and wait times, and busy time. */
+/** One thread's histograms (see histogram.ts), which it records into and the main thread reads. */
+export interface ThreadHistograms {
+  readonly runTime: Float64Array;
+  readonly waitTime: Float64Array;
+}
+
+function newHistograms(): ThreadHistograms {
+  return { runTime: new Float64Array(histogramBuffer()), waitTime: new Float64Array(histogramBuffer()) };
+}
+
+/**
+ * What a pool or loop thread reports about its tasks: run and wait times, and busy time. Each
+ * thread records its tasks' times itself, into histograms in shared memory, so recording costs the
+ * main thread nothing per task; `stats()` adds them up.
+ */
 export class Metrics {
   private readonly created = performance.now();
-  private readonly run = createHistogram();
-  private readonly wait = createHistogram();
+  /** Shared with every thread: 1 while threads record. 0 only in the benchmark of what recording costs. */
+  readonly recording = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  /** Histograms of threads that have exited, added up. */
+  private readonly retired = newHistograms();
   /** Busy ms of threads that have exited. */
-  retiredBusyMs = 0;
-  /** False only in the benchmark that measures what recording costs. */
-  enabled = true;
+  private retiredBusyMs = 0;
   private clock = 0;
   private clockUses = 0;
   private clockReset = false;
+
+  constructor() {
+    this.recording[0] = 1;
+  }
+
+  get enabled(): boolean {
+    return Atomics.load(this.recording, 0) !== 0;
+  }
+
+  set enabled(on: boolean) {
+    Atomics.store(this.recording, 0, on ? 1 : 0);
+  }
+
+  /** Histograms for a new thread. */
+  newThread(): ThreadHistograms {
+    return newHistograms();
+  }
+
+  /** A thread has exited: its figures are kept, its histograms let go. */
+  retire(histograms: ThreadHistograms, busyMs: number): void {
+    addInto(this.retired.runTime, histograms.runTime);
+    addInto(this.retired.waitTime, histograms.waitTime);
+    this.retiredBusyMs += busyMs;
+  }
 
   /**
    * When a task is submitted (epoch ms), for its wait time. Reading the clock costs as much as a
@@ -62,7 +87,6 @@ export class Metrics {
    * `clockReuse` of them (they are microseconds apart); the next turn always reads it afresh.
    */
   submitTime(): number {
-    if (!this.enabled) return 0;
     if (this.clockUses-- > 0) return this.clock;
     this.clock = epochNow();
     this.clockUses = clockReuse - 1;
@@ -76,25 +100,22 @@ export class Metrics {
     return this.clock;
   }
 
-  /** A task ran for `runMs`, after waiting `waitMs` between its submission and its start. */
-  record(runMs: number, waitMs: number): void {
-    if (!this.enabled) return;
-    this.run.record(toMicros(runMs));
-    this.wait.record(toMicros(waitMs));
-  }
-
-  /** Busy thread-time / (threads × wall time since creation), from 0 to 1. */
-  utilization(threads: number, busyMs: number): number {
+  /** Busy thread-time of every thread there has been / (threads × wall time since creation), from 0 to 1. */
+  utilization(threads: number, livingBusyMs: number): number {
     const wall = performance.now() - this.created;
     if (wall <= 0 || threads <= 0) return 0;
-    return Math.min(1, Math.max(0, (this.retiredBusyMs + busyMs) / (threads * wall)));
+    return Math.min(1, Math.max(0, (this.retiredBusyMs + livingBusyMs) / (threads * wall)));
   }
 
-  get runTime(): TimeSummary {
-    return summarize(this.run);
-  }
-
-  get waitTime(): TimeSummary {
-    return summarize(this.wait);
+  /** Run and wait times over every task that ran, on the living threads and those that exited. */
+  summaries(living: Iterable<ThreadHistograms>): { runTime: TimeSummary; waitTime: TimeSummary } {
+    const total = newHistograms();
+    addInto(total.runTime, this.retired.runTime);
+    addInto(total.waitTime, this.retired.waitTime);
+    for (const histograms of living) {
+      addInto(total.runTime, histograms.runTime);
+      addInto(total.waitTime, histograms.waitTime);
+    }
+    return { runTime: summarize(total.runTime), waitTime: summarize(total.waitTime) };
   }
 }

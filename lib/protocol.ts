@@ -42,13 +42,14 @@ export const SlotInt = {
 export const slotInts = 3;
 
 /**
- * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`, written by the
- * thread: the job's start (ms since the epoch, `performance.timeOrigin + performance.now()`,
- * written before the slot turns `Started`) and how long it ran (written before its outcome is sent).
+ * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`: the job's start,
+ * written by the thread (ms since the epoch, `performance.timeOrigin + performance.now()`, before
+ * the slot turns `Started`), and its submission, written by the main thread.
  */
 export const SlotTime = {
   StartedAt: 0,
-  RunMs: 1,
+  /** Written by the main thread when it assigns the job: when the job was submitted, for its wait time. */
+  SubmittedAt: 1,
 } as const;
 export const slotTimes = 2;
 
@@ -83,6 +84,11 @@ export interface ThreadInit {
   readonly ints: SharedArrayBuffer;
   /** Float64 per-slot fields: {@link SlotTime}. */
   readonly times: SharedArrayBuffer;
+  /** Int32 flag: 1 while the thread records its tasks' run and wait times. */
+  readonly recording: SharedArrayBuffer;
+  /** Where the thread records them (µs, histogram.ts): shared with the main thread, which reads them for `stats()`. */
+  readonly runTime: SharedArrayBuffer;
+  readonly waitTime: SharedArrayBuffer;
   readonly mode: RunMode;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;

@@ -4,6 +4,7 @@ import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerT
 import { type Transferable, transferList } from './context';
 import { SerializationError } from './errors';
 import type { Group, Job } from './job';
+import type { Metrics, ThreadHistograms } from './metrics';
 import {
   type FromThread,
   Header,
@@ -121,6 +122,8 @@ function batchTransfers(jobs: readonly Job[]): Transferable[] | null {
 }
 
 export interface ThreadEvents {
+  /** Where the thread's tasks' times go. */
+  readonly metrics: Metrics;
   message(thread: ThreadHandle, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
   unsendable(thread: ThreadHandle, failures: [Job, SerializationError][]): void;
@@ -135,6 +138,8 @@ export class ThreadHandle {
   readonly ints: Int32Array;
   /** Per-slot times written by the thread ({@link SlotTime}). */
   readonly times: Float64Array;
+  /** The histograms this thread records its tasks' run and wait times into. */
+  readonly histograms: ThreadHistograms;
   /** The job in each slot, until the thread acknowledges it. */
   readonly jobs: (Job | undefined)[];
   private readonly free: number[] = [];
@@ -175,7 +180,17 @@ export class ThreadHandle {
     this.times[slotCount * slotTimes + ThreadTime.BusySince] = -1;
     this.jobs = new Array(slotCount);
     for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot);
-    const init: ThreadInit = { states, ints, times, mode, tsNode: tsNodeInit() };
+    this.histograms = events.metrics.newThread();
+    const init: ThreadInit = {
+      states,
+      ints,
+      times,
+      recording: events.metrics.recording.buffer as SharedArrayBuffer,
+      runTime: this.histograms.runTime.buffer as SharedArrayBuffer,
+      waitTime: this.histograms.waitTime.buffer as SharedArrayBuffer,
+      mode,
+      tsNode: tsNodeInit(),
+    };
     this.worker = startWorker(entry, {
       workerData: init,
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
@@ -217,6 +232,7 @@ export class ThreadHandle {
     if (ints[at + SlotInt.Streams] !== streams) ints[at + SlotInt.Streams] = streams;
     const credit = streams * streamWindow;
     if (ints[at + SlotInt.Credit] !== credit) ints[at + SlotInt.Credit] = credit;
+    this.times[slot * slotTimes + SlotTime.SubmittedAt] = job.submittedAt;
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
@@ -293,11 +309,6 @@ export class ThreadHandle {
     const at = this.slotCount * slotTimes;
     const since = this.times[at + ThreadTime.BusySince]!;
     return this.times[at + ThreadTime.BusyTotal]! + (since >= 0 ? Math.max(0, now - since) : 0);
-  }
-
-  /** How long the job in `slot` ran, in ms (valid once its outcome has arrived). */
-  runMs(slot: number): number {
-    return this.times[slot * slotTimes + SlotTime.RunMs]!;
   }
 
   /**

@@ -4,6 +4,8 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { TimeoutError } from '../errors';
+import { record } from '../histogram';
+import { toMicros } from '../metrics';
 import {
   Header,
   Kind,
@@ -32,6 +34,9 @@ const states = new Int32Array(init.states);
 const ints = new Int32Array(init.ints);
 const times = new Float64Array(init.times);
 const busyAt = times.length - threadTimes;
+const recording = new Int32Array(init.recording);
+const runHistogram = new Float64Array(init.runTime);
+const waitHistogram = new Float64Array(init.waitTime);
 /** Fixed for the thread's life; read once (the getter is not free at millions of jobs). */
 const timeOrigin = performance.timeOrigin;
 /** Tasks running now: the thread is busy while there is at least one. */
@@ -64,7 +69,11 @@ class Context extends ContextBase {
     Atomics.store(states, this.slot, Slot.Finished);
     const now = performance.now();
     lastJobMs = now - this.started;
-    times[this.slot * slotTimes + SlotTime.RunMs] = lastJobMs;
+    if (recording[0] !== 0) {
+      record(runHistogram, toMicros(lastJobMs));
+      const submittedAt = times[this.slot * slotTimes + SlotTime.SubmittedAt]!;
+      record(waitHistogram, toMicros(timeOrigin + this.started - submittedAt));
+    }
     if (--running === 0) {
       const since = times[busyAt + ThreadTime.BusySince]!;
       times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
