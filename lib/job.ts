@@ -1,4 +1,5 @@
 import type { Transferable } from './context';
+import type { ClockReading } from './metrics';
 import type { TaskDefinition } from './protocol';
 import type { ThreadHandle } from './thread-handle';
 
@@ -26,8 +27,8 @@ export interface Job {
   bytes: number;
   /** Ms the job may run once started on its thread; 0 for no limit. */
   readonly timeout: number;
-  /** When it was submitted (epoch ms), for its wait time. */
-  readonly submittedAt: number;
+  /** When it was submitted, for its wait time. */
+  readonly submittedAt: ClockReading;
   /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
   readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
   /** The submitter's number for this job (its input's position in a stream), or -1. */

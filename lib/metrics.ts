@@ -30,6 +30,11 @@ export function toMicros(ms: number): number {
   return ms >= 0.001 ? Math.round(ms * 1000) : 1;
 }
 
+/** One reading of the clock (epoch ms), shared by the jobs submitted around it. */
+export interface ClockReading {
+  readonly at: number;
+}
+
 /** One thread's histograms (see histogram.ts), which it records into and the main thread reads. */
 export interface ThreadHistograms {
   readonly runTime: Float64Array;
@@ -53,7 +58,7 @@ export class Metrics {
   private readonly retired = newHistograms();
   /** Busy ms of threads that have exited. */
   private retiredBusyMs = 0;
-  private clock = 0;
+  private clock: ClockReading = { at: 0 };
   private clockUses = 0;
   private clockReset = false;
 
@@ -82,13 +87,15 @@ export class Metrics {
   }
 
   /**
-   * When a task is submitted (epoch ms), for its wait time. Reading the clock costs as much as a
-   * tiny task's whole bookkeeping, so a synchronous run of submissions shares one reading per
-   * `clockReuse` of them (they are microseconds apart); the next turn always reads it afresh.
+   * When a task is submitted (epoch ms), for its wait time, as a shared reading. Reading the clock
+   * costs as much as a tiny task's whole bookkeeping, so a synchronous run of submissions shares
+   * one reading per `clockReuse` of them (they are microseconds apart); the next turn of the event
+   * loop always reads it afresh. A job keeps the reading object, not the number: a number field
+   * would be a heap allocation per job.
    */
-  submitTime(): number {
+  submitTime(): ClockReading {
     if (this.clockUses-- > 0) return this.clock;
-    this.clock = epochNow();
+    this.clock = { at: epochNow() };
     this.clockUses = clockReuse - 1;
     if (!this.clockReset) {
       this.clockReset = true;

@@ -232,7 +232,7 @@ export class ThreadHandle {
     if (ints[at + SlotInt.Streams] !== streams) ints[at + SlotInt.Streams] = streams;
     const credit = streams * streamWindow;
     if (ints[at + SlotInt.Credit] !== credit) ints[at + SlotInt.Credit] = credit;
-    this.times[slot * slotTimes + SlotTime.SubmittedAt] = job.submittedAt;
+    this.times[slot * slotTimes + SlotTime.SubmittedAt] = job.submittedAt.at;
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
