@@ -173,7 +173,7 @@ class Run<I> {
       this.inputsDone++;
       if (last !== streamEnded) this.emit(last);
     } else if (at !== this.nextToEmit) {
-      const held = this.held.get(at);
+      const held = this.held.size > 0 ? this.held.get(at) : undefined;
       if (held !== undefined) {
         if (last !== streamEnded) held.outputs.push(last);
         held.done = true;
@@ -203,6 +203,7 @@ class Run<I> {
         this.emit(value);
         continue;
       }
+      if (this.held.size === 0) return; // no streaming input is waiting: the common case
       const held = this.held.get(at);
       if (held === undefined) return;
       this.held.delete(at);
