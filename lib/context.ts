@@ -1,4 +1,6 @@
-import type { TransferListItem } from 'node:worker_threads';
+import type { FileHandle } from 'node:fs/promises';
+import type { ReadableStream, TransformStream, WritableStream } from 'node:stream/web';
+import type { MessagePort, Worker } from 'node:worker_threads';
 
 /**
  * Something `postMessage` can move rather than copy: an ArrayBuffer, a MessagePort, …
@@ -10,7 +12,15 @@ import type { TransferListItem } from 'node:worker_threads';
  * const list: Transferable[] = [bytes.buffer];
  * ```
  */
-export type Transferable = TransferListItem | ArrayBufferLike;
+// Spelled out rather than taken from @types/node, whose name for it (`TransferListItem`) is gone in
+// later versions: these types compile against @types/node 20 and 26 alike.
+export type Transferable =
+  | ArrayBufferLike
+  | MessagePort
+  | FileHandle
+  | ReadableStream
+  | WritableStream
+  | TransformStream;
 
 /**
  * What a task receives as its second argument, inside the thread.
@@ -53,6 +63,9 @@ export interface TaskContext {
 }
 
 /** A transfer list as `postMessage` types it: a SharedArrayBuffer listed here fails at runtime. */
-export function transferList(list: readonly Transferable[] | undefined): TransferListItem[] | undefined {
-  return list as TransferListItem[] | undefined;
+export function transferList(list: readonly Transferable[] | undefined): PostMessageTransfer | undefined {
+  return list as PostMessageTransfer | undefined;
 }
+
+/** The transfer list type of `postMessage`, whatever @types/node calls it. */
+type PostMessageTransfer = Exclude<Parameters<Worker['postMessage']>[1], undefined>;

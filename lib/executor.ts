@@ -29,14 +29,20 @@ import type { WorkerSpawnOptions } from './worker-options';
 export interface ExecutorOptions {
   readonly size: number;
   readonly mode: RunMode;
+  /** How long a cancelled running job may take to stop before its thread is replaced (a pool) or it is abandoned (a loop). */
   readonly cancelGraceMs: number;
+  /** How long a closing thread may take to exit by itself before it is terminated. */
+  readonly closeGraceMs: number;
   readonly resourceLimits: ResourceLimits | undefined;
   /** `env`, `execArgv` and `argv` for each Worker. */
   readonly worker?: WorkerSpawnOptions;
   readonly name: string | undefined;
   /** Slots per thread: the most jobs one thread can hold at once. */
   readonly slotCount: number;
-  /** A pool replaces a crashed thread; an event-loop thread ends with it instead. */
+  /**
+   * A pool replaces a crashed thread, and one whose cancelled job runs past the grace period; an
+   * event-loop thread ends with a crash, and abandons a cancelled job instead (its other tasks live on).
+   */
   readonly replaceCrashed: boolean;
 }
 
@@ -90,8 +96,8 @@ export class Executor implements ThreadEvents {
   readonly metrics = new Metrics();
   /** Called when the first thread has started its loop. */
   onReady: (() => void) | undefined;
-  /** True once `close()` or `terminate()` was called (rather than the threads dying by themselves). */
-  endedByOwner = false;
+  /** Called instead of `onReady` when `close()` or `terminate()` comes before the first thread runs. */
+  onClosedBeforeReady: (() => void) | undefined;
   /** Threads in a row that died before their loop ran; reset when one runs. */
   private startFailures = 0;
   /** No thread is started before this time (ms, Date.now()), after start-up failures. */
@@ -226,14 +232,14 @@ export class Executor implements ThreadEvents {
   }
 
   close(): Promise<void> {
-    this.endedByOwner = true;
+    this.closedBeforeReady();
     if (this.state === 'open') this.state = 'closing';
     this.checkDrained();
     return this.done;
   }
 
   terminate(): Promise<void> {
-    this.endedByOwner = true;
+    this.closedBeforeReady();
     if (this.state === 'open' || this.state === 'closing') {
       this.state = 'terminating';
       const terminated = new AbortError('The threads were terminated');
@@ -383,6 +389,12 @@ export class Executor implements ThreadEvents {
     this.cancel(job, new TimeoutError(job.timeout));
   };
 
+  private closedBeforeReady(): void {
+    if (this.onReady === undefined) return;
+    this.onReady = undefined;
+    this.onClosedBeforeReady?.();
+  }
+
   private settle(job: Job, error: Error | undefined, value?: unknown): void {
     job.settled = true;
     const settle = job.settle;
@@ -443,14 +455,21 @@ export class Executor implements ThreadEvents {
     this.queued++;
   }
 
-  /** A cancelled job that is still running after the grace period has its thread replaced. */
+  /**
+   * A cancelled job that is still running after the grace period has its thread replaced (a pool),
+   * or is abandoned (an event-loop thread, whose other tasks must live on): its slot is freed and
+   * it no longer holds the process nor a `close()`.
+   */
   private armGrace(thread: ThreadHandle, job: Job): void {
-    if (!Number.isFinite(this.options.cancelGraceMs)) return; // an event-loop thread is never replaced
     const slot = job.slot;
     const timer = setTimeout(() => {
       // Only while this very job still runs there: it may have finished (its result not read yet,
       // if this thread was busy) and the thread gone on to another job, which must not be harmed.
       if (!thread.alive || thread.jobs[slot] !== job || !thread.isRunning(slot)) return;
+      if (!this.options.replaceCrashed) {
+        job.abandoned = thread.abandon(slot);
+        return;
+      }
       thread.stop();
       this.lose(thread, new AbortError('The task did not stop within cancelGraceMs'));
       this.dispatch();
@@ -594,7 +613,7 @@ export class Executor implements ThreadEvents {
     if (this.state !== 'closing' || this.queued > 0) return;
     for (const thread of this.threads) if (thread.inFlight > 0) return;
     this.state = 'terminating';
-    for (const thread of this.threads) thread.stop();
+    for (const thread of this.threads) thread.close(this.options.closeGraceMs);
     this.threads.length = 0;
     this.checkEnded();
   }

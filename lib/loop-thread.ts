@@ -7,7 +7,7 @@ import type { ThreadPoolStats } from './pool';
 import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
-import { checkObject, checkType } from './validate';
+import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionKeys } from './validate';
 import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
@@ -23,7 +23,29 @@ export interface EventLoopThreadOptions extends WorkerSpawnOptions {
   name?: string;
   /** Limits for the thread's heap and stack. */
   resourceLimits?: ResourceLimits;
+  /**
+   * How long a cancelled task may take to settle before it is abandoned: its slot is freed, it no
+   * longer holds the process, and `close()` no longer waits for it (it ends with the thread). The
+   * thread is never replaced for it, since its other tasks live on. @default 100
+   */
+  cancelGraceMs?: number;
+  /**
+   * How long the thread may take to end by itself on `close()` (its `onThreadClose` callbacks, then
+   * its event loop draining) before it is terminated. @default 5000
+   */
+  closeGraceMs?: number;
 }
+
+/** The options `new EventLoopThread()` accepts: extend this list with each new option. */
+const loopOptionKeys = optionKeys<EventLoopThreadOptions>()(
+  'name',
+  'resourceLimits',
+  'cancelGraceMs',
+  'closeGraceMs',
+  'env',
+  'execArgv',
+  'argv',
+);
 
 /**
  * One long-lived thread running its own event loop: submitted tasks run there at once,
@@ -43,13 +65,17 @@ export class EventLoopThread extends ThreadOwner {
 
   constructor(options: EventLoopThreadOptions = {}) {
     checkObject('options', options);
+    checkKnownKeys('EventLoopThread', options, loopOptionKeys);
     checkType('name', options.name, 'string');
+    checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
+    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
     const worker = workerSpawnOptions(options);
     const executor = new Executor({
       size: 1,
       mode: 'concurrent',
-      cancelGraceMs: Number.POSITIVE_INFINITY,
+      cancelGraceMs: options.cancelGraceMs ?? 100,
+      closeGraceMs: options.closeGraceMs ?? 5000,
       resourceLimits: options.resourceLimits,
       name: options.name,
       worker,
@@ -61,12 +87,10 @@ export class EventLoopThread extends ThreadOwner {
     this.#submissions = executor.openGroup(1, Number.POSITIVE_INFINITY);
     this.ready = new Promise<void>((resolve, reject) => {
       executor.onReady = resolve;
+      executor.onClosedBeforeReady = () =>
+        reject(new ClosedError('The loop thread was closed before its loop started'));
       void executor.done.then(() =>
-        reject(
-          executor.endedByOwner
-            ? new ClosedError('The loop thread was closed before its loop started')
-            : new WorkerCrashedError(1, { cause: new Error('The thread ended before its loop started') }),
-        ),
+        reject(new WorkerCrashedError(1, { cause: new Error('The thread ended before its loop started') })),
       );
     });
     this.ready.catch(() => {}); // only those who await it should see a thread that never started

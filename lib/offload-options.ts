@@ -6,11 +6,13 @@ import type { Placement, StreamOptions } from './stream';
 import {
   checkInteger,
   checkIntegerOrInfinity,
+  checkKnownKeys,
   checkObject,
   checkSignal,
   checkTimeout,
   checkType,
   optionError,
+  optionKeys,
 } from './validate';
 
 /**
@@ -79,9 +81,26 @@ export interface OffloadOptions<I> extends StreamControlOptions {
   transfer?: (input: I) => Transferable[];
 }
 
+/** The options `offloadToThread` (and `offloadFrom`) accept: extend this list with each new option. */
+const offloadOptionKeys = optionKeys<OffloadOptions<unknown>>()(
+  'pool',
+  'threads',
+  'concurrency',
+  'ordered',
+  'transfer',
+  'signal',
+  'timeout',
+  'settle',
+);
+
 /** Checks the options at creation and returns how each subscription places its work. */
-export function offloadSetup<I>(options: OffloadOptions<I>): { place: () => Placement; stream: StreamOptions<I> } {
+export function offloadSetup<I>(
+  options: OffloadOptions<I>,
+  api = 'offloadToThread',
+  moreKeys: readonly string[] = [],
+): { place: () => Placement; stream: StreamOptions<I> } {
   checkObject('options', options);
+  checkKnownKeys(api, options, [...offloadOptionKeys, ...moreKeys]);
   const { pool, threads } = options;
   if (pool !== undefined && !(pool instanceof ThreadPool)) throw optionError('pool', 'a ThreadPool', pool);
   checkInteger('threads', threads, 1);

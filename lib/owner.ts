@@ -1,4 +1,5 @@
 import type { Executor } from './executor';
+import { watchForLeak } from './leak-warning';
 
 const executors = new WeakMap<object, Executor>();
 
@@ -22,6 +23,7 @@ export abstract class ThreadOwner {
     this.#executor = executor;
     this.done = executor.done;
     executors.set(this, executor);
+    watchForLeak(this, executor);
   }
 
   /** Graceful: no new tasks; queued and running ones finish; then every thread exits. Resolves when done. */

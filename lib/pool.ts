@@ -8,7 +8,15 @@ import { executorOf, ThreadOwner } from './owner';
 import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
-import { checkInteger, checkIntegerOrInfinity, checkNonNegativeNumber, checkObject, checkType } from './validate';
+import {
+  checkInteger,
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionKeys,
+} from './validate';
 import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
@@ -20,12 +28,17 @@ import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
  * ```
  */
 export interface ThreadPoolOptions extends WorkerSpawnOptions {
-  /** Threads in the pool. @default Math.max(1, os.availableParallelism() - 1) */
+  /** Threads in the pool. @default os.availableParallelism() */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
   maxQueue?: number;
   /** How long a cancelled running task may take to stop by itself before its thread is replaced. @default 100 */
   cancelGraceMs?: number;
+  /**
+   * How long a thread may take to end by itself on `close()` (its `onThreadClose` callbacks, then
+   * its event loop draining) before it is terminated. @default 5000
+   */
+  closeGraceMs?: number;
   /** Limits for each thread's heap and stack; a thread over them dies with `WorkerCrashedError`. */
   resourceLimits?: ResourceLimits;
   /** A name for the pool's threads, shown in debuggers and errors. */
@@ -65,6 +78,19 @@ export interface ThreadPoolStats {
   waitTime: TimeSummary;
 }
 
+/** The options `new ThreadPool()` accepts: extend this list with each new option. */
+const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
+  'size',
+  'maxQueue',
+  'cancelGraceMs',
+  'closeGraceMs',
+  'resourceLimits',
+  'name',
+  'env',
+  'execArgv',
+  'argv',
+);
+
 /**
  * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
  *
@@ -83,17 +109,20 @@ export class ThreadPool extends ThreadOwner {
 
   constructor(options: ThreadPoolOptions = {}) {
     checkObject('options', options);
+    checkKnownKeys('ThreadPool', options, threadPoolOptionKeys);
     checkInteger('size', options.size, 1);
     checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
+    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
     const worker = workerSpawnOptions(options);
     checkType('name', options.name, 'string');
-    const size = options.size ?? Math.max(1, availableParallelism() - 1);
+    const size = options.size ?? availableParallelism();
     const executor = new Executor({
       size,
       mode: 'sequential',
       cancelGraceMs: options.cancelGraceMs ?? 100,
+      closeGraceMs: options.closeGraceMs ?? 5000,
       resourceLimits: options.resourceLimits,
       name: options.name,
       worker,

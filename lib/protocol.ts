@@ -21,6 +21,11 @@ export const Slot = {
   Revoked: 4,
   /** Ran to the end; its outcome is sent or about to be. */
   Finished: 5,
+  /**
+   * Cancelled, still running past `cancelGraceMs` on an event-loop thread, and left to itself: the
+   * thread will send no outcome for it, only acknowledge the `Abandon` message (which frees the slot).
+   */
+  Abandoned: 6,
 } as const;
 
 /**
@@ -127,6 +132,8 @@ export const Kind = {
   Cancel: 1,
   Ready: 2,
   Results: 3,
+  Close: 4,
+  Abandon: 5,
 } as const;
 
 /** Elements before the first job of a `RunMessage` or the first outcome of a `ResultsMessage`. */
@@ -148,7 +155,19 @@ export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...
  */
 export type CancelMessage = [kind: typeof Kind.Cancel, slot: number, timeoutMs?: number];
 
-export type ToThread = RunMessage | CancelMessage;
+/**
+ * `[Close]`: no more jobs will come and every job has settled: run the `onThreadClose` callbacks,
+ * then let the event loop drain and exit by itself.
+ */
+export type CloseMessage = [kind: typeof Kind.Close];
+
+/**
+ * `[Abandon, slot]`: the job in `slot` was cancelled and is still running past the grace period
+ * (its state is `Abandoned`): forget it and acknowledge with a `Skipped` outcome.
+ */
+export type AbandonMessage = [kind: typeof Kind.Abandon, slot: number];
+
+export type ToThread = RunMessage | CancelMessage | CloseMessage | AbandonMessage;
 
 // ---- worker → main thread ----
 
@@ -180,6 +199,8 @@ export const StageKind = {
   Stop: 3,
   /** `[Unclonable, wire]` out: an output could not be cloned to the caller. */
   Unclonable: 4,
+  /** `[CloseError, wire]` out: an `onThreadClose` callback threw, after the thread's last outcome. */
+  CloseError: 5,
 } as const;
 
 // ---- main thread → stage thread ----
@@ -197,19 +218,26 @@ export type StageToThread =
   | [kind: typeof StageKind.Stop];
 
 // ---- stage thread → main thread ----
-// Every message but `Next` is the thread's last: after it, the thread closes its port and exits.
+// `Complete`, `Error`, `Stop` and `Unclonable` carry the stage's outcome: it is sent once, after
+// every output. The thread then runs its `onThreadClose` callbacks (a `CloseError` for each one
+// that throws), closes its port and exits by itself once its event loop has drained.
 
 export type StageFromThread =
   /** What the stage emitted, in order. */
   | StageNextMessage
   /** The stage completed (its teardown has run). */
   | [kind: typeof StageKind.Complete]
-  /** The stage errored, or failed to load; `passedThrough` is 1 when the error is the source's own. */
+  /**
+   * The stage errored, failed to load, or completed but its teardown threw; `passedThrough` is 1
+   * when the error is the source's own.
+   */
   | [kind: typeof StageKind.Error, error: WireError, passedThrough?: 1]
-  /** The stage was unsubscribed, as asked, and its teardown has run. */
-  | [kind: typeof StageKind.Stop]
+  /** The stage was unsubscribed, as asked, and its teardown has run; `[Stop, wire]`: it threw. */
+  | [kind: typeof StageKind.Stop, teardownError?: WireError]
   /** An output could not be cloned: the values before it were sent, the stage is unsubscribed. */
-  | [kind: typeof StageKind.Unclonable, error: WireError];
+  | [kind: typeof StageKind.Unclonable, error: WireError]
+  /** An `onThreadClose` callback threw. */
+  | [kind: typeof StageKind.CloseError, error: WireError];
 
 /** Shared Int32 counters of a stage thread. */
 export const StageCounter = {
@@ -219,10 +247,12 @@ export const StageCounter = {
   Aborted: 1,
   /** 1 once the thread is exiting (also on process.exit or an uncaught error); `Consumed` is notified. */
   Exited: 2,
+  /** 1 once the stage has subscribed to `input$`'s values (`overflow: 'block'` waits only then). */
+  Started: 3,
 } as const;
 
 /** Int32 counters in a stage thread's shared buffer. */
-export const stageCounters = 3;
+export const stageCounters = 4;
 
 /** What `workerData` carries to a stage thread. */
 export interface StageInit {

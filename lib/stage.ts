@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
+import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
+import { describeUnclonable } from './clone-check';
 import { type Transferable, transferList } from './context';
 import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
 import {
@@ -11,6 +12,7 @@ import {
   type StageToThread,
   stageCounters,
   type TaskDefinition,
+  type WireError,
 } from './protocol';
 import { toWire } from './thread/outbox';
 import { startWorker, tsNodeInit } from './thread-handle';
@@ -19,15 +21,16 @@ const entry = join(__dirname, 'thread', 'stage-entry.js');
 
 export interface StageOptions<I> {
   readonly bufferSize: number;
-  readonly overflow: 'block' | 'error';
+  readonly overflow: 'buffer' | 'block' | 'error';
   readonly transfer: ((input: I) => Transferable[]) | undefined;
+  readonly closeGraceMs: number;
 }
 
 /**
- * How long a stage thread has to exit by itself once its end is decided (its teardown, after an
- * unsubscribe; leftover timers, after it completed) before it is terminated.
+ * After an unsubscribe, the most a stage thread has for its teardown and close callbacks before it
+ * is terminated (whatever `closeGraceMs` says): a cancelled stage's thread is gone within ~1 s.
  */
-const exitGraceMs = 100;
+const cancelCloseGraceMs = 1000;
 /** Source values sent in one message at most. */
 const batchSize = 256;
 /** While blocked for credit, how often the stage's outputs are taken off the port and emitted. */
@@ -35,9 +38,19 @@ const drainEveryMs = 10;
 
 type Outcome = { kind: 'complete' } | { kind: 'error'; error: unknown } | { kind: 'unsubscribe' };
 
+/** Reports an error nobody can receive any more, as RxJS does: `config.onUnhandledError`, or thrown. */
+function reportUnhandled(error: unknown): void {
+  setTimeout(() => {
+    const { onUnhandledError } = config;
+    if (onUnhandledError === null) throw error;
+    onUnhandledError(error);
+  });
+}
+
 /**
  * One `inThread` subscription: a thread of its own running the stage, fed with the source's values
- * in batches, within a bounded backlog, and joined before `complete` or `error` goes out.
+ * in batches, at most `bufferSize` of them in flight (the rest wait here, or the source is held or
+ * failed, as `overflow` says), and joined before `complete` or `error` goes out.
  */
 export class StageRun<I> {
   private readonly worker: Worker;
@@ -48,6 +61,12 @@ export class StageRun<I> {
   private flushScheduled = false;
   /** Source values posted to the thread so far. */
   private sent = 0;
+  /** Source values beyond `bufferSize` in flight, waiting on this side for credit (from `head` on). */
+  private queue: I[] = [];
+  private head = 0;
+  private pumpArmed = false;
+  /** The source's end, sent once every waiting value has gone. */
+  private sourceEnd: StageToThread | undefined;
   /** Set once the outcome is known; emitted after the thread exits. */
   private outcome: Outcome | undefined;
   private exited = false;
@@ -94,10 +113,59 @@ export class StageRun<I> {
     this.finish({ kind: 'unsubscribe' });
   }
 
-  /** A source value: batched, once there is room for it in the backlog. */
+  /** A source value: sent (batched) if there is room in flight, else handled as `overflow` says. */
   private next(value: I): void {
     if (this.sourceStopped) return;
-    if (this.backlog() >= this.options.bufferSize && !this.makeRoom()) return;
+    const { bufferSize, overflow } = this.options;
+    if (this.waiting() === 0 && this.backlog() < bufferSize) {
+      this.send(value);
+      return;
+    }
+    if (overflow === 'error') {
+      this.flush();
+      if (this.backlog() < bufferSize) this.send(value);
+      else {
+        const message = `inThread: the stage is ${this.backlog()} values behind (bufferSize ${bufferSize})`;
+        this.finish({ kind: 'error', error: new QueueFullError(message) });
+      }
+      return;
+    }
+    // 'block' never waits on a stage that has not started: it might never start (an await that
+    // never settles), and nothing could end the wait while it holds the caller's loop.
+    if (overflow === 'buffer' || Atomics.load(this.counters, StageCounter.Started) === 0) {
+      this.queue.push(value);
+      this.armPump();
+      return;
+    }
+    if (this.block()) this.send(value);
+  }
+
+  private complete(): void {
+    if (this.sourceStopped) return; // takeUntil completes us when we stop the source
+    this.sourceStopped = true;
+    this.sourceEnd = [StageKind.Complete];
+    this.pump();
+  }
+
+  private error(error: unknown): void {
+    if (this.sourceStopped) return;
+    this.sourceStopped = true;
+    this.sourceError = { error };
+    this.sourceEnd = [StageKind.Error, toWire(error)];
+    this.pump();
+  }
+
+  /** Source values sent or batched that the thread has not yet handed to the stage. */
+  private backlog(): number {
+    return this.sent + this.batch.length - 1 - Atomics.load(this.counters, StageCounter.Consumed);
+  }
+
+  private waiting(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Batches a value for the thread. */
+  private send(value: I): void {
     if (this.options.transfer !== undefined) {
       try {
         this.batchTransfers.push(...this.options.transfer(value));
@@ -114,56 +182,68 @@ export class StageRun<I> {
     }
   }
 
-  private complete(): void {
-    if (this.sourceStopped) return; // takeUntil completes us when we stop the source
-    this.sourceStopped = true;
+  /** Sends waiting values while there is room in flight; then the source's end, once none wait. */
+  private pump(): void {
+    const { bufferSize } = this.options;
+    while (this.outcome === undefined && this.waiting() > 0 && this.backlog() < bufferSize) {
+      const value = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as I;
+      this.send(value);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     this.flush();
-    this.post([StageKind.Complete]);
+    if (this.waiting() > 0) this.armPump();
+    else if (this.sourceEnd !== undefined) {
+      this.post(this.sourceEnd);
+      this.sourceEnd = undefined;
+    }
   }
 
-  private error(error: unknown): void {
-    if (this.sourceStopped) return;
-    this.sourceStopped = true;
-    this.sourceError = { error };
-    this.flush();
-    this.post([StageKind.Error, toWire(error)]);
-  }
-
-  /** Source values sent or batched that the thread has not yet handed to the stage. */
-  private backlog(): number {
-    return this.sent + this.batch.length - 1 - Atomics.load(this.counters, StageCounter.Consumed);
+  /** Pumps again once the thread has taken values (it notifies `Consumed`), without holding the loop. */
+  private armPump(): void {
+    if (this.pumpArmed || this.outcome !== undefined) return;
+    this.pumpArmed = true;
+    const onCredit = (): void => {
+      this.pumpArmed = false;
+      if (this.outcome === undefined) this.pump();
+    };
+    // The thread may have taken values since the last pump: then there is room already, and no
+    // later change of `Consumed` might come to wake us.
+    const seen = Atomics.load(this.counters, StageCounter.Consumed);
+    const wait =
+      this.backlog() < this.options.bufferSize
+        ? undefined
+        : Atomics.waitAsync(this.counters, StageCounter.Consumed, seen);
+    if (wait?.async === true) void wait.value.then(onCredit);
+    else queueMicrotask(onCredit);
   }
 
   /**
-   * The backlog is full: sends the batch, then waits for credit (`'block'`) or fails the stream
-   * (`'error'`). Returns whether the value may go on.
+   * `overflow: 'block'`, the stage has started and is `bufferSize` values behind: the caller's thread
+   * waits until there is room. Returns whether the value may go on.
    */
-  private makeRoom(): boolean {
-    this.flush();
-    const { bufferSize, overflow } = this.options;
-    if (this.backlog() < bufferSize) return true;
-    if (overflow === 'error') {
-      const message = `inThread: the stage is ${this.backlog()} values behind (bufferSize ${bufferSize})`;
-      this.finish({ kind: 'error', error: new QueueFullError(message) });
-      return false;
-    }
-    // A push source cannot be slowed any other way: holding the caller's thread is what keeps
-    // memory flat even for a synchronous source. Meanwhile the stage's outputs are taken off the
-    // port and emitted (so the stage never waits on us), and a stage that ends or a thread that
-    // dies ends the wait: its 'exit' event cannot fire while we hold the event loop, so the thread
-    // says it is exiting in shared memory.
-    while (!this.sourceStopped && this.backlog() >= bufferSize) {
+  private block(): boolean {
+    const { bufferSize } = this.options;
+    // Holding the caller's thread is what keeps memory flat even for a synchronous source.
+    // Meanwhile the stage's outputs are taken off the port and emitted (so the stage never waits on
+    // us), and a stage that ends or a thread that dies ends the wait: its 'exit' event cannot fire
+    // while we hold the event loop, so the thread says it is exiting in shared memory.
+    for (;;) {
       const exiting = Atomics.load(this.counters, StageCounter.Exited) === 1;
       this.drain();
-      if (this.sourceStopped) break;
+      if (this.sourceStopped) return false;
+      this.pump();
+      if (this.waiting() === 0 && this.backlog() < bufferSize) return true;
       if (exiting) {
         this.stopTheSource(); // the 'exit' event will tell how it died
-        break;
+        return false;
       }
       const consumed = Atomics.load(this.counters, StageCounter.Consumed);
       if (this.backlog() >= bufferSize) Atomics.wait(this.counters, StageCounter.Consumed, consumed, drainEveryMs);
     }
-    return !this.sourceStopped;
   }
 
   private flush(): void {
@@ -177,7 +257,7 @@ export class StageRun<I> {
       this.port.postMessage(message, transferList(transfers));
       this.sent += message.length - 1;
     } catch (error) {
-      const reason = (error as Error).message;
+      const reason = describeUnclonable('value', message.slice(1), error);
       const failure = new SerializationError(`A source value could not be cloned to the stage's thread: ${reason}`, {
         cause: error,
       });
@@ -219,8 +299,23 @@ export class StageRun<I> {
       }
       case StageKind.Stop:
         // The stage's teardown has run, as asked; the thread is on its way out.
+        if (message[1] !== undefined) this.lateError(message[1]);
+        break;
+      case StageKind.CloseError:
+        this.lateError(message[1]);
         break;
     }
+  }
+
+  /**
+   * The stage's teardown (after an unsubscribe) or a close callback threw. A stream that was to
+   * complete errors with it instead; after an unsubscribe nobody can receive it, so it is reported
+   * as RxJS reports such errors; a stream that already errors keeps its first error.
+   */
+  private lateError(wire: WireError): void {
+    const outcome = this.outcome;
+    if (outcome?.kind === 'complete') this.outcome = { kind: 'error', error: taskErrorFrom(wire) };
+    else if (outcome?.kind === 'unsubscribe') reportUnhandled(taskErrorFrom(wire));
   }
 
   private stopTheSource(): void {
@@ -230,8 +325,9 @@ export class StageRun<I> {
   }
 
   /**
-   * The outcome is known. The source stops; unless the thread has ended the stage itself, it is
-   * told to unsubscribe it (so its teardown runs there). The outcome goes out once the thread exits.
+   * The outcome is known. The source stops and values still waiting never go; unless the thread
+   * has ended the stage itself, it is told to unsubscribe it (so its teardown runs there). The
+   * thread then closes gracefully within its grace; the outcome goes out once it has exited.
    */
   private finish(outcome: Outcome, fromThread = false): void {
     if (this.outcome !== undefined) return;
@@ -239,13 +335,17 @@ export class StageRun<I> {
     this.outcome = outcome;
     this.batch = [StageKind.Next];
     this.batchTransfers = [];
+    this.queue = [];
+    this.head = 0;
     if (this.exited) return;
+    let graceMs = this.options.closeGraceMs;
     if (!fromThread) {
       // Shared memory first: a stage busy in a synchronous loop sees ctx.aborted before the message.
       Atomics.store(this.counters, StageCounter.Aborted, 1);
       this.port.postMessage([StageKind.Stop] satisfies StageToThread);
+      graceMs = Math.min(graceMs, cancelCloseGraceMs);
     }
-    this.graceTimer = setTimeout(() => void this.worker.terminate(), exitGraceMs);
+    this.graceTimer = setTimeout(() => void this.worker.terminate(), graceMs);
     this.graceTimer.unref();
   }
 
@@ -253,11 +353,14 @@ export class StageRun<I> {
   private onExit(code: number): void {
     this.exited = true;
     clearTimeout(this.graceTimer);
-    // The thread may have sent its last message just before it exited, on a channel that is not
+    // The thread may have sent its last messages just before it exited, on a channel that is not
     // ordered with the 'exit' event: take what is left on the port first.
     this.drain();
     this.port.close();
     this.stopTheSource();
+    this.queue = [];
+    // A terminated thread never notified its last credit: release our own pending waitAsync.
+    Atomics.notify(this.counters, StageCounter.Consumed);
     const outcome = this.outcome ?? { kind: 'error', error: new WorkerCrashedError(code, { cause: this.crash }) };
     this.outcome = outcome;
     if (outcome.kind === 'complete') this.subscriber.complete();

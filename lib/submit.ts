@@ -1,9 +1,10 @@
+import { withAwaitingCaller } from './caller-site';
 import type { Transferable } from './context';
 import { AbortError } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
 import { definitionOf, type TaskLike, toTask } from './task';
-import { checkObject, checkTimeout, optionError } from './validate';
+import { checkKnownKeys, checkObject, checkTimeout, optionError, optionKeys } from './validate';
 
 /**
  * Options for one `run` or `submit` call.
@@ -27,8 +28,12 @@ export interface SubmitOptions {
   timeout?: number;
 }
 
+/** The options `run` and `submit` accept: extend this list with each new option. */
+const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer', 'timeout');
+
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkObject('options', options);
+  checkKnownKeys('run/submit', options, submitOptionKeys);
   if (options?.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw optionError('signal', 'an AbortSignal', options.signal);
   }
@@ -49,7 +54,7 @@ export function submitJob<I, O>(
   const def = definitionOf(toTask(task));
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
-  return new Promise<O>((resolve, reject) => {
+  const settled = new Promise<O>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
     const job = executor.submit(
       group,
@@ -68,4 +73,5 @@ export function submitJob<I, O>(
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+  return withAwaitingCaller(settled);
 }

@@ -1,5 +1,7 @@
-import { isAbsolute } from 'node:path';
+import { existsSync } from 'node:fs';
+import { extname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { creationPlace } from './caller-site';
 import type { TaskContext } from './context';
 import type { TaskDefinition } from './protocol';
 import { optionError } from './validate';
@@ -73,6 +75,10 @@ function intern<I, O>(identity: string, make: (key: number) => TaskDefinition): 
  * .ts when this process runs under ts-node or tsx). The module is loaded once per thread and
  * stays loaded, so its top-level state lives as long as the thread.
  *
+ * Name the compiled file (`x.js`, `x.mjs`, `x.cjs`): under ts-node or tsx, a missing one is the
+ * TypeScript file next to it (`x.ts`, `x.mts`, `x.cts`), as `import './x.js'` is in TypeScript; a
+ * missing `x.ts` is likewise the compiled `x.js`. So one name works under ts-node, tsx and tsc output.
+ *
  * @param modulePath An absolute path or a `file:` URL; a relative path is a `TypeError`.
  * @param exportName The export to call. @default "default"
  * @example
@@ -81,18 +87,76 @@ function intern<I, O>(identity: string, make: (key: number) => TaskDefinition): 
  * ```
  */
 export function moduleTask<I, O>(modulePath: string | URL, exportName = 'default'): Task<I, O> {
-  let path: string;
-  if (modulePath instanceof URL || (typeof modulePath === 'string' && modulePath.startsWith('file:'))) {
-    path = fileURLToPath(modulePath);
-  } else if (typeof modulePath === 'string' && isAbsolute(modulePath)) {
-    path = modulePath;
-  } else {
-    throw optionError('modulePath', 'an absolute path or a file: URL', modulePath);
-  }
+  const path = resolveModuleFile(modulePathOf(modulePath));
   if (typeof exportName !== 'string' || exportName === '') {
     throw optionError('exportName', 'a non-empty string', exportName);
   }
   return intern(`module\0${path}\0${exportName}`, (key) => ({ key, kind: 'module', path, exportName }));
+}
+
+const expectedPath = 'an absolute path or a file: URL';
+const howToResolve =
+  "name a file next to yours with require.resolve('./task') (CommonJS), or " +
+  "import.meta.resolve('./task.js') or new URL('./task.js', import.meta.url) (ES module)";
+
+function modulePathOf(modulePath: string | URL): string {
+  if (modulePath instanceof URL) {
+    if (modulePath.protocol !== 'file:') throw optionError('modulePath', expectedPath, modulePath.href);
+    return fileURLToPath(modulePath);
+  }
+  if (typeof modulePath !== 'string') throw optionError('modulePath', expectedPath, modulePath);
+  if (isAbsolute(modulePath)) return modulePath;
+  if (/^file:/i.test(modulePath)) {
+    if (!/^file:\/\//i.test(modulePath)) {
+      throw new TypeError(
+        `${optionError('modulePath', expectedPath, modulePath).message}: a file: URL must be absolute (file:///…); ${howToResolve}`,
+      );
+    }
+    try {
+      return fileURLToPath(modulePath);
+    } catch (error) {
+      throw new TypeError(
+        `${optionError('modulePath', expectedPath, modulePath).message}: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (/^[a-z][a-z\d+.-]+:/i.test(modulePath)) throw optionError('modulePath', expectedPath, modulePath);
+  throw new TypeError(
+    `${optionError('modulePath', expectedPath, modulePath).message}: a relative path would depend on the ` +
+      `working directory; ${howToResolve}`,
+  );
+}
+
+// The names TypeScript itself maps between: `import './x.js'` finds x.ts, and tsc turns x.ts into x.js.
+const toTypeScript: Record<string, readonly string[]> = { '.js': ['.ts', '.tsx'], '.mjs': ['.mts'], '.cjs': ['.cts'] };
+const toJavaScript: Record<string, readonly string[]> = {
+  '.ts': ['.js'],
+  '.tsx': ['.js'],
+  '.mts': ['.mjs'],
+  '.cts': ['.cjs'],
+};
+
+/** True if this process can load TypeScript: ts-node, tsx, or a TypeScript ES module loader. */
+function typeScriptRuntime(): boolean {
+  return (
+    typeof require.extensions['.ts'] === 'function' ||
+    process.execArgv.some((flag) => /ts-node[\\/]esm|[\\/]tsx[\\/]dist[\\/]/.test(flag))
+  );
+}
+
+/**
+ * One name that works under ts-node, tsx and compiled output: a missing `x.js` is `x.ts` when this
+ * process runs TypeScript, and a missing `x.ts` is the compiled `x.js` (likewise .mjs/.mts, .cjs/.cts).
+ */
+function resolveModuleFile(path: string): string {
+  if (existsSync(path)) return path;
+  const ext = extname(path);
+  const candidates = typeScriptRuntime() ? (toTypeScript[ext] ?? toJavaScript[ext]) : toJavaScript[ext];
+  for (const other of candidates ?? []) {
+    const alternative = path.slice(0, -ext.length) + other;
+    if (existsSync(alternative)) return alternative;
+  }
+  return path;
 }
 
 /**
@@ -118,7 +182,15 @@ export function inlineTask<I, O>(fn: TaskFunction<I, O>): Task<I, O> {
   if (/^class[\s{]/.test(source)) {
     throw optionError('task', 'a function, not a class', fn.name);
   }
-  const task = intern<I, O>(`inline\0${source}`, (key) => ({ key, kind: 'inline', source }));
+  const task = intern<I, O>(`inline\0${source}`, (key) => {
+    // Named after where it was created, so that stack frames inside the thread say where it came from.
+    const place = creationPlace();
+    return {
+      key,
+      kind: 'inline',
+      source: place === undefined ? source : `${source}\n//# sourceURL=inline-task(${place})`,
+    };
+  });
   byFunction.set(fn, task as Task<unknown, unknown>);
   return task;
 }

@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
+import { describeUnclonable } from './clone-check';
 import { type Transferable, transferList } from './context';
 import { SerializationError } from './errors';
 import type { Group, Job } from './job';
 import type { Metrics, ThreadHistograms } from './metrics';
 import {
+  type AbandonMessage,
+  type CloseMessage,
   type FromThread,
   Header,
   Kind,
@@ -152,6 +155,7 @@ export class ThreadHandle {
   stopping = false;
   /** True once its loop runs (its `Ready` message arrived). */
   started = false;
+  private closeTimer: NodeJS.Timeout | undefined;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
   /** Referenced until the thread's loop runs, for an owner that is awaited before any work. */
@@ -212,6 +216,7 @@ export class ThreadHandle {
     });
     this.worker.on('exit', (code) => {
       this.alive = false;
+      clearTimeout(this.closeTimer);
       this.events.exit(this, code, this.lastError);
     });
     // After the listeners: adding a 'message' listener refs the thread's port again.
@@ -366,7 +371,31 @@ export class ThreadHandle {
   stop(): void {
     this.alive = false;
     this.stopping = true;
+    clearTimeout(this.closeTimer);
     void this.worker.terminate();
+  }
+
+  /**
+   * Ends the thread gracefully once it holds no job: it runs its `onThreadClose` callbacks and exits
+   * by itself when its loop drains; after `graceMs` it is terminated. The process waits for it.
+   */
+  close(graceMs: number): void {
+    this.alive = false;
+    this.stopping = true;
+    this.worker.ref();
+    this.worker.postMessage([Kind.Close] satisfies CloseMessage);
+    this.closeTimer = setTimeout(() => void this.worker.terminate(), graceMs);
+    this.closeTimer.unref(); // the thread itself holds the process meanwhile
+  }
+
+  /**
+   * Leaves a cancelled job that still runs to itself (an event-loop thread): returns false if it
+   * has finished in the meantime. The thread acknowledges with a `Skipped` outcome, freeing the slot.
+   */
+  abandon(slot: number): boolean {
+    if (Atomics.compareExchange(this.states, slot, Slot.Aborted, Slot.Abandoned) !== Slot.Aborted) return false;
+    this.worker.postMessage([Kind.Abandon, slot] satisfies AbandonMessage);
+    return true;
   }
 
   /** Sends the jobs assigned since the last flush as one message. */
@@ -401,7 +430,7 @@ export class ThreadHandle {
         if (job.transfer !== undefined) job.moved = true;
       } catch (error) {
         this.release(job.slot);
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = describeUnclonable('input', job.input, error);
         failures.push([
           job,
           new SerializationError(`The task's input could not be cloned to the thread: ${reason}`, { cause: error }),

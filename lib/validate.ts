@@ -63,3 +63,47 @@ export function checkTimeout(name: string, value: unknown): void {
 export function checkSignal(name: string, value: unknown): void {
   if (value !== undefined && !(value instanceof AbortSignal)) throw optionError(name, 'an AbortSignal', value);
 }
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Rejects keys of `options` that `known` does not list, with a did-you-mean: a misspelt option
+ * (`{ concurency: 2 }`) would otherwise be ignored silently. `api` names whose options these are.
+ */
+export function checkKnownKeys(api: string, options: object | undefined, known: readonly string[]): void {
+  if (options === undefined) return;
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = known
+      .map((name) => ({ name, d: distance(key.toLowerCase(), name.toLowerCase()) }))
+      .filter(({ name, d }) => d <= Math.max(2, Math.floor(name.length / 3)))
+      .sort((a, b) => a.d - b.d)[0];
+    const hint = near === undefined ? '' : ` Did you mean \`${near.name}\`?`;
+    throw new TypeError(
+      `Unknown option \`${key}\` of ${api}.${hint} Its options are ${known.map((name) => `\`${name}\``).join(', ')}.`,
+    );
+  }
+}
+
+/**
+ * The keys of an options type, listed once at run time for {@link checkKnownKeys}. It does not
+ * compile unless every key of `T` is listed, so a new option cannot be forgotten here:
+ * `optionKeys<ThreadPoolOptions>()('size', 'maxQueue', …)`.
+ */
+export function optionKeys<T>() {
+  return <const K extends readonly (keyof T & string)[]>(
+    ...keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })
+  ): readonly string[] => keys;
+}

@@ -1,8 +1,18 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Transferable } from '../lib/context';
 import { StageRun } from '../lib/stage';
-import { definitionOf, type TaskLike, toTask } from '../lib/task';
-import { checkInteger, checkObject, checkType, optionError } from '../lib/validate';
+import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../lib/validate';
+
+const overflows: readonly unknown[] = ['buffer', 'block', 'error'];
 
 /**
  * Options of {@link inThread}.
@@ -14,33 +24,49 @@ import { checkInteger, checkObject, checkType, optionError } from '../lib/valida
  */
 export interface InThreadOptions<I> {
   /**
-   * Source values that may wait for the stage: sent or batched, not yet handed to it in its thread.
+   * Source values that may be in flight: sent or batched to the stage's thread, not yet handed to
+   * the stage there. What the source emits beyond that is handled as `overflow` says.
    * @default 1024
    */
   bufferSize?: number;
   /**
-   * What a source value that finds `bufferSize` values waiting does. `'block'` holds the source:
-   * the caller's thread waits (`Atomics.wait`) until the stage has taken more, emitting the stage's
-   * outputs meanwhile; this bounds memory even for a synchronous source. `'error'` fails the stream
-   * with `QueueFullError`, for a caller whose event loop must never wait.
-   * @default 'block'
+   * What a source value that finds `bufferSize` values in flight does.
+   * - `'buffer'`: it waits on the caller's side, in order, and goes once the stage has taken more
+   *   (as RxJS operators such as `concatMap` buffer); the caller's event loop never waits.
+   * - `'error'`: the stream fails with `QueueFullError`.
+   * - `'block'`: **pauses the caller's event loop** (`Atomics.wait`) until the stage has taken
+   *   more, emitting its outputs meanwhile; this bounds memory even for a synchronous source. It
+   *   never waits on a stage that has not started yet (values wait as with `'buffer'`), and a
+   *   thread that dies ends the wait with `WorkerCrashedError`.
+   * @default 'buffer'
    */
-  overflow?: 'block' | 'error';
+  overflow?: 'buffer' | 'block' | 'error';
   /** The buffers of a source value to move to the stage's thread rather than copy. */
   transfer?: (input: I) => Transferable[];
+  /**
+   * Once the stage has completed or errored, how long (ms) its thread has to end by itself (its
+   * `onThreadClose` callbacks, then its event loop drains) before it is terminated. After an
+   * unsubscribe the thread has at most 1000 ms, whatever this says.
+   * @default 5000
+   */
+  closeGraceMs?: number;
 }
+
+/** The options `inThread` accepts: extend this list with each new option. */
+const inThreadOptionKeys = optionKeys<InThreadOptions<unknown>>()('bufferSize', 'overflow', 'transfer', 'closeGraceMs');
 
 /**
  * Runs a whole RxJS stage inside a thread of its own, one per subscription: the stage receives the
  * source as `input$` (values, completion and error) and whatever it emits comes back, in order.
  * Stateful operators (`scan`, `distinct`, windows, buffers) keep their state in that thread for the
  * whole subscription. Unsubscribing unsubscribes the stage in its thread, so its teardown runs
- * there; `complete` and `error` go out only after the thread has exited. See docs/inThread.md.
+ * there; `complete` and `error` go out only after the thread has exited. The caller's event loop
+ * never waits for the stage unless you opt in with `overflow: 'block'`. See docs/inThread.md.
  *
  * @param stage A module export `(input$: Observable<I>, ctx: TaskContext) => Observable<O>`
  *   (`moduleTask`); it may also return a promise of the Observable. A plain function is accepted
  *   as an inline task if it is self-contained: it gets rxjs with `await import('rxjs')`.
- * @param options Backlog bound and transfers: {@link InThreadOptions}.
+ * @param options Values in flight, overflow, transfers, close grace: {@link InThreadOptions}.
  * @example
  * ```ts
  * // stages.cjs: exports.runningTotal = (input$) => input$.pipe(scan((sum, x) => sum + x, 0));
@@ -50,23 +76,30 @@ export interface InThreadOptions<I> {
  * ```
  */
 export function inThread<I, O>(
-  stage: TaskLike<Observable<I>, Observable<O>>,
+  // An untyped `moduleTask(path)` is a Task<unknown, unknown>: accepted, with outputs typed `unknown`.
+  stage: TaskLike<Observable<I>, Observable<O>> | Task<unknown, unknown>,
   options: InThreadOptions<I> = {},
 ): OperatorFunction<I, O> {
-  const def = definitionOf(toTask(stage));
+  const def = definitionOf(toTask(stage as TaskLike<Observable<I>, Observable<O>>));
   checkObject('options', options);
+  checkKnownKeys('inThread', options, inThreadOptionKeys);
   checkInteger('bufferSize', options.bufferSize, 1);
-  if (options.overflow !== undefined && options.overflow !== 'block' && options.overflow !== 'error') {
-    throw optionError('overflow', "'block' or 'error'", options.overflow);
+  if (options.overflow !== undefined && !overflows.includes(options.overflow)) {
+    throw optionError('overflow', "'buffer', 'block' or 'error'", options.overflow);
   }
   checkType('transfer', options.transfer, 'function');
+  checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
   const stageOptions = {
     bufferSize: options.bufferSize ?? 1024,
-    overflow: options.overflow ?? 'block',
+    overflow: options.overflow ?? 'buffer',
     transfer: options.transfer,
+    closeGraceMs: options.closeGraceMs ?? 5000,
   } as const;
   return (source) =>
     new Observable<O>((subscriber) => {
+      // A subscriber already closed (as in a `combineLatest` whose first source errored
+      // synchronously) would never unsubscribe: start no thread, and never subscribe to the source.
+      if (subscriber.closed) return;
       const run = new StageRun<I>(def, subscriber, stageOptions);
       // Before subscribing to the source: a synchronous source that is still emitting must stop
       // when a downstream take(n) unsubscribes.

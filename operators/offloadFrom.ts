@@ -1,9 +1,10 @@
-import type { Observable } from 'rxjs';
+import { type Observable, tap } from 'rxjs';
+import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import type { Settled } from '../lib/settle';
 import { threadMapIterable } from '../lib/stream';
 import type { Emitted, TaskLike } from '../lib/task';
-import { checkInteger } from '../lib/validate';
+import { checkInteger, optionKeys } from '../lib/validate';
 
 /**
  * Options of {@link offloadFrom}.
@@ -17,6 +18,10 @@ export interface OffloadFromOptions<I> extends OffloadOptions<I> {
   /** Most values read from the source and not yet emitted; reading pauses at this mark. @default 4096 */
   highWaterMark?: number;
 }
+
+/** The options `offloadFrom` accepts beyond `offloadToThread`'s: extend this list with each new option. */
+const offloadFromOptionKeys =
+  optionKeys<Omit<OffloadFromOptions<unknown>, keyof OffloadOptions<unknown>>>()('highWaterMark');
 
 /**
  * Runs a task on pool threads for each value of an iterable or async iterable, reading the source
@@ -58,7 +63,11 @@ export function offloadFrom<I, O>(
       `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,
     );
   }
-  const { place, stream } = offloadSetup(options);
+  const { place, stream } = offloadSetup(options, 'offloadFrom', offloadFromOptionKeys);
   checkInteger('highWaterMark', options.highWaterMark, 1);
-  return threadMapIterable(source, task, place, { ...stream, highWaterMark: options.highWaterMark ?? 4096 });
+  const site = callerSite();
+  return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(source, task, place, {
+    ...stream,
+    highWaterMark: options.highWaterMark ?? 4096,
+  }).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

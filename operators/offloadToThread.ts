@@ -1,8 +1,9 @@
-import type { OperatorFunction } from 'rxjs';
+import { type OperatorFunction, tap } from 'rxjs';
+import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
-import type { Emitted, TaskLike } from '../lib/task';
+import { type Emitted, type TaskLike, toTask } from '../lib/task';
 
 export type { OffloadOptions } from '../lib/offload-options';
 
@@ -36,5 +37,8 @@ export function offloadToThread<I, O>(
   options: OffloadOptions<I> = {},
 ): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   const { place, stream } = offloadSetup(options);
-  return threadMap(task, place, stream);
+  const site = callerSite();
+  // The task is made now, so that an inline task is named after this call, not after a subscribe.
+  const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(toTask(task), place, stream);
+  return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

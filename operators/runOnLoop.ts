@@ -1,12 +1,20 @@
-import type { OperatorFunction } from 'rxjs';
+import { type OperatorFunction, tap } from 'rxjs';
+import { callerSite, withCallerSite } from '../lib/caller-site';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
 import { type StreamControlOptions, streamControl } from '../lib/offload-options';
 import { executorOf } from '../lib/owner';
 import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
-import type { Emitted, TaskLike } from '../lib/task';
-import { checkIntegerOrInfinity, checkObject, checkType, optionError } from '../lib/validate';
+import { type Emitted, type TaskLike, toTask } from '../lib/task';
+import {
+  checkIntegerOrInfinity,
+  checkKnownKeys,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../lib/validate';
 
 /**
  * Options of {@link runOnLoop}.
@@ -24,6 +32,16 @@ export interface RunOnLoopOptions<I> extends StreamControlOptions {
   /** The buffers of an input to move to the thread rather than copy. */
   transfer?: (input: I) => Transferable[];
 }
+
+/** The options `runOnLoop` accepts: extend this list with each new option. */
+const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()(
+  'concurrency',
+  'ordered',
+  'transfer',
+  'signal',
+  'timeout',
+  'settle',
+);
 
 /**
  * Runs a task on an {@link EventLoopThread} for each source value, many at once, interleaved on
@@ -57,16 +75,23 @@ export function runOnLoop<I, O>(
 ): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
   checkObject('options', options);
+  checkKnownKeys('runOnLoop', options, runOnLoopOptionKeys);
   checkIntegerOrInfinity('concurrency', options.concurrency, 1);
   checkType('ordered', options.ordered, 'boolean');
   checkType('transfer', options.transfer, 'function');
   const control = streamControl(options);
   const executor = executorOf(loop);
-  return threadMap(task, () => ({ executor, release: (_outcome, then) => then() }), {
-    concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
-    ordered: options.ordered ?? true,
-    transfer: options.transfer,
-    limitBy: 'jobs',
-    ...control,
-  });
+  const site = callerSite();
+  const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(
+    toTask(task),
+    () => ({ executor, release: (_outcome, then) => then() }),
+    {
+      concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+      ordered: options.ordered ?? true,
+      transfer: options.transfer,
+      limitBy: 'jobs',
+      ...control,
+    },
+  );
+  return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

@@ -23,7 +23,9 @@ import {
   type WireError,
 } from '../protocol';
 import { ContextBase } from './context';
+import { explainThrown } from './inline-scope';
 import { type Loaded, TaskLoader } from './loader';
+import { runCloseCallbacks } from './on-close';
 import { Outbox, toWire } from './outbox';
 import { driveStream, isGenerator } from './stream-task';
 
@@ -47,9 +49,13 @@ const outbox = new Outbox(port);
 const contexts: (Context | undefined)[] = [];
 /** How long the last job took (ms). */
 let lastJobMs = 0;
+/** Jobs abandoned by the main thread that may still be running here. */
+let abandoned = 0;
 
 class Context extends ContextBase {
   private endedAborted: boolean | undefined;
+  /** Set when the main thread abandoned this job: it no longer owns its slot. */
+  private left = false;
 
   constructor(
     private readonly slot: number,
@@ -59,44 +65,60 @@ class Context extends ContextBase {
   }
 
   get aborted(): boolean {
-    return this.endedAborted ?? Atomics.load(states, this.slot) === Slot.Aborted;
+    if (this.endedAborted !== undefined) return this.endedAborted;
+    const state = Atomics.load(states, this.slot);
+    return state === Slot.Aborted || state === Slot.Abandoned;
   }
 
-  /** The job is over: freeze what `aborted` says for anyone who kept this context, free the slot. */
-  end(): void {
+  /**
+   * The job is over: freeze what `aborted` says for anyone who kept this context, free the slot.
+   * Returns false for an abandoned job, whose outcome must not be sent: the main thread no longer
+   * waits for it, and its slot may soon hold another job.
+   */
+  end(): boolean {
     this.endedAborted = this.aborted;
-    contexts[this.slot] = undefined;
-    Atomics.store(states, this.slot, Slot.Finished);
     const now = performance.now();
-    lastJobMs = now - this.started;
-    if (recording[0] !== 0) {
-      record(runHistogram, toMicros(lastJobMs));
-      const submittedAt = times[this.slot * slotTimes + SlotTime.SubmittedAt]!;
-      record(waitHistogram, toMicros(timeOrigin + this.started - submittedAt));
-    }
+    // Every job that started counts towards the thread's busy time, abandoned ones too.
     if (--running === 0) {
       const since = times[busyAt + ThreadTime.BusySince]!;
       times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
       times[busyAt + ThreadTime.BusySince] = -1;
     }
+    if (this.left) {
+      abandoned--;
+      return false;
+    }
+    // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
+    // moment; then the `Abandon` message on its way gets the only answer for this slot.
+    for (;;) {
+      const state = Atomics.load(states, this.slot);
+      if (state === Slot.Abandoned) {
+        contexts[this.slot] = undefined;
+        return false;
+      }
+      if (Atomics.compareExchange(states, this.slot, state, Slot.Finished) === state) break;
+    }
+    contexts[this.slot] = undefined;
+    lastJobMs = now - this.started;
+    if (recording[0] !== 0) {
+      record(runHistogram, toMicros(lastJobMs));
+      // Read before the outcome goes out: until then the slot (and its submission time) is this job's.
+      const submittedAt = times[this.slot * slotTimes + SlotTime.SubmittedAt]!;
+      record(waitHistogram, toMicros(timeOrigin + this.started - submittedAt));
+    }
     outbox.busyMs += lastJobMs;
+    return true;
+  }
+
+  /** The main thread abandoned this job while it runs: it ends with the thread, unheard. */
+  leave(): void {
+    this.left = true;
+    abandoned++;
   }
 }
 
-const missingIdentifier = /^(\S+) is not defined$/;
-
 function describeThrown(error: unknown, key: number): WireError {
-  if (error instanceof ReferenceError && loader.definition(key)?.kind === 'inline') {
-    const name = missingIdentifier.exec(error.message)?.[1];
-    if (name !== undefined) {
-      return toWire(
-        error,
-        `Inline task reads \`${name}\`, which is not defined in the thread: inline tasks must be self-contained ` +
-          '(they may use only their parameters and globals). Pass the value as input, or use moduleTask.',
-      );
-    }
-  }
-  return toWire(error);
+  return toWire(error, explainThrown(error, loader.definition(key)?.kind === 'inline'));
 }
 
 /** Runs one job; returns a promise only if it did not finish synchronously. */
@@ -110,23 +132,20 @@ function execute(
   const ctx = new Context(slot, started);
   contexts[slot] = ctx;
   if (loaded.error !== undefined) {
-    ctx.end();
-    outbox.threw(slot, toWire(loaded.error));
+    if (ctx.end()) outbox.threw(slot, toWire(loaded.error));
     return undefined;
   }
   let result: unknown;
   try {
     result = loaded.fn(input, ctx);
   } catch (error) {
-    ctx.end();
-    outbox.threw(slot, describeThrown(error, key));
+    if (ctx.end()) outbox.threw(slot, describeThrown(error, key));
     return undefined;
   }
   if (isGenerator(result)) {
     if (ints[slot * slotInts + SlotInt.Streams] === 0) {
       // run() and submit() take one value: the generator's body never starts.
-      ctx.end();
-      outbox.refused(slot);
+      if (ctx.end()) outbox.refused(slot);
       return undefined;
     }
     return driveStream(result, {
@@ -141,17 +160,14 @@ function execute(
   if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
     return Promise.resolve(result).then(
       (value) => {
-        ctx.end();
-        outbox.ok(slot, value);
+        if (ctx.end()) outbox.ok(slot, value);
       },
       (error: unknown) => {
-        ctx.end();
-        outbox.threw(slot, describeThrown(error, key));
+        if (ctx.end()) outbox.threw(slot, describeThrown(error, key));
       },
     );
   }
-  ctx.end();
-  outbox.ok(slot, result);
+  if (ctx.end()) outbox.ok(slot, result);
   return undefined;
 }
 
@@ -257,7 +273,37 @@ function onMessage(message: ToThread): void {
     case Kind.Cancel:
       contexts[message[1]]?.abort(message[2] === undefined ? undefined : new TimeoutError(message[2]));
       break;
+    case Kind.Abandon: {
+      const slot = message[1];
+      contexts[slot]?.leave();
+      contexts[slot] = undefined;
+      outbox.skipped(slot);
+      flushSoon();
+      break;
+    }
+    case Kind.Close:
+      void close();
+      break;
   }
+}
+
+/**
+ * A graceful end: every job has settled (the main thread sends `Close` only then). The callbacks
+ * registered with `onThreadClose` run, then the thread stops listening and exits by itself once its
+ * event loop drains, as a program would: pending writes flush and `process.on('exit')` fires.
+ */
+async function close(): Promise<void> {
+  await runCloseCallbacks((error) => {
+    process.emitWarning(`An onThreadClose callback threw: ${error instanceof Error ? error.stack : String(error)}`);
+  });
+  outbox.flush();
+  if (abandoned > 0) {
+    // Tasks abandoned after their cancel would keep the loop alive for ever: they end with the thread.
+    setImmediate(() => process.exit(0));
+    return;
+  }
+  port.off('message', onMessage);
+  port.unref();
 }
 
 port.on('message', onMessage);

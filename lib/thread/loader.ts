@@ -1,6 +1,8 @@
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskDefinition, ThreadInit } from '../protocol';
+import { evaluateInline } from './inline-scope';
+import { importModule, TypeScriptHooks, typeScriptExtensions, typeScriptHint, typeScriptRuntime } from './typescript';
 
 type Fn = (input: unknown, ctx: unknown) => unknown;
 
@@ -13,21 +15,16 @@ export class LoadError extends Error {
   override readonly name = 'TaskLoadError';
 }
 
-// `import()` written so that the CommonJS build keeps it a real dynamic import.
-const importModule = new Function('specifier', 'return import(specifier)') as (
-  specifier: string,
-) => Promise<Record<string, unknown>>;
-
-const typeScriptExtensions = new Set(['.ts', '.cts', '.mts', '.tsx']);
-
 /** Loads and caches tasks by key; a module stays loaded for the life of the thread. */
 export class TaskLoader {
   private readonly definitions = new Map<number, TaskDefinition>();
   private readonly loaded = new Map<number, Loaded>();
   private readonly loading = new Map<number, Promise<Loaded>>();
-  private tsNodeRegistered = false;
+  private readonly typeScript: TypeScriptHooks;
 
-  constructor(private readonly tsNode: ThreadInit['tsNode']) {}
+  constructor(private readonly tsNode: ThreadInit['tsNode']) {
+    this.typeScript = new TypeScriptHooks(tsNode);
+  }
 
   define(def: TaskDefinition): void {
     this.definitions.set(def.key, def);
@@ -79,7 +76,7 @@ export class TaskLoader {
       }
     }
     if (value === undefined) {
-      throw new LoadError(`Module ${def.path} has no export \`${def.exportName}\``);
+      throw new LoadError(`Module ${def.path} has no export \`${def.exportName}\`; ${exportList(exports)}`);
     }
     if (typeof value !== 'function') {
       throw new LoadError(
@@ -91,46 +88,51 @@ export class TaskLoader {
 
   private async importFile(path: string): Promise<Record<string, unknown>> {
     const ext = extname(path);
-    if (typeScriptExtensions.has(ext)) this.registerTsNode(path);
-    if (ext === '.mjs' || ext === '.mts') return importModule(pathToFileURL(path).href);
     try {
-      return require(path) as Record<string, unknown>;
-    } catch (error) {
-      // An ES module in a .js file: fall back to import(), which also allows top-level await.
-      const code = (error as { code?: unknown }).code;
-      if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') {
-        return importModule(pathToFileURL(path).href);
-      }
-      throw error;
-    }
-  }
-
-  private registerTsNode(path: string): void {
-    if (this.tsNodeRegistered || this.tsNode === undefined) return;
-    if (!(Symbol.for('ts-node.register.instance') in process)) {
+      const importFile = async (): Promise<Record<string, unknown>> => {
+        await this.typeScript.prepareImport(path);
+        return await importModule(pathToFileURL(path).href);
+      };
+      if (ext === '.mjs' || ext === '.mts') return await importFile();
+      this.typeScript.prepareRequire(path);
       try {
-        (require(this.tsNode.path) as { register(options: unknown): void }).register(this.tsNode.options);
+        return require(path) as Record<string, unknown>;
       } catch (error) {
-        throw new LoadError(`Could not register ts-node in the thread to load ${path}`, { cause: error });
+        // An ES module in a .js or .ts file: fall back to import(), which also allows top-level await.
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') return await importFile();
+        throw error;
       }
+    } catch (error) {
+      const typeScript = typeScriptExtensions.has(ext);
+      // A syntax error's message does not name its file; a module that throws keeps its own error.
+      if (!typeScript && !(error instanceof SyntaxError)) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      const hint = typeScript ? typeScriptHint(path, error, typeScriptRuntime(this.tsNode)) : '';
+      throw new LoadError(`Could not load the task module ${path}: ${message}${hint && `. ${hint}`}`, {
+        cause: error,
+      });
     }
-    this.tsNodeRegistered = true;
   }
 }
 
-/** Compiles an inline task's source text in this thread's global scope. */
-function compileInline(source: string): Fn {
-  // The Function constructor compiles in the global scope, so an outer variable is not found here.
-  const evaluate = (text: string): unknown => new Function(`return (${text});`)();
-  let value: unknown;
-  try {
-    value = evaluate(source);
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    // A method written in shorthand (`{ square(x) { … } }.square`) has source `square(x) { … }`.
-    const holder = evaluate(`{${source}}`) as Record<string, unknown>;
-    value = Object.values(holder)[0];
+/** "its exports are `a`, `b`", as far as they can be seen, for a missing-export error. */
+function exportList(exports: Record<string, unknown>): string {
+  const names = new Set(Object.keys(exports).filter((name) => name !== '__esModule' && name !== 'module.exports'));
+  const inner = exports.default;
+  if (typeof inner === 'object' && inner !== null) {
+    names.delete('default');
+    for (const name of Object.keys(inner)) if (name !== '__esModule') names.add(name);
   }
+  if (names.size === 0) return typeof inner === 'function' ? 'it exports only a default function' : 'it has no exports';
+  return `its exports are ${[...names].map((name) => `\`${name}\``).join(', ')}`;
+}
+
+/** Compiles an inline task's source text in this thread's global scope (plus tool helpers). */
+function compileInline(text: string): Fn {
+  const named = /\n\/\/# sourceURL=(\S+)$/.exec(text);
+  const source = named === null ? text : text.slice(0, named.index);
+  const value = evaluateInline(source, named?.[1]);
   if (typeof value !== 'function') throw new LoadError('Inline task source did not evaluate to a function');
   return value as Fn;
 }

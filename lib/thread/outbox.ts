@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import { describeUnclonable } from '../clone-check';
 import { type Transferable, transferList } from '../context';
 import { Header, Kind, Outcome, type ResultsMessage, Stride, type WireError } from '../protocol';
 
@@ -167,7 +168,8 @@ export class Outbox {
       this.port.postMessage([Kind.Results, 0, slot, outcome, value], transferList(transfer));
     } catch (error) {
       const what = outcome === Outcome.Ok ? 'result' : 'error';
-      const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${(error as Error).message}`);
+      const reason = describeUnclonable(what, value, error);
+      const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${reason}`);
       this.port.postMessage([Kind.Results, 0, slot, Outcome.Unclonable, wire]);
     }
   }

@@ -1,9 +1,10 @@
 /**
  * The script an `inThread` stage thread starts with: it calls the stage with an `input$` fed by
  * the caller's source, and sends what the stage emits back, in batches. After its last message
- * (the stage completed, errored or was unsubscribed) it closes its port, so the thread exits by
- * itself once the stage's teardown is done.
+ * (the stage completed, errored or was unsubscribed) it runs the `onThreadClose` callbacks, closes
+ * its port, and exits by itself once its event loop has drained.
  */
+import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { type Observable, Subject, type Subscription } from 'rxjs';
 import { type Transferable, transferList } from '../context';
@@ -18,15 +19,19 @@ import {
 } from '../protocol';
 import { ContextBase } from './context';
 import { TaskLoader } from './loader';
+import { runCloseCallbacks } from './on-close';
 import { isTransfer, toWire } from './outbox';
 
 const init = workerData as StageInit;
 const { port } = init;
 const counters = new Int32Array(init.counters);
 
-// The caller may be blocked in Atomics.wait for credit (overflow: 'block'): wake it if this thread
-// dies, whatever the reason, or it would wait for credit that never comes.
 process.on('exit', () => {
+  // A thread that dies (process.exit, an uncaught error) still sends what the stage emitted: the
+  // caller takes it off the port before it reports the crash.
+  if (!ended) flush();
+  // The caller may be blocked in Atomics.wait for credit (overflow: 'block'): wake it, whatever
+  // the reason this thread ends, or it would wait for credit that never comes.
   Atomics.store(counters, StageCounter.Exited, 1);
   Atomics.notify(counters, StageCounter.Consumed);
 });
@@ -46,6 +51,12 @@ function post(message: StageFromThread, transfer?: Transferable[]): void {
 
 /** Outputs per message at most. */
 const batchSize = 256;
+/**
+ * While the stage works through one incoming batch, what it has emitted so far goes out as soon as
+ * this much time has passed since the last message: a slow (CPU-bound) stage delivers each result
+ * when it is ready, not when the whole batch is done; a fast one still shares messages.
+ */
+const promptMs = 1;
 let out: unknown[] = [StageKind.Next];
 /** The buffers to move with each pending output (parallel to `out`, less its kind). */
 let outTransfers: (readonly Transferable[] | undefined)[] = [];
@@ -101,20 +112,28 @@ function emit(value: unknown): void {
   if (out.length > batchSize) flushNow();
   else if (!flushScheduled) {
     flushScheduled = true;
-    // A macrotask, not a microtask: everything the stage emits while handling one batch of input
-    // (which arrives as one message) shares one message back.
+    // A macrotask, not a microtask: everything the stage emits in this turn shares one message.
     setImmediate(flushNow);
   }
 }
 
-// ---- the end: one last message, then the port closes and the thread can exit ----
+// ---- the end: the outcome, the close callbacks, then the port closes and the thread can exit ----
 
 let ended = false;
 let subscription: Subscription | undefined;
+/** What the stage's teardown threw, if it did (an `UnsubscriptionError` of one error is unwrapped). */
+let teardownError: { error: unknown } | undefined;
+
+function unwrap(error: unknown): unknown {
+  const errors = (error as { errors?: unknown } | null)?.errors;
+  const single = (error as Error | null)?.name === 'UnsubscriptionError' && Array.isArray(errors);
+  return single && errors.length === 1 ? errors[0] : error;
+}
 
 /**
- * Sends the thread's last message. With `unsubscribe`, the stage is unsubscribed first, so its
- * teardown and `finalize` run here, before the caller hears of the end.
+ * Sends the stage's outcome after its pending outputs. With `unsubscribe`, the stage is
+ * unsubscribed first, so its teardown and `finalize` run here, before the caller hears of the end.
+ * A teardown that threw turns a completion into an error, and is reported with an unsubscribe.
  */
 function end(last: StageFromThread, unsubscribe: boolean): void {
   if (ended) return;
@@ -123,22 +142,54 @@ function end(last: StageFromThread, unsubscribe: boolean): void {
     ctx.abort();
     try {
       subscription?.unsubscribe();
-    } catch {
-      // a teardown that throws: the stage is ended all the same
+    } catch (error) {
+      teardownError ??= { error: unwrap(error) };
     }
   }
   const unclonable = flush();
-  post(unclonable === undefined ? last : [StageKind.Unclonable, unclonable]);
+  let outcome = last;
+  if (unclonable !== undefined) outcome = [StageKind.Unclonable, unclonable];
+  else if (teardownError !== undefined && last[0] === StageKind.Complete) {
+    outcome = [StageKind.Error, toWire(teardownError.error)];
+  } else if (teardownError !== undefined && last[0] === StageKind.Stop) {
+    outcome = [StageKind.Stop, toWire(teardownError.error)];
+  }
+  post(outcome);
+  void close();
+}
+
+/** The graceful end of the thread: its close callbacks, then nothing holds its event loop. */
+async function close(): Promise<void> {
+  await runCloseCallbacks((error) => post([StageKind.CloseError, toWire(error)]));
   port.close();
 }
 
 /**
  * The stage completed or errored: RxJS runs its teardown right after our observer returns, so the
- * last message goes one microtask later, once the teardown has run. (The caller gives a thread
- * that has sent its last message a short grace to exit, then terminates it.)
+ * outcome goes one microtask later, once the teardown has run. A teardown that throws throws into
+ * whatever made the stage end: our own call into `input$` (caught there: `stageThrew`), or a timer or
+ * I/O callback of the stage, where it is an uncaught exception that comes before that microtask.
  */
 function endAfterTeardown(last: StageFromThread): void {
-  queueMicrotask(() => end(last, false));
+  const onThrow = (error: unknown): void => {
+    teardownError ??= { error: unwrap(error) };
+  };
+  process.on('uncaughtException', onThrow);
+  queueMicrotask(() => {
+    process.off('uncaughtException', onThrow);
+    end(last, false);
+  });
+}
+
+/**
+ * Something escaped our call into the stage (`input$`): its teardown's error as it ended, or the
+ * stage fails with it.
+ */
+function stageThrew(error: unknown): void {
+  if (ended || teardownError !== undefined) return;
+  teardownError = { error: unwrap(error) };
+  // Unless the stage has just ended (its outcome is on its way), this ends it.
+  queueMicrotask(() => end([StageKind.Error, toWire(teardownError!.error)], true));
 }
 
 // ---- in: the caller's source, delivered to input$ once the stage has subscribed to it ----
@@ -149,21 +200,53 @@ let sourceError: Error | undefined;
 let started = false;
 const early: StageToThread[] = [];
 
+/** Hands a batch of source values to the stage, sending its outputs and credit as it goes. */
+function deliverValues(message: StageToThread): void {
+  const count = message.length - 1;
+  let granted = 0;
+  let since = performance.now();
+  for (let i = 1; i <= count && !ended && !ctx.aborted; i++) {
+    try {
+      input$.next(message[i]);
+    } catch (error) {
+      stageThrew(error);
+    }
+    const now = performance.now();
+    if (now - since >= promptMs) {
+      since = now;
+      Atomics.add(counters, StageCounter.Consumed, i - granted);
+      Atomics.notify(counters, StageCounter.Consumed);
+      granted = i;
+      if (!ended) flushNow();
+    }
+  }
+  // Credit for the sender: these values have been handed to the stage (or skipped, once it ended).
+  Atomics.add(counters, StageCounter.Consumed, count - granted);
+  Atomics.notify(counters, StageCounter.Consumed);
+}
+
 function deliver(message: StageToThread): void {
   switch (message[0]) {
     case StageKind.Next:
-      for (let i = 1; i < message.length && !ended && !ctx.aborted; i++) input$.next(message[i]);
-      // Credit for the sender: these values have been handed to the stage (or skipped, once it ended).
-      Atomics.add(counters, StageCounter.Consumed, message.length - 1);
-      Atomics.notify(counters, StageCounter.Consumed);
+      deliverValues(message);
       break;
     case StageKind.Complete:
-      if (!ended) input$.complete();
+      try {
+        if (!ended) input$.complete();
+      } catch (error) {
+        stageThrew(error);
+      }
       break;
-    case StageKind.Error:
-      sourceError = rebuildError(message[1]);
-      if (!ended) input$.error(sourceError);
+    case StageKind.Error: {
+      const error = rebuildError(message[1]);
+      sourceError = error;
+      try {
+        if (!ended) input$.error(error);
+      } catch (thrown) {
+        stageThrew(thrown);
+      }
       break;
+    }
     case StageKind.Stop:
       end([StageKind.Stop], true);
       break;
@@ -209,6 +292,7 @@ async function main(): Promise<void> {
     return;
   }
   started = true;
+  Atomics.store(counters, StageCounter.Started, 1);
   for (const message of early.splice(0)) deliver(message);
 }
 

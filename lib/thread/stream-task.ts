@@ -23,8 +23,11 @@ export interface StreamContext {
   readonly aborted: boolean;
   /** Fires `ctx.signal` now (a sync generator never lets the cancel message in). */
   abort(): void;
-  /** The job is over: frees its slot in the thread. */
-  end(): void;
+  /**
+   * The job is over: frees its slot in the thread. False if the main thread abandoned the job (an
+   * event-loop thread, past `cancelGraceMs`): then nothing more may be sent for that slot.
+   */
+  end(): boolean;
 }
 
 export interface StreamJob {
@@ -81,6 +84,9 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
       const stepStarted = performance.now();
       const step = isAsync ? await generator.next() : (generator as Generator).next();
       if (step.done) break;
+      // Cancelled during the step: the value is not wanted, and after an abandon the slot (and its
+      // credit) may no longer be this job's.
+      if (ctx.aborted) break;
       Atomics.sub(ints, credit, 1);
       outbox.yielded(slot, step.value);
       if (isAsync) {
@@ -101,7 +107,7 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
     ctx.abort();
     await close(generator);
   }
-  ctx.end();
+  if (!ctx.end()) return;
   outbox.failedStreams.delete(slot);
   if (failure === undefined) outbox.ended(slot);
   else if (failure.unclonable) outbox.unclonable(slot, failure.wire);

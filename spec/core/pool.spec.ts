@@ -37,9 +37,9 @@ describe('ThreadPool', () => {
   });
 
   describe('options', () => {
-    it('defaults to one thread fewer than the cores, at least one', () => {
+    it('defaults to os.availableParallelism() threads', () => {
       pool = new ThreadPool();
-      expect(pool.size).to.equal(Math.max(1, availableParallelism() - 1));
+      expect(pool.size).to.equal(availableParallelism());
     });
 
     it('rejects bad options with a TypeError naming the option and echoing the value', () => {

@@ -1,6 +1,22 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { concat, EMPTY, lastValueFrom, NEVER, Observable, of, range, Subject, throwError } from 'rxjs';
-import { concatWith, map, take, tap, toArray } from 'rxjs/operators';
+import {
+  combineLatest,
+  concat,
+  config,
+  EMPTY,
+  from,
+  lastValueFrom,
+  NEVER,
+  Observable,
+  of,
+  range,
+  Subject,
+  throwError,
+} from 'rxjs';
+import { concatWith, ignoreElements, map, take, tap, toArray } from 'rxjs/operators';
 import {
   inThread,
   moduleTask,
@@ -10,7 +26,7 @@ import {
   TaskError,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, osThreads, osThreadsDownTo, SharedCounters } from '../helpers';
+import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../helpers';
 
 const ops = fixture('stage-ops.cjs');
 const stage = <I, O>(name: string): Task<Observable<I>, Observable<O>> => moduleTask(ops, name);
@@ -36,6 +52,25 @@ function endless(produced: { count: number }): Observable<number> {
 /** The stage's flags go first on input$ (see `withFlags` in the fixture), then the source's values. */
 function withFlags<T>(flags: SharedCounters, source$: Observable<T>): Observable<T> {
   return concat(of(flags.buffer as unknown as T), source$);
+}
+
+/** Resolves once the stage has echoed its first value: it has started in its thread. */
+function stageStarted(): { promise: Promise<void>; saw: () => void } {
+  let saw!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    saw = resolve;
+  });
+  return { promise, saw };
+}
+
+/**
+ * One value, then (once the stage has started) `count - 1` more, synchronously; flags[0] counts
+ * what the source produced, on the caller's side.
+ */
+function afterStart(started: { promise: Promise<void> }, count: number, flags: SharedCounters): Observable<number> {
+  return concat(of(0), from(started.promise).pipe(ignoreElements()), range(1, count - 1)).pipe(
+    tap(() => Atomics.add(flags.view, 0, 1)),
+  );
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -123,9 +158,10 @@ describe('inThread', () => {
 
     it('completes, and stops the source, when the stage completes by itself', async () => {
       const produced = { count: 0 };
-      const out = await lastValueFrom(endless(produced).pipe(inThread(stage<number, number>('firstTwo')), toArray()));
+      const out = await lastValueFrom(
+        endless(produced).pipe(inThread(stage<number, number>('firstTwo'), { overflow: 'block' }), toArray()),
+      );
       expect(out).to.deep.equal([0, 1]);
-      expect(produced.count).to.be.lessThan(1_000_000);
     });
 
     it('loads a stage from an ES module', async () => {
@@ -208,13 +244,16 @@ describe('inThread', () => {
       await flags.atLeast(1, 0);
     });
 
-    it('with take(n), stops a synchronous source that would never end by itself', async () => {
+    it('with take(n), stops a synchronous source that would never end by itself (overflow: block)', async () => {
       const produced = { count: 0 };
       const out = await lastValueFrom(
-        endless(produced).pipe(inThread(stage<number, number>('double'), { bufferSize: 64 }), take(3), toArray()),
+        endless(produced).pipe(
+          inThread(stage<number, number>('double'), { bufferSize: 64, overflow: 'block' }),
+          take(3),
+          toArray(),
+        ),
       );
       expect(out).to.deep.equal([0, 2, 4]);
-      expect(produced.count).to.be.lessThan(1_000_000);
     });
   });
 
@@ -228,6 +267,17 @@ describe('inThread', () => {
         ),
       );
       expect(out).to.deep.equal([0, 1, 'caught an Error: source failed']);
+    });
+
+    it('passes a source error into input$ after the values that waited on the caller side', async () => {
+      const out = await lastValueFrom(
+        range(0, 3_000).pipe(
+          concatWith(throwError(() => new Error('source failed'))),
+          inThread(stage<number, number | string>('catchSourceError'), { bufferSize: 16 }),
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal([...Array.from({ length: 3_000 }, (_, i) => i), 'caught an Error: source failed']);
     });
 
     it('errors with the source error itself when the stage lets it through', async () => {
@@ -267,13 +317,96 @@ describe('inThread', () => {
       expect((error as WorkerCrashedError).exitCode).to.equal(5);
     });
 
-    it('errors with WorkerCrashedError, rather than waiting forever, when the thread dies while the source waits', async () => {
+    it('errors with WorkerCrashedError, rather than waiting forever, when the thread dies while the source is blocked', async () => {
       const produced = { count: 0 };
       const error = await errorOf(
-        endless(produced).pipe(inThread(stage<number, number>('exitOnTwo'), { bufferSize: 16 })),
+        endless(produced).pipe(inThread(stage<number, number>('exitOnTwo'), { bufferSize: 16, overflow: 'block' })),
       );
       expect(error).to.be.instanceOf(WorkerCrashedError);
-      expect(produced.count).to.be.lessThan(1_000);
+    });
+
+    it('emits the outputs the stage emitted before its thread died, then WorkerCrashedError', async () => {
+      const seen: number[] = [];
+      const error = await errorOf(
+        range(0, 5).pipe(
+          inThread(stage<number, number>('emitThenExitOnTwo')),
+          tap((v) => seen.push(v)),
+        ),
+      );
+      expect(seen).to.deep.equal([0, 1]);
+      expect(error).to.be.instanceOf(WorkerCrashedError);
+      expect((error as WorkerCrashedError).exitCode).to.equal(4);
+    });
+
+    it('emits the outputs, then errors with TaskError, when the teardown throws as the stage completes', async () => {
+      for (const name of ['throwingTeardown', 'throwingTeardownAsync']) {
+        const seen: number[] = [];
+        const error = await errorOf(
+          range(1, 3).pipe(
+            inThread(stage<number, number>(name)),
+            tap((v) => seen.push(v)),
+          ),
+        );
+        expect(seen, name).to.deep.equal([1, 2, 3]);
+        expect(error, name).to.be.instanceOf(TaskError);
+        expect(error.message, name).to.match(/teardown failed/);
+      }
+    });
+
+    it('reports a teardown that throws on unsubscribe as a TaskError through rxjs config.onUnhandledError', async () => {
+      const reported: unknown[] = [];
+      const previous = config.onUnhandledError;
+      config.onUnhandledError = (error) => reported.push(error);
+      try {
+        const seen = await valuesWhileOpen(range(1, 3).pipe(concatWith(NEVER), inThread(stage('throwingTeardown'))), 3);
+        expect(seen).to.deep.equal([1, 2, 3]);
+        await until(() => reported.length > 0);
+        expect(reported).to.have.length(1);
+        expect(reported[0]).to.be.instanceOf(TaskError);
+        expect((reported[0] as TaskError).message).to.equal('teardown failed');
+      } finally {
+        config.onUnhandledError = previous;
+      }
+    });
+
+    it('never starts a thread nor subscribes to its source for an already-closed subscriber', async () => {
+      const before = osThreads();
+      let subscribed = 0;
+      const source$ = new Observable<number>(() => {
+        subscribed++;
+      });
+      const error = await errorOf(
+        combineLatest([throwError(() => new Error('first')), source$.pipe(inThread(stage<number, number>('double')))]),
+      );
+      expect(error.message).to.equal('first');
+      expect(subscribed).to.equal(0);
+      await grace(50);
+      expect(osThreads()).to.be.at.most(before);
+    });
+
+    it('ends the stage although the source teardown throws, on unsubscribe and on a stage error, with nothing uncaught', async () => {
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', onUncaught);
+      try {
+        const before = osThreads();
+        const throwingSource$ = new Observable<number>((subscriber) => {
+          for (let i = 0; i < 5; i++) subscriber.next(i);
+          return () => {
+            throw new Error('source teardown failed');
+          };
+        });
+        expect(await valuesWhileOpen(throwingSource$.pipe(inThread(stage<number, number>('double'))), 5)).to.deep.equal(
+          [0, 2, 4, 6, 8],
+        );
+        await osThreadsDownTo(before);
+        const error = await errorOf(throwingSource$.pipe(inThread(stage<number, number>('failOnThree'))));
+        expect(error).to.be.instanceOf(TaskError);
+        await grace(50);
+        expect(uncaught).to.deep.equal([]);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+      }
     });
 
     it('fails a source value that cannot be cloned with SerializationError', async () => {
@@ -300,6 +433,129 @@ describe('inThread', () => {
     });
   });
 
+  describe("never blocks the caller's event loop by default", () => {
+    it('lets timers run while a stuck stage holds values beyond bufferSize, then delivers them all in order', async () => {
+      const flags = new SharedCounters();
+      const out: number[] = [];
+      let completed = false;
+      const sub = withFlags(flags, range(0, 10_000))
+        .pipe(inThread(stage<number, number>('heldUntilGo'), { bufferSize: 64 }))
+        .subscribe({ next: (v) => out.push(v), complete: () => (completed = true) });
+      await flags.atLeast(1, 2); // the stage holds its thread on its first value
+      let fired = false;
+      setTimeout(() => (fired = true), 1);
+      await grace(20);
+      expect(fired).to.equal(true);
+      expect(out).to.deep.equal([]);
+      flags.set(3, 1); // go
+      await until(() => completed);
+      sub.unsubscribe();
+      expect(out).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i));
+    });
+
+    it('with overflow: block, sends the values that waited for the stage to start, in order, then the rest', async () => {
+      const out = await lastValueFrom(
+        range(0, 5_000).pipe(
+          inThread(stage<number, number>('double'), { bufferSize: 64, overflow: 'block' }),
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal(Array.from({ length: 5_000 }, (_, i) => i * 2));
+    });
+
+    for (const overflow of ['buffer', 'block'] as const) {
+      it(`returns from subscribe, runs timers and unsubscribes when the stage never starts (overflow: ${overflow})`, async () => {
+        const before = osThreads();
+        for (const never of [stage('neverStarts'), moduleTask(fixture('stage-never-loads.mjs'), 'stage')]) {
+          let ended = false;
+          const sub = range(0, 10_000)
+            .pipe(inThread(never as Task<Observable<number>, Observable<number>>, { bufferSize: 64, overflow }))
+            .subscribe({ error: () => (ended = true), complete: () => (ended = true) });
+          let fired = false;
+          setTimeout(() => (fired = true), 1);
+          await grace(50);
+          expect(fired).to.equal(true);
+          expect(ended).to.equal(false);
+          sub.unsubscribe();
+        }
+        await osThreadsDownTo(before);
+      });
+    }
+  });
+
+  describe('prompt delivery', () => {
+    it("sends each result of a CPU-bound burst as it is done, not when the burst's batch is done", async () => {
+      const flags = new SharedCounters();
+      const out = await lastValueFrom(
+        withFlags(flags, range(0, 4)).pipe(
+          inThread(stage<number, number>('promptResults')),
+          tap((k) => flags.set(0, k + 1)), // the stage waits for this before item k + 1
+          toArray(),
+        ),
+      );
+      expect(out).to.deep.equal([0, 1, 2, 3]);
+      expect(flags.get(1)).to.equal(0); // no item waited in vain for the result before it
+    });
+  });
+
+  describe('thread close', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'rxthreads-stage-close-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const closing = <O>(name: string): Task<Observable<unknown>, Observable<O>> =>
+      moduleTask(fixture('stage-close.cjs'), name);
+
+    it('runs onThreadClose callbacks, drains the loop and fires process exit before it completes', async () => {
+      const out = await lastValueFrom(
+        concat(of(dir), range(1, 3)).pipe(inThread(closing<number>('writesOnClose')), toArray()),
+      );
+      expect(out).to.deep.equal([1, 2, 3]);
+      expect(readFileSync(join(dir, 'closed.txt'), 'utf8')).to.equal('closed');
+      expect(statSync(join(dir, 'stream.bin')).size).to.equal(1024 * 1024); // an unawaited write stream
+      expect(readFileSync(join(dir, 'exit.txt'), 'utf8')).to.equal('exit');
+    });
+
+    it('closes the same way after an unsubscribe', async () => {
+      const before = osThreads();
+      await valuesWhileOpen(concat(of(dir), range(1, 3), NEVER).pipe(inThread(closing('writesOnClose'))), 3);
+      await osThreadsDownTo(before);
+      expect(readFileSync(join(dir, 'closed.txt'), 'utf8')).to.equal('closed');
+      expect(statSync(join(dir, 'stream.bin')).size).to.equal(1024 * 1024);
+      expect(existsSync(join(dir, 'exit.txt'))).to.equal(true);
+    });
+
+    it('terminates a thread whose close callback hangs after closeGraceMs, then completes', async () => {
+      const before = osThreads();
+      const out = await lastValueFrom(
+        concat(of(dir), range(1, 2)).pipe(inThread(closing<number>('hangsOnClose'), { closeGraceMs: 200 }), toArray()),
+      );
+      expect(out).to.deep.equal([1, 2]);
+      expect(osThreads()).to.be.at.most(before);
+    });
+
+    it('after an unsubscribe, terminates a thread whose close callback hangs within about a second', async () => {
+      const before = osThreads();
+      await valuesWhileOpen(concat(of(dir), range(1, 2), NEVER).pipe(inThread(closing('hangsOnClose'))), 2);
+      // closeGraceMs is 5000 by default; after an unsubscribe the thread has 1000 ms at most.
+      await osThreadsDownTo(before, 3_000);
+    });
+
+    it('errors with TaskError, after the outputs, when a close callback throws', async () => {
+      const seen: number[] = [];
+      const error = await errorOf(
+        concat(of(dir), range(1, 2)).pipe(
+          inThread(closing<number>('throwsOnClose')),
+          tap((v) => seen.push(v)),
+        ),
+      );
+      expect(seen).to.deep.equal([1, 2]);
+      expect(error).to.be.instanceOf(TaskError);
+      expect(error.message).to.equal('close failed');
+    });
+  });
+
   describe('transfers and backpressure', () => {
     it('moves buffers both ways with transfer and ctx.transfer', async () => {
       const buffers = [new Uint8Array([1, 2]), new Uint8Array([3])];
@@ -317,26 +573,30 @@ describe('inThread', () => {
 
     it('holds the source while bufferSize values wait for a slower stage (overflow: block)', async () => {
       const flags = new SharedCounters();
+      const started = stageStarted();
       const out = await lastValueFrom(
-        withFlags(flags, range(0, 20_000).pipe(tap(() => Atomics.add(flags.view, 0, 1)))).pipe(
-          inThread(stage<number, number>('slowBacklogProbe'), { bufferSize: 200 }),
+        withFlags(flags, afterStart(started, 20_000, flags)).pipe(
+          inThread(stage<number, number>('slowBacklogProbe'), { bufferSize: 200, overflow: 'block' }),
+          tap(started.saw),
           toArray(),
         ),
       );
       expect(out).to.have.length(20_000);
-      // The backlog filled up (the source ran ahead while the thread started) and never went past bufferSize.
+      // The backlog filled up (the source ran ahead of the stage) and never went past bufferSize.
       expect(flags.get(1)).to.equal(200);
     });
 
-    it('runs a 1,000,000-value synchronous source within bufferSize, in flat memory', async function () {
+    it('runs a 1,000,000-value synchronous source within bufferSize, in flat memory (overflow: block)', async function () {
       this.timeout(30_000);
       const flags = new SharedCounters();
+      const started = stageStarted();
       const rssBefore = process.memoryUsage.rss();
       let rssPeak = rssBefore;
       let count = 0;
       await lastValueFrom(
-        withFlags(flags, range(0, 1_000_000).pipe(tap(() => Atomics.add(flags.view, 0, 1)))).pipe(
-          inThread(stage<number, number>('backlogProbe'), { bufferSize: 1024 }),
+        withFlags(flags, afterStart(started, 1_000_000, flags)).pipe(
+          inThread(stage<number, number>('backlogProbe'), { bufferSize: 1024, overflow: 'block' }),
+          tap(started.saw),
           tap(() => {
             if ((++count & 0xffff) === 0) rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
           }),
@@ -369,6 +629,7 @@ describe('inThread', () => {
         /`transfer`/,
       );
       expect(() => inThread(stage('double'), null as unknown as {})).to.throw(TypeError, /`options`/);
+      expect(() => inThread(stage('double'), { closeGraceMs: -1 })).to.throw(TypeError, /`closeGraceMs`.*`-1`/);
       expect(() => inThread(42 as unknown as Task<Observable<number>, Observable<number>>)).to.throw(TypeError);
     });
   });

@@ -1,0 +1,64 @@
+import { basename, dirname, join, sep } from 'node:path';
+import { TaskError } from './errors';
+
+// This package's own files, not the caller: dist/ when installed, and the sources that the source
+// maps of dist/ point to (a stack mapped by --enable-source-maps or ts-node names those).
+const parent = dirname(__dirname);
+const packageRoot = basename(parent) === 'dist' ? dirname(parent) : parent;
+const ownDirs = [join(packageRoot, 'dist'), packageRoot].flatMap((root) =>
+  ['lib', 'operators', 'index.', 'worker.'].map((name) => root + sep + name),
+);
+
+function isOwnFrame(line: string): boolean {
+  return (
+    ownDirs.some((dir) => line.includes(dir)) || line.includes('(node:') || /^\s*at (node:|new Promise)/.test(line)
+  );
+}
+
+/** Where the caller stands now: a stack captured lazily (formatted only if a task fails). */
+export interface CallerSite {
+  readonly stack?: string;
+}
+
+export function callerSite(): CallerSite {
+  const site: CallerSite = {};
+  Error.captureStackTrace(site, callerSite);
+  return site;
+}
+
+/** The caller's frames of `site`, outside rxthreads. */
+function callerFrames(site: CallerSite): string[] {
+  return (site.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .filter((line) => !isOwnFrame(line));
+}
+
+/** `file:line:column` of the first frame outside rxthreads, for an inline task's sourceURL. */
+export function creationPlace(): string | undefined {
+  const frame = callerFrames(callerSite())[0];
+  const place = frame && (/\((.*:\d+:\d+)\)$/.exec(frame)?.[1] ?? /at (.*:\d+:\d+)$/.exec(frame)?.[1]);
+  return place?.replace(/\s/g, '%20');
+}
+
+/**
+ * `promise`, whose TaskError names the caller's awaiting frames in its stack. This costs a fraction
+ * of capturing a stack for every run: V8's async stack traces give the frames that awaited this,
+ * at the moment of failure, and only then.
+ */
+export async function withAwaitingCaller<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw withCallerSite(error, new Error());
+  }
+}
+
+/** Adds to a TaskError's stack where the run or stream that failed was created. */
+export function withCallerSite<E>(error: E, site: CallerSite): E {
+  if (error instanceof TaskError && !error.stack?.includes('\n    --- rxthreads: called from ---')) {
+    const frames = callerFrames(site);
+    if (frames.length > 0) error.stack = `${error.stack}\n    --- rxthreads: called from ---\n${frames.join('\n')}`;
+  }
+  return error;
+}

@@ -1,0 +1,50 @@
+/** Finds the part of a value that structured clone refuses, for a `SerializationError` message. */
+
+function kind(value: unknown): string {
+  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
+  if (typeof value === 'symbol') return 'a symbol';
+  const name = (value as object | null)?.constructor?.name;
+  return name ? `a ${name}` : 'an object';
+}
+
+function find(value: unknown, path: string, seen: Set<unknown>, depth: number): string | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') return `\`${path}\` is ${kind(value)}`;
+  if (typeof value !== 'object' || value === null || seen.has(value) || depth > 8) return undefined;
+  seen.add(value);
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch {
+    // somewhere in here: look deeper
+  }
+  const entries: [string, unknown][] =
+    value instanceof Map
+      ? [...value].map(([key, entry]) => [`.get(${String(key)})`, entry])
+      : value instanceof Set
+        ? [...value].map((entry, index) => [`[set entry ${index}]`, entry])
+        : Object.entries(value).map(([key, entry]) => [Array.isArray(value) ? `[${key}]` : `.${key}`, entry]);
+  for (const [key, entry] of entries) {
+    const found = find(entry, path + key, seen, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return `\`${path}\` is ${kind(value)}, which structured clone cannot copy`;
+}
+
+/**
+ * "`input.onDone` is a function (…)": which part of `value` could not be cloned, and what crosses
+ * threads. `name` is what the value is called (`input`, `result`, `value`).
+ */
+export function describeUnclonable(name: string, value: unknown, error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  let part: string | undefined;
+  try {
+    part = find(value, name, new Set(), 0);
+  } catch {
+    part = undefined; // a getter that throws: the DataCloneError's message will have to do
+  }
+  const what = part === undefined ? reason : `${part} (${reason})`;
+  return (
+    `${what}. Values cross threads as structured clones: plain data, arrays, Maps, Sets, Dates, ` +
+    'typed arrays and errors do; functions, symbols, class methods and native handles do not.'
+  );
+}

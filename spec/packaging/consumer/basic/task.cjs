@@ -1,0 +1,3 @@
+module.exports = function square(x) {
+  return x * x;
+};

@@ -1,0 +1,3 @@
+export default function half(x: number): number {
+  return x / 2;
+}
