@@ -66,6 +66,8 @@ class Context extends ContextBase {
 
   get aborted(): boolean {
     if (this.endedAborted !== undefined) return this.endedAborted;
+    // Abandoned: its slot may already hold another job, whose state says nothing about this one.
+    if (this.left) return true;
     const state = Atomics.load(states, this.slot);
     return state === Slot.Aborted || state === Slot.Abandoned;
   }

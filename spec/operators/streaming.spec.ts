@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EMPTY, lastValueFrom, NEVER, range, Subject } from 'rxjs';
+import { EMPTY, lastValueFrom, NEVER, of, range, Subject } from 'rxjs';
 import { concatWith, map, take, toArray } from 'rxjs/operators';
 import {
   AbortError,
@@ -377,6 +377,45 @@ describe('streaming tasks (generators)', () => {
     expect(counters.get(0)).to.be.within(1024, 1025);
     counters.set(2, 1);
     expect(await out).to.deep.equal([-1, ...Array.from({ length: 2999 }, (_, i) => i)]);
+  });
+
+  it('an abandoned generator on an EventLoopThread never sends into a later stream', async () => {
+    const slow = new EventLoopThread({ cancelGraceMs: 30 });
+    try {
+      // [2] lets the abandoned generator go on; [3] lets the later stream finish.
+      const counters = new SharedCounters();
+      const ignoresCancel = async function* (input: { sab: SharedArrayBuffer; tag: string }) {
+        const view = new Int32Array(input.sab);
+        yield `${input.tag}-0`;
+        await Atomics.waitAsync(view, input.tag === 'old' ? 2 : 3, 0).value; // deaf to ctx.signal
+        for (let i = 1; i < 50; i++) yield `${input.tag}-${i}`;
+      };
+      const first = await lastValueFrom(
+        of({ sab: counters.buffer, tag: 'old' }).pipe(runOnLoop(slow, ignoresCancel), take(1), toArray()),
+      );
+      expect(first).to.deep.equal(['old-0']);
+      await grace(100); // past cancelGraceMs: the old job is abandoned and its slot freed
+      const later: string[] = [];
+      const done = new Promise<void>((resolve, reject) =>
+        of({ sab: counters.buffer, tag: 'new' })
+          .pipe(runOnLoop(slow, ignoresCancel))
+          .subscribe({
+            next: (value) => {
+              later.push(value);
+              if (value === 'new-0') {
+                counters.set(2, 1); // the abandoned generator wakes and yields
+                setTimeout(() => counters.set(3, 1), 50);
+              }
+            },
+            error: reject,
+            complete: resolve,
+          }),
+      );
+      await done;
+      expect(later).to.deep.equal(Array.from({ length: 50 }, (_, i) => `new-${i}`));
+    } finally {
+      await slow.terminate();
+    }
   });
 
   describe('bounded memory', function () {
