@@ -13,13 +13,14 @@ import type { Bench, Chart, Config, Section } from './harness';
 import { latency } from './latency';
 import { loop } from './loop';
 import { memory } from './memory';
+import { metrics } from './metrics';
 import { payload } from './payload';
 import { remote } from './remote';
 import { type Machine, markdown, terminal } from './report';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, remote];
+const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, metrics, remote];
 
 function versions(): string {
   const root = join(__dirname, '..');

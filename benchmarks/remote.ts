@@ -4,7 +4,7 @@
  */
 import { Queue, QueueEvents } from 'bullmq';
 import { from, lastValueFrom, reduce, Subject } from 'rxjs';
-import { offloadToThread } from 'rxthreads';
+import { type OffloadOptions, offloadToThread } from 'rxthreads';
 import { RemotePool, remoteTask } from 'rxthreads/remote';
 import { RedisServer, redisServerBinary, WorkerProcess } from '../spec/remote/harness';
 import { type Bench, check, fmt, median, nowMs, percentile, type Section, sig, timeRepeats } from './harness';
@@ -84,7 +84,7 @@ export const remote: Bench = {
       lone.push({ label, p50: median(times), p99: percentile(times, 99), ours });
       progress.tick(label);
     };
-    const sum = (pool: Parameters<typeof offloadToThread>[1], values: number[], task = inc) =>
+    const sum = (pool: OffloadOptions<number> & { settle?: false }, values: number[], task = inc) =>
       lastValueFrom(
         from(values).pipe(
           offloadToThread(task, pool),

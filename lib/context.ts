@@ -40,7 +40,10 @@ export type Transferable =
  * ```
  */
 export interface TaskContext {
-  /** Aborted when the caller cancels this task (unsubscribe, an `AbortSignal`, an error in a sibling). */
+  /**
+   * Aborted when the caller cancels this task (unsubscribe, an `AbortSignal`, an error in a
+   * sibling), or when it runs past its `timeout` (then its `reason` is a `TimeoutError`).
+   */
   readonly signal: AbortSignal;
   /** True once this task is cancelled. Read from shared memory: a synchronous loop sees it without yielding. */
   readonly aborted: boolean;

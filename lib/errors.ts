@@ -71,6 +71,26 @@ export class AbortError extends Error {
 }
 
 /**
+ * A task ran on its thread for longer than its `timeout` option allows. The task was cancelled as
+ * on unsubscribe (its `ctx.signal` fired; a task that ignores it has its thread replaced after
+ * `cancelGraceMs`).
+ *
+ * @example
+ * ```ts
+ * pool.run(slowTask, 1, { timeout: 100 }).catch((e) => e instanceof TimeoutError); // true after 100 ms
+ * ```
+ */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  /** The timeout that was exceeded, in ms. */
+  readonly timeout: number;
+  constructor(timeout: number, options?: { cause?: unknown }) {
+    super(`The task ran for longer than its timeout of ${timeout} ms`, options);
+    this.timeout = timeout;
+  }
+}
+
+/**
  * Work was submitted to a pool or loop thread that is closing or closed.
  *
  * @example

@@ -1,8 +1,17 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Transferable } from './context';
-import { AbortError, ClosedError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
+import {
+  AbortError,
+  ClosedError,
+  rebuildError,
+  SerializationError,
+  TimeoutError,
+  taskErrorFrom,
+  WorkerCrashedError,
+} from './errors';
 import type { Executor as ExecutorApi } from './executor-api';
-import { Group, type Job, type Settle } from './job';
+import { Group, type Job, type Settle, streamEnded } from './job';
+import { Metrics, type TimeSummary } from './metrics';
 import {
   type FromThread,
   Header,
@@ -14,7 +23,9 @@ import {
   type WireError,
 } from './protocol';
 import { type ThreadEvents, ThreadHandle } from './thread-handle';
+import { epochNow, watchTimeout } from './timeouts';
 import { checkNotDetached } from './transfer';
+import type { WorkerSpawnOptions } from './worker-options';
 
 export interface ExecutorOptions {
   readonly size: number;
@@ -24,6 +35,8 @@ export interface ExecutorOptions {
   /** How long a closing thread may take to exit by itself before it is terminated. */
   readonly closeGraceMs: number;
   readonly resourceLimits: ResourceLimits | undefined;
+  /** `env`, `execArgv` and `argv` for each Worker. */
+  readonly worker?: WorkerSpawnOptions;
   readonly name: string | undefined;
   /** Slots per thread: the most jobs one thread can hold at once. */
   readonly slotCount: number;
@@ -37,6 +50,18 @@ export interface ExecutorOptions {
 const settled: Settle = () => {};
 
 type State = 'open' | 'closing' | 'terminating' | 'ended';
+
+export interface ExecutorStats {
+  threads: number;
+  busy: number;
+  queued: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  utilization: number;
+  runTime: TimeSummary;
+  waitTime: TimeSummary;
+}
 
 /**
  * Back-off before each new attempt to start a thread after threads died before their loop ran
@@ -69,6 +94,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
   private jobMs = -1;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  readonly metrics = new Metrics();
   /** Called when the first thread has started its loop. */
   onReady: (() => void) | undefined;
   /** Called instead of `onReady` when `close()` or `terminate()` comes before the first thread runs. */
@@ -115,6 +141,9 @@ export class Executor implements ExecutorApi, ThreadEvents {
     input: unknown,
     transfer: readonly Transferable[] | undefined,
     settle: Settle,
+    timeout = 0,
+    yielded?: (job: Job, values: unknown[]) => void,
+    tag = -1,
   ): Job {
     const job: Job = {
       def,
@@ -126,6 +155,10 @@ export class Executor implements ExecutorApi, ThreadEvents {
       thread: undefined,
       slot: -1,
       bytes: 0,
+      timeout,
+      submittedAt: this.metrics.submitTime(),
+      yielded,
+      tag,
       moved: false,
       abandoned: false,
     };
@@ -155,7 +188,8 @@ export class Executor implements ExecutorApi, ThreadEvents {
   cancel(job: Job, reason?: Error): void {
     if (job.settled) return;
     this.settle(job, reason ?? new AbortError());
-    this.cancelled++;
+    if (reason instanceof TimeoutError) this.failed++;
+    else this.cancelled++;
     const thread = job.thread;
     if (thread === undefined) {
       // It stays in its group's queue, skipped when reached; its input is let go of now.
@@ -165,7 +199,8 @@ export class Executor implements ExecutorApi, ThreadEvents {
       job.transfer = undefined;
       return;
     }
-    if (thread.cancel(job.slot)) {
+    const timedOut = reason instanceof TimeoutError ? reason.timeout : undefined;
+    if (thread.cancel(job.slot, timedOut)) {
       // It will never start: its input need not wait for the thread to acknowledge the slot.
       job.input = undefined;
       job.transfer = undefined;
@@ -189,6 +224,12 @@ export class Executor implements ExecutorApi, ThreadEvents {
     // returns at once must not let its thread start the next one of this group in between.
     held.sort((a, b) => Number(a.thread!.isRunning(a.slot)) - Number(b.thread!.isRunning(b.slot)));
     for (const job of held) this.cancel(job, reason);
+  }
+
+  /** The caller emitted `values` of a streaming job's values: it may yield that many more. */
+  grant(job: Job, values: number): void {
+    const thread = job.thread;
+    if (thread !== undefined && !job.settled && thread.jobs[job.slot] === job) thread.grant(job.slot, values);
   }
 
   close(): Promise<void> {
@@ -218,13 +259,16 @@ export class Executor implements ExecutorApi, ThreadEvents {
     return this.done;
   }
 
-  stats(): { threads: number; busy: number; queued: number; completed: number; failed: number; cancelled: number } {
+  stats(): ExecutorStats {
     let busy = 0;
     let waiting = 0;
     for (const thread of this.threads) {
       if (thread.running) busy++;
       waiting += thread.waiting;
     }
+    const now = epochNow();
+    let busyMs = 0;
+    for (const thread of this.living) busyMs += thread.busyMs(now);
     return {
       threads: this.threads.length,
       busy,
@@ -232,6 +276,8 @@ export class Executor implements ExecutorApi, ThreadEvents {
       completed: this.completed,
       failed: this.failed,
       cancelled: this.cancelled,
+      utilization: this.metrics.utilization(this.options.size, busyMs),
+      ...this.metrics.summaries(Array.from(this.living, (thread) => thread.histograms)),
     };
   }
 
@@ -258,6 +304,12 @@ export class Executor implements ExecutorApi, ThreadEvents {
     }
     let ran = 0;
     for (let i = Header; i < message.length; i += Stride) {
+      if (message[i + 1] === Outcome.Yielded) {
+        // The job goes on and keeps its slot.
+        const job = thread.jobs[message[i] as number];
+        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 2] as unknown[]);
+        continue;
+      }
       const job = thread.release(message[i] as number);
       if (job === undefined) continue;
       job.group.released(thread);
@@ -280,6 +332,20 @@ export class Executor implements ExecutorApi, ThreadEvents {
           this.settle(job, new SerializationError(cause.message, { cause }));
           break;
         }
+        case Outcome.Ended:
+          this.completed++;
+          this.settle(job, undefined, streamEnded);
+          break;
+        case Outcome.StreamRefused:
+          this.failed++;
+          this.settle(
+            job,
+            new TypeError(
+              'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
+                'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
+            ),
+          );
+          break;
         case Outcome.Skipped:
           // Never reached: a skipped job was cancelled (settled above) or revoked (no longer held).
           break;
@@ -305,7 +371,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
   }
 
   exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
-    this.living.delete(thread);
+    if (this.living.delete(thread)) this.metrics.retire(thread.histograms, thread.busyMs(epochNow()));
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) {
       const crash = new WorkerCrashedError(exitCode, { cause: error });
@@ -318,6 +384,11 @@ export class Executor implements ExecutorApi, ThreadEvents {
   }
 
   // ---- internals ----
+
+  /** A job ran past its timeout: it is cancelled as on unsubscribe, and fails with TimeoutError. */
+  private readonly expire = (job: Job): void => {
+    this.cancel(job, new TimeoutError(job.timeout));
+  };
 
   private closedBeforeReady(): void {
     if (this.onReady === undefined) return;
@@ -498,6 +569,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
       }
       job.group.assigned(target);
       target.assign(job);
+      if (job.timeout > 0) watchTimeout(job, this.expire);
     }
   }
 

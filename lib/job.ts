@@ -1,9 +1,13 @@
 import type { Transferable } from './context';
+import type { ClockReading } from './metrics';
 import type { TaskDefinition } from './protocol';
 import type { ThreadHandle } from './thread-handle';
 
 /** Called exactly once per job: with an error, or with `undefined` and the result. */
 export type Settle = (error: Error | undefined, value?: unknown) => void;
+
+/** The "result" a streaming job settles with when its generator has finished: it has no value. */
+export const streamEnded: unique symbol = Symbol('rxthreads.streamEnded');
 
 /** One task run on one input, from submission until it settles and its slot is free again. */
 export interface Job {
@@ -21,6 +25,14 @@ export interface Job {
   slot: number;
   /** Bytes of buffer input, counted while a thread holds the job. */
   bytes: number;
+  /** Ms the job may run once started on its thread; 0 for no limit. */
+  readonly timeout: number;
+  /** When it was submitted, for its wait time. */
+  readonly submittedAt: ClockReading;
+  /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
+  readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
+  /** The submitter's number for this job (its input's position in a stream), or -1. */
+  readonly tag: number;
   /** Its transfer list was posted to a thread: the input is gone from here, so it can never run elsewhere. */
   moved: boolean;
   /** Cancelled while running and left to itself on an event-loop thread after `cancelGraceMs`. */

@@ -3,10 +3,12 @@ import { ClosedError, WorkerCrashedError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
 import { ThreadOwner } from './owner';
+import type { ThreadPoolStats } from './pool';
 import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 import type { TaskLike } from './task';
 import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionKeys } from './validate';
+import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
  * Options of an {@link EventLoopThread}.
@@ -16,7 +18,7 @@ import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionK
  * new EventLoopThread({ name: 'io', resourceLimits: { maxOldGenerationSizeMb: 256 } });
  * ```
  */
-export interface EventLoopThreadOptions {
+export interface EventLoopThreadOptions extends WorkerSpawnOptions {
   /** A name for the thread, shown in debuggers and errors. */
   name?: string;
   /** Limits for the thread's heap and stack. */
@@ -35,7 +37,15 @@ export interface EventLoopThreadOptions {
 }
 
 /** The options `new EventLoopThread()` accepts: extend this list with each new option. */
-const loopOptionKeys = optionKeys<EventLoopThreadOptions>()('name', 'resourceLimits', 'cancelGraceMs', 'closeGraceMs');
+const loopOptionKeys = optionKeys<EventLoopThreadOptions>()(
+  'name',
+  'resourceLimits',
+  'cancelGraceMs',
+  'closeGraceMs',
+  'env',
+  'execArgv',
+  'argv',
+);
 
 /**
  * One long-lived thread running its own event loop: submitted tasks run there at once,
@@ -60,6 +70,7 @@ export class EventLoopThread extends ThreadOwner {
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
+    const worker = workerSpawnOptions(options);
     const executor = new Executor({
       size: 1,
       mode: 'concurrent',
@@ -67,6 +78,7 @@ export class EventLoopThread extends ThreadOwner {
       closeGraceMs: options.closeGraceMs ?? 5000,
       resourceLimits: options.resourceLimits,
       name: options.name,
+      worker,
       slotCount: 16384,
       replaceCrashed: false,
     });
@@ -83,6 +95,19 @@ export class EventLoopThread extends ThreadOwner {
     });
     this.ready.catch(() => {}); // only those who await it should see a thread that never started
     executor.start();
+  }
+
+  /**
+   * Tasks running and queued, task counters, utilization (the share of time since creation with at
+   * least one task in progress), and run and wait times, now. `threads` is 1 while the thread lives.
+   *
+   * @example
+   * ```ts
+   * const { busy, runTime } = loop.stats();
+   * ```
+   */
+  stats(): ThreadPoolStats {
+    return this.#executor.stats();
   }
 
   /**

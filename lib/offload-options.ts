@@ -1,7 +1,8 @@
 import type { Transferable } from './context';
-import { executorOf, isRemoteOwner } from './owner';
+import { engineOf, executorOf, isRemoteOwner } from './owner';
 import { defaultPool, ThreadPool } from './pool';
 import { checkRemotePairing, type RemoteTarget } from './remote/task';
+import type { Settled } from './settle';
 import type { Placement, StreamOptions } from './stream';
 import type { TaskLike } from './task';
 import {
@@ -9,10 +10,57 @@ import {
   checkIntegerOrInfinity,
   checkKnownKeys,
   checkObject,
+  checkSignal,
+  checkTimeout,
   checkType,
   optionError,
   optionKeys,
 } from './validate';
+
+/**
+ * Options that `offloadToThread`, `offloadFrom` and `runOnLoop` share.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * files$.pipe(offloadToThread(parse, { signal: ac.signal, timeout: 5_000, settle: true }));
+ * ```
+ */
+export interface StreamControlOptions {
+  /**
+   * Aborting it cancels the stream's work as unsubscribing does, and errors the output with an
+   * `AbortError` whose `cause` is `signal.reason`. Already aborted: the output errors at subscribe,
+   * before any value reaches a thread.
+   */
+  signal?: AbortSignal;
+  /**
+   * Ms one task may run on its thread (time spent queued is not counted). A task past it is
+   * cancelled as on unsubscribe (`ctx.signal` fires; one that ignores it has its thread replaced
+   * after `cancelGraceMs`) and fails with `TimeoutError`.
+   * @default no limit
+   */
+  timeout?: number;
+  /**
+   * Emit one {@link Settled} entry per input instead of failing the stream when a task fails:
+   * `TaskError`, `TimeoutError`, `SerializationError` and `WorkerCrashedError` of one input become
+   * `rejected` entries and the stream goes on. Source errors, `signal` and unsubscribe behave as
+   * without it.
+   * @default false
+   */
+  settle?: boolean;
+}
+
+/** Checks {@link StreamControlOptions}; returns what a stream needs of them. */
+export function streamControl(options: StreamControlOptions): {
+  signal: AbortSignal | undefined;
+  timeout: number;
+  settle: boolean;
+} {
+  checkSignal('signal', options.signal);
+  checkTimeout('timeout', options.timeout);
+  checkType('settle', options.settle, 'boolean');
+  return { signal: options.signal, timeout: options.timeout ?? 0, settle: options.settle ?? false };
+}
 
 /**
  * Options of {@link offloadToThread} and {@link offloadFrom}.
@@ -22,7 +70,7 @@ import {
  * images$.pipe(offloadToThread(resize, { threads: 2, ordered: false, transfer: (img) => [img.buffer] }));
  * ```
  */
-export interface OffloadOptions<I> {
+export interface OffloadOptions<I> extends StreamControlOptions {
   /** The pool to run on: a `ThreadPool`, or a `RemotePool` (`rxthreads/remote`) for a `remoteTask`. @default defaultPool() */
   pool?: ThreadPool | RemoteTarget;
   /** Instead of `pool`: a private pool of this many threads for each subscription, which owns them. */
@@ -42,6 +90,9 @@ const offloadOptionKeys = optionKeys<OffloadOptions<unknown>>()(
   'concurrency',
   'ordered',
   'transfer',
+  'signal',
+  'timeout',
+  'settle',
 );
 
 /** Checks the options at creation and returns how each subscription places its work. */
@@ -72,13 +123,17 @@ export function offloadSetup<I>(
       const own = new ThreadPool({ size: threads });
       return { executor: executorOf(own), release: (_outcome, then) => void own.close().then(then) };
     }
-    return { executor: executorOf(pool ?? defaultPool()), release: (_outcome, then) => then() };
+    return {
+      executor: pool === undefined ? executorOf(defaultPool()) : engineOf(pool),
+      release: (_outcome, then) => then(),
+    };
   };
   const stream: StreamOptions<I> = {
     concurrency: options.concurrency ?? threads ?? pool?.size ?? defaultPool().size,
     ordered: options.ordered ?? true,
     transfer: options.transfer,
     limitBy: 'threads',
+    ...streamControl(options),
   };
   return { place, stream };
 }

@@ -4,11 +4,18 @@ import { watchForLeak } from './leak-warning';
 
 const executors = new WeakMap<object, Executor>();
 
-/** The engine of a pool or loop thread, for the operators. */
-export function executorOf(owner: object): Executor {
+/** The engine of a thread owner or of a remote pool, as the operators use it. */
+export function engineOf(owner: object): Executor {
   const executor = executors.get(owner);
   if (executor === undefined) throw new TypeError('Expected a ThreadPool or an EventLoopThread');
   return executor;
+}
+
+/** The engine of a pool or loop thread (local threads). */
+export function executorOf(owner: object): ThreadEngine {
+  const executor = engineOf(owner);
+  if (executor.remote) throw new TypeError('Expected a ThreadPool or an EventLoopThread');
+  return executor as ThreadEngine;
 }
 
 /** True for a `RemotePool` (of `rxthreads/remote`): its engine runs named tasks elsewhere. */

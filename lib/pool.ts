@@ -3,6 +3,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { QueueFullError } from './errors';
 import { Executor } from './executor';
 import type { Group } from './job';
+import type { TimeSummary } from './metrics';
 import { executorOf, ThreadOwner } from './owner';
 import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
@@ -16,6 +17,7 @@ import {
   checkType,
   optionKeys,
 } from './validate';
+import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
  * Options of a {@link ThreadPool}.
@@ -25,7 +27,7 @@ import {
  * new ThreadPool({ size: 4, maxQueue: 1_000, cancelGraceMs: 250, name: 'images' });
  * ```
  */
-export interface ThreadPoolOptions {
+export interface ThreadPoolOptions extends WorkerSpawnOptions {
   /** Threads in the pool. @default os.availableParallelism() */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
@@ -64,6 +66,16 @@ export interface ThreadPoolStats {
   failed: number;
   /** Tasks cancelled before they settled. */
   cancelled: number;
+  /**
+   * Share of the threads' time spent running tasks since the pool was created, from 0 to 1:
+   * thread-time running tasks / (threads × wall time). For an `EventLoopThread`, a thread counts as
+   * busy while at least one task is in progress on its loop.
+   */
+  utilization: number;
+  /** How long tasks ran on their thread, in ms, over every task that ran. */
+  runTime: TimeSummary;
+  /** How long tasks waited between submission and their start on a thread, in ms. */
+  waitTime: TimeSummary;
 }
 
 /** The options `new ThreadPool()` accepts: extend this list with each new option. */
@@ -74,6 +86,9 @@ const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
   'closeGraceMs',
   'resourceLimits',
   'name',
+  'env',
+  'execArgv',
+  'argv',
 );
 
 /**
@@ -100,6 +115,7 @@ export class ThreadPool extends ThreadOwner {
     checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
     checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
+    const worker = workerSpawnOptions(options);
     checkType('name', options.name, 'string');
     const size = options.size ?? availableParallelism();
     const executor = new Executor({
@@ -109,6 +125,7 @@ export class ThreadPool extends ThreadOwner {
       closeGraceMs: options.closeGraceMs ?? 5000,
       resourceLimits: options.resourceLimits,
       name: options.name,
+      worker,
       slotCount: 1024,
       replaceCrashed: true,
     });
@@ -142,7 +159,15 @@ export class ThreadPool extends ThreadOwner {
     return submitJob(executor, this.#runs, task, input, options);
   }
 
-  /** Threads, busy threads, queued tasks and task counters, now. */
+  /**
+   * Threads, busy threads, queued tasks, task counters, utilization, and run and wait times, now.
+   *
+   * @example
+   * ```ts
+   * const { utilization, runTime, waitTime } = pool.stats();
+   * console.log(`${(utilization * 100).toFixed(0)} % busy, p99 run ${runTime.p99} ms, p99 wait ${waitTime.p99} ms`);
+   * ```
+   */
   stats(): ThreadPoolStats {
     return this.#executor.stats();
   }

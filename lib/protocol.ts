@@ -28,6 +28,49 @@ export const Slot = {
   Abandoned: 6,
 } as const;
 
+/**
+ * Per-slot Int32 fields in shared memory besides the state, at `ints[slot * slotInts + field]`.
+ * Written by the main thread when it assigns a job (before the `run` message goes out).
+ */
+export const SlotInt = {
+  /** 1 when the main thread waits (Atomics.waitAsync) for the job to start: the thread notifies. */
+  Watched: 0,
+  /** 1 when the caller takes a stream of values (an operator), 0 for one value (`run`, `submit`). */
+  Streams: 1,
+  /**
+   * A streaming job's credit: values its generator may still yield before it waits. The main thread
+   * adds to it (and notifies) as it emits values, so an unread stream holds at most a window of
+   * values in the caller; it also notifies on cancel, to wake a generator waiting for credit.
+   */
+  Credit: 2,
+} as const;
+export const slotInts = 3;
+
+/**
+ * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`: the job's start,
+ * written by the thread (ms since the epoch, `performance.timeOrigin + performance.now()`, before
+ * the slot turns `Started`), and its submission, written by the main thread.
+ */
+export const SlotTime = {
+  StartedAt: 0,
+  /** Written by the main thread when it assigns the job: when the job was submitted, for its wait time. */
+  SubmittedAt: 1,
+} as const;
+export const slotTimes = 2;
+
+/**
+ * The thread's busy time, after the slot times in the same Float64Array (from `times.length -
+ * threadTimes`), written by the thread: a pool thread runs one task at a time, an event-loop
+ * thread many, and either way it is busy while at least one runs.
+ */
+export const ThreadTime = {
+  /** Ms spent with at least one task running, up to the last time the thread went idle. */
+  BusyTotal: 0,
+  /** When the thread last went from idle to running (epoch ms), or -1 while idle. */
+  BusySince: 1,
+} as const;
+export const threadTimes = 2;
+
 /** How a thread runs its jobs. */
 export type RunMode =
   /** One job at a time, in order (a pool thread). */
@@ -42,6 +85,15 @@ export type TaskDefinition =
 /** What `workerData` carries to a new thread. */
 export interface ThreadInit {
   readonly states: SharedArrayBuffer;
+  /** Int32 per-slot fields: {@link SlotInt}. */
+  readonly ints: SharedArrayBuffer;
+  /** Float64 per-slot fields: {@link SlotTime}. */
+  readonly times: SharedArrayBuffer;
+  /** Int32 flag: 1 while the thread records its tasks' run and wait times. */
+  readonly recording: SharedArrayBuffer;
+  /** Where the thread records them (µs, histogram.ts): shared with the main thread, which reads them for `stats()`. */
+  readonly runTime: SharedArrayBuffer;
+  readonly waitTime: SharedArrayBuffer;
   readonly mode: RunMode;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;
@@ -63,6 +115,12 @@ export const Outcome = {
   Skipped: 2,
   /** The job ran but its result could not be cloned back. */
   Unclonable: 3,
+  /** A streaming job yielded these values (an array, in order); it goes on, its slot stays held. */
+  Yielded: 4,
+  /** A streaming job's generator finished (returned, or stopped after a cancel); no value. */
+  Ended: 5,
+  /** A streaming task was given to `run`/`submit`, which take one value: it never ran. */
+  StreamRefused: 6,
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
@@ -91,8 +149,11 @@ export const Stride = 3;
  */
 export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...jobs: unknown[]];
 
-/** `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`. */
-export type CancelMessage = [kind: typeof Kind.Cancel, slot: number];
+/**
+ * `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`; `[Cancel, slot, timeoutMs]`:
+ * the same because the job ran past its timeout (the signal's reason is a `TimeoutError`).
+ */
+export type CancelMessage = [kind: typeof Kind.Cancel, slot: number, timeoutMs?: number];
 
 /**
  * `[Close]`: no more jobs will come and every job has settled: run the `onThreadClose` callbacks,

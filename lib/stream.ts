@@ -1,7 +1,10 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import type { Transferable } from './context';
-import type { Executor } from './executor-api';
+import { AbortError } from './errors';
+import type { Executor, JobHandle as Job } from './executor-api';
+import { streamEnded } from './job';
 import type { TaskDefinition } from './protocol';
+import { isPerInputError } from './settle';
 import { definitionOf, type TaskLike, toTask } from './task';
 
 export interface StreamOptions<I> {
@@ -11,6 +14,17 @@ export interface StreamOptions<I> {
   readonly transfer: ((input: I) => Transferable[]) | undefined;
   /** Whether the executor limits concurrency by threads (a pool) or by jobs in flight (a loop). */
   readonly limitBy: 'threads' | 'jobs';
+  /** Aborting it ends the stream with an `AbortError`. */
+  readonly signal: AbortSignal | undefined;
+  /** Emit a `Settled` entry per input instead of failing on one input's error. */
+  readonly settle: boolean;
+  /** Ms one task may run on its thread; 0 for none. */
+  readonly timeout: number;
+}
+
+/** The error a stream ends with when its `signal` aborts. */
+export function abortedBy(signal: AbortSignal): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
 type Outcome = 'complete' | 'error' | 'unsubscribe';
@@ -41,8 +55,12 @@ class Run<I> {
   private sourceDone = false;
   private index = 0;
   private nextToEmit = 0;
-  private emittedCount = 0;
-  private readonly early = new Map<number, unknown>(); // ordered results that overtook an earlier one
+  /** Inputs whose every output has been emitted. */
+  private inputsDone = 0;
+  /** Ordered: single results that overtook an earlier input. */
+  private readonly early = new Map<number, unknown>();
+  /** Ordered: outputs of streaming inputs that are not the next to emit. */
+  private readonly held = new Map<number, Held>();
   private readonly group;
 
   constructor(
@@ -63,9 +81,9 @@ class Run<I> {
     this.feeder.start(this);
   }
 
-  /** Values taken from the source and not yet emitted. */
+  /** Values taken from the source whose outputs are not all emitted yet. */
   get pending(): number {
-    return this.index - this.emittedCount;
+    return this.index - this.inputsDone;
   }
 
   push(value: I): void {
@@ -80,10 +98,20 @@ class Run<I> {
       }
     }
     const at = this.index++;
-    this.placement.executor.submit(this.group, this.def, value, transferList, (error, result) =>
-      this.onResult(at, error, result),
+    this.placement.executor.submit(
+      this.group,
+      this.def,
+      value,
+      transferList,
+      (error, result) => this.onResult(at, error, result, value),
+      this.options.timeout,
+      this.yielded,
+      at,
     );
   }
+
+  /** Called with the values a streaming task yields (one function for every job of the run). */
+  private readonly yielded = (job: Job, values: unknown[]): void => this.onYield(job.tag, job, values, job.input as I);
 
   complete(): void {
     this.sourceDone = true;
@@ -102,42 +130,117 @@ class Run<I> {
     }
     if (outcome !== 'complete') this.placement.executor.cancelGroup(this.group);
     this.early.clear();
+    this.held.clear();
     this.placement.release(outcome, () => {
       if (outcome === 'complete') this.subscriber.complete();
       else if (outcome === 'error') this.subscriber.error(error);
     });
   }
 
-  private onResult(at: number, error: Error | undefined, value: unknown): void {
+  /** A streaming task yielded values: emitted now if their input may emit, held otherwise. */
+  private onYield(at: number, job: Job, values: unknown[], input: I): void {
     if (this.ended) return;
-    if (error !== undefined) {
-      this.end('error', error);
+    const outputs = this.options.settle ? values.map((value) => ({ status: 'fulfilled', value, input })) : values;
+    if (!this.options.ordered || at === this.nextToEmit) {
+      this.emitAll(outputs);
+      // Credit back only once emitted: a held stream stops its generator after a window of values.
+      if (!this.ended) this.placement.executor.grant(job, values.length);
       return;
     }
-    if (!this.options.ordered) this.emit(value);
-    else if (at !== this.nextToEmit) this.early.set(at, value);
-    else {
-      this.nextToEmit++;
-      this.emit(value);
-      while (!this.ended && this.early.has(this.nextToEmit)) {
-        const next = this.early.get(this.nextToEmit);
-        this.early.delete(this.nextToEmit++);
-        this.emit(next);
+    let held = this.held.get(at);
+    if (held === undefined) {
+      held = { outputs: [], done: false, job, yielded: 0 };
+      this.held.set(at, held);
+    }
+    for (const output of outputs) held.outputs.push(output);
+    held.yielded += values.length;
+  }
+
+  private onResult(at: number, error: Error | undefined, result: unknown, input: I): void {
+    if (this.ended) return;
+    // What the input emits as it ends: its result, a rejected entry, or nothing (a stream that ended).
+    let last: unknown = result;
+    if (error !== undefined) {
+      if (!this.options.settle || !isPerInputError(error)) {
+        this.end('error', error);
+        return;
       }
+      last = { status: 'rejected', reason: error, input };
+    } else if (this.options.settle && result !== streamEnded) {
+      last = { status: 'fulfilled', value: result, input };
+    }
+    if (!this.options.ordered) {
+      this.inputsDone++;
+      if (last !== streamEnded) this.emit(last);
+    } else if (at !== this.nextToEmit) {
+      const held = this.held.size > 0 ? this.held.get(at) : undefined;
+      if (held !== undefined) {
+        if (last !== streamEnded) held.outputs.push(last);
+        held.done = true;
+      } else if (last !== streamEnded) this.early.set(at, last);
+      else this.held.set(at, { outputs: [], done: true, job: undefined, yielded: 0 });
+      return;
+    } else {
+      this.nextToEmit++;
+      this.inputsDone++;
+      if (last !== streamEnded) this.emit(last);
+      this.emitReady();
     }
     if (this.ended) return;
     if (this.sourceDone && this.pending === 0) this.end('complete');
     else this.feeder.emitted?.();
   }
 
+  /** Ordered: emits what the inputs after the one that just ended hold, up to one still running. */
+  private emitReady(): void {
+    while (!this.ended) {
+      const at = this.nextToEmit;
+      if (this.early.has(at)) {
+        const value = this.early.get(at);
+        this.early.delete(at);
+        this.nextToEmit++;
+        this.inputsDone++;
+        this.emit(value);
+        continue;
+      }
+      if (this.held.size === 0) return; // no streaming input is waiting: the common case
+      const held = this.held.get(at);
+      if (held === undefined) return;
+      this.held.delete(at);
+      if (held.done) {
+        this.nextToEmit++;
+        this.inputsDone++;
+      }
+      this.emitAll(held.outputs);
+      if (held.job !== undefined && !this.ended) this.placement.executor.grant(held.job, held.yielded);
+      if (!held.done) return; // now the input that emits; its next values go out as they come
+    }
+  }
+
+  private emitAll(values: unknown[]): void {
+    for (const value of values) {
+      if (this.ended) return;
+      this.emit(value);
+    }
+  }
+
   private emit(value: unknown): void {
-    this.emittedCount++;
     this.subscriber.next(value);
   }
 }
 
+/** What an ordered run holds for a streaming input that may not emit yet. */
+interface Held {
+  readonly outputs: unknown[];
+  /** The input has ended: `outputs` is all it will emit. */
+  done: boolean;
+  readonly job: Job | undefined;
+  /** Yielded values among `outputs`, to credit back once emitted. */
+  yielded: number;
+}
+
 function runStream<I, O>(
-  taskLike: TaskLike<I, O>,
+  taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I>,
   feeder: () => Feeder<I>,
@@ -147,18 +250,29 @@ function runStream<I, O>(
     // A subscriber already closed (its teardown ran, as in a `combineLatest` whose first source
     // errored synchronously) would never unsubscribe from the source: so never subscribe to it.
     if (subscriber.closed) return;
+    const { signal } = options;
+    // Before any thread or source is touched: an aborted stream does no work at all.
+    if (signal?.aborted) {
+      subscriber.error(abortedBy(signal));
+      return;
+    }
     const run = new Run<I>(subscriber as Subscriber<unknown>, place(), def, options, feeder());
     // Registered before the source is read, so that a run ended in the middle of a synchronous
     // source's emission (a throwing transfer callback, a downstream unsubscribe) stops the source
     // right there rather than after its last value.
     subscriber.add(() => run.end('unsubscribe'));
+    if (signal !== undefined) {
+      const onAbort = () => run.end('error', abortedBy(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      subscriber.add(() => signal.removeEventListener('abort', onAbort));
+    }
     run.start();
   });
 }
 
 /** The engine of `offloadToThread` and `runOnLoop`: an operator over an Observable source. */
 export function threadMap<I, O>(
-  taskLike: TaskLike<I, O>,
+  taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I>,
 ): OperatorFunction<I, O> {
@@ -188,7 +302,7 @@ export function threadMap<I, O>(
  */
 export function threadMapIterable<I, O>(
   iterable: Iterable<I> | AsyncIterable<I>,
-  taskLike: TaskLike<I, O>,
+  taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I> & { readonly highWaterMark: number },
 ): Observable<O> {

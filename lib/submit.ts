@@ -5,7 +5,7 @@ import type { Executor } from './executor';
 import type { Group } from './job';
 import { checkRemotePairing } from './remote/task';
 import { definitionOf, type TaskLike, toTask } from './task';
-import { checkKnownKeys, checkObject, optionError, optionKeys } from './validate';
+import { checkKnownKeys, checkObject, checkTimeout, optionError, optionKeys } from './validate';
 
 /**
  * Options for one `run` or `submit` call.
@@ -20,10 +20,17 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /** Buffers to move to the thread rather than copy. */
   transfer?: Transferable[];
+  /**
+   * Ms the task may run on its thread (time queued is not counted). Past it the task is cancelled
+   * (its `ctx.signal` fires; one that ignores it has its thread replaced after `cancelGraceMs`) and
+   * the promise rejects with `TimeoutError`.
+   * @default no limit
+   */
+  timeout?: number;
 }
 
 /** The options `run` and `submit` accept: extend this list with each new option. */
-const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer');
+const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer', 'timeout');
 
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkObject('options', options);
@@ -34,6 +41,7 @@ export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   if (options?.transfer !== undefined && !Array.isArray(options.transfer)) {
     throw optionError('transfer', 'an array', options.transfer);
   }
+  checkTimeout('timeout', options?.timeout);
 }
 
 /** Runs one task on an executor as a promise, wired to an optional AbortSignal. */
@@ -50,11 +58,18 @@ export function submitJob<I, O>(
   if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
   const settled = new Promise<O>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
-    const job = executor.submit(group, def, input, options?.transfer, (error, value) => {
-      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
-      if (error === undefined) resolve(value as O);
-      else reject(error);
-    });
+    const job = executor.submit(
+      group,
+      def,
+      input,
+      options?.transfer,
+      (error, value) => {
+        if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve(value as O);
+        else reject(error);
+      },
+      options?.timeout,
+    );
     if (signal !== undefined && !job.settled) {
       onAbort = () => executor.cancel(job, new AbortError('The operation was aborted', { cause: signal.reason }));
       signal.addEventListener('abort', onAbort, { once: true });

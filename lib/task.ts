@@ -16,6 +16,19 @@ import { optionError } from './validate';
  */
 export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
 
+/**
+ * What an operator emits for a task whose function returns `O`: each yielded value for a streaming
+ * task (a generator or async generator function), the value itself otherwise.
+ *
+ * @example
+ * ```ts
+ * type Lines = Emitted<AsyncGenerator<string>>; // string
+ * type Size = Emitted<number>; // number
+ * ```
+ */
+export type Emitted<O> =
+  O extends Generator<infer Y, unknown, never> ? Y : O extends AsyncGenerator<infer Y, unknown, never> ? Y : O;
+
 const definition = Symbol('rxthreads.task');
 
 /**

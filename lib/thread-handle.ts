@@ -5,6 +5,7 @@ import { describeUnclonable } from './clone-check';
 import { type Transferable, transferList } from './context';
 import { SerializationError } from './errors';
 import type { Group, Job } from './job';
+import type { Metrics, ThreadHistograms } from './metrics';
 import {
   type AbandonMessage,
   type CloseMessage,
@@ -14,13 +15,25 @@ import {
   type RunMessage,
   type RunMode,
   Slot,
+  SlotInt,
+  SlotTime,
   Stride,
+  slotInts,
+  slotTimes,
   type TaskDefinition,
   type ThreadInit,
+  ThreadTime,
+  threadTimes,
 } from './protocol';
 import { checkNotDetached } from './transfer';
+import type { WorkerSpawnOptions } from './worker-options';
 
 const entry = join(__dirname, 'thread', 'entry.js');
+/**
+ * Values a streaming job may yield ahead of the caller emitting them: enough to keep batches of
+ * values flowing both ways, few enough that an unread stream holds little memory in the caller.
+ */
+const streamWindow = 1024;
 /** Bytes of buffer inputs after which a batch is sent at once. */
 const batchBytes = 1024 * 1024;
 
@@ -77,6 +90,7 @@ export function startWorker(filename: string, options: WorkerOptions): Worker {
       throw new Error(`rxthreads: thread entry ${filename} is missing; run \`npm run build\` first`);
     found.add(filename);
   }
+  if (options.execArgv !== undefined) return new WorkerThread(filename, options); // the caller's choice, as given
   let execArgv = execArgvWithoutTsNode();
   for (let attempt = 0; execArgv !== undefined && attempt < 2; attempt++) {
     try {
@@ -111,6 +125,8 @@ function batchTransfers(jobs: readonly Job[]): Transferable[] | null {
 }
 
 export interface ThreadEvents {
+  /** Where the thread's tasks' times go. */
+  readonly metrics: Metrics;
   message(thread: ThreadHandle, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
   unsendable(thread: ThreadHandle, failures: [Job, SerializationError][]): void;
@@ -121,6 +137,12 @@ export interface ThreadEvents {
 export class ThreadHandle {
   readonly worker: Worker;
   readonly states: Int32Array;
+  /** Per-slot Int32 fields ({@link SlotInt}). */
+  readonly ints: Int32Array;
+  /** Per-slot times written by the thread ({@link SlotTime}). */
+  readonly times: Float64Array;
+  /** The histograms this thread records its tasks' run and wait times into. */
+  readonly histograms: ThreadHistograms;
   /** The job in each slot, until the thread acknowledges it. */
   readonly jobs: (Job | undefined)[];
   private readonly free: number[] = [];
@@ -144,20 +166,40 @@ export class ThreadHandle {
   constructor(
     readonly slotCount: number,
     mode: RunMode,
-    options: { resourceLimits?: ResourceLimits | undefined; name?: string | undefined },
+    options: {
+      resourceLimits?: ResourceLimits | undefined;
+      name?: string | undefined;
+      worker?: WorkerSpawnOptions | undefined;
+    },
     private readonly events: ThreadEvents,
     holdUntilReady = false,
   ) {
     this.holding = holdUntilReady;
     const states = new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT);
     this.states = new Int32Array(states);
+    const ints = new SharedArrayBuffer(slotCount * slotInts * Int32Array.BYTES_PER_ELEMENT);
+    this.ints = new Int32Array(ints);
+    const times = new SharedArrayBuffer((slotCount * slotTimes + threadTimes) * Float64Array.BYTES_PER_ELEMENT);
+    this.times = new Float64Array(times);
+    this.times[slotCount * slotTimes + ThreadTime.BusySince] = -1;
     this.jobs = new Array(slotCount);
     for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot);
-    const init: ThreadInit = { states, mode, tsNode: tsNodeInit() };
+    this.histograms = events.metrics.newThread();
+    const init: ThreadInit = {
+      states,
+      ints,
+      times,
+      recording: events.metrics.recording.buffer as SharedArrayBuffer,
+      runTime: this.histograms.runTime.buffer as SharedArrayBuffer,
+      waitTime: this.histograms.waitTime.buffer as SharedArrayBuffer,
+      mode,
+      tsNode: tsNodeInit(),
+    };
     this.worker = startWorker(entry, {
       workerData: init,
       ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
       ...(options.name && { name: options.name }),
+      ...options.worker,
     });
     this.worker.on('message', (message: FromThread) => {
       if (message[0] === Kind.Ready) {
@@ -186,6 +228,16 @@ export class ThreadHandle {
     if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
     this.jobs[slot] = job;
     Atomics.store(this.states, slot, Slot.Pending);
+    // The slot is free, so no thread reads these now; the run message that follows publishes them.
+    const at = slot * slotInts;
+    const ints = this.ints;
+    const watched = job.timeout > 0 ? 1 : 0;
+    if (ints[at + SlotInt.Watched] !== watched) ints[at + SlotInt.Watched] = watched;
+    const streams = job.yielded === undefined ? 0 : 1;
+    if (ints[at + SlotInt.Streams] !== streams) ints[at + SlotInt.Streams] = streams;
+    const credit = streams * streamWindow;
+    if (ints[at + SlotInt.Credit] !== credit) ints[at + SlotInt.Credit] = credit;
+    this.times[slot * slotTimes + SlotTime.SubmittedAt] = job.submittedAt.at;
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
@@ -235,12 +287,33 @@ export class ThreadHandle {
    * Cancels a job held by this thread. Returns true if it had not started (and now never will);
    * false if it is running, in which case its `ctx.signal` is fired.
    */
-  cancel(slot: number): boolean {
+  cancel(slot: number, timeoutMs?: number): boolean {
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
     if (Atomics.compareExchange(this.states, slot, Slot.Started, Slot.Aborted) === Slot.Started) {
-      this.worker.postMessage([Kind.Cancel, slot]);
+      this.worker.postMessage(timeoutMs === undefined ? [Kind.Cancel, slot] : [Kind.Cancel, slot, timeoutMs]);
+      // A streaming job may be waiting for credit: wake it to see its cancel.
+      Atomics.notify(this.ints, slot * slotInts + SlotInt.Credit);
     }
     return false;
+  }
+
+  /** Gives a streaming job in `slot` credit for `values` more values, waking it if it waits. */
+  grant(slot: number, values: number): void {
+    const at = slot * slotInts + SlotInt.Credit;
+    Atomics.add(this.ints, at, values);
+    Atomics.notify(this.ints, at);
+  }
+
+  /** When the job in `slot` started, in ms since the epoch (valid once the slot is `Started`). */
+  startedAt(slot: number): number {
+    return this.times[slot * slotTimes + SlotTime.StartedAt]!;
+  }
+
+  /** Ms this thread has spent running tasks (at least one at a time), until now. */
+  busyMs(now: number): number {
+    const at = this.slotCount * slotTimes;
+    const since = this.times[at + ThreadTime.BusySince]!;
+    return this.times[at + ThreadTime.BusyTotal]! + (since >= 0 ? Math.max(0, now - since) : 0);
   }
 
   /**

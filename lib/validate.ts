@@ -49,6 +49,21 @@ export function checkType(name: string, value: unknown, type: 'string' | 'boolea
   }
 }
 
+/** Most ms a timer can wait (setTimeout's limit). */
+const maxTimeout = 2 ** 31 - 1;
+
+/** A timeout in ms: a number > 0, at most 2^31 - 1 (what a timer can wait). */
+export function checkTimeout(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !(value > 0) || value > maxTimeout) {
+    throw optionError(name, `a number of ms > 0 and <= ${maxTimeout}`, value);
+  }
+}
+
+export function checkSignal(name: string, value: unknown): void {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw optionError(name, 'an AbortSignal', value);
+}
+
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {

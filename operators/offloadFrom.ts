@@ -1,8 +1,9 @@
 import { type Observable, tap } from 'rxjs';
 import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
+import type { Settled } from '../lib/settle';
 import { threadMapIterable } from '../lib/stream';
-import type { TaskLike } from '../lib/task';
+import type { Emitted, TaskLike } from '../lib/task';
 import { checkInteger, optionKeys } from '../lib/validate';
 
 /**
@@ -40,8 +41,23 @@ const offloadFromOptionKeys =
 export function offloadFrom<I, O>(
   source: Iterable<I> | AsyncIterable<I>,
   task: TaskLike<I, O>,
+  options: OffloadFromOptions<I> & { settle: true },
+): Observable<Settled<I, Emitted<O>>>;
+export function offloadFrom<I, O>(
+  source: Iterable<I> | AsyncIterable<I>,
+  task: TaskLike<I, O>,
+  options?: OffloadFromOptions<I> & { settle?: false },
+): Observable<Emitted<O>>;
+export function offloadFrom<I, O>(
+  source: Iterable<I> | AsyncIterable<I>,
+  task: TaskLike<I, O>,
+  options?: OffloadFromOptions<I>,
+): Observable<Emitted<O> | Settled<I, Emitted<O>>>;
+export function offloadFrom<I, O>(
+  source: Iterable<I> | AsyncIterable<I>,
+  task: TaskLike<I, O>,
   options: OffloadFromOptions<I> = {},
-): Observable<O> {
+): Observable<Emitted<O> | Settled<I, Emitted<O>>> {
   if (typeof source !== 'object' || source === null || !(Symbol.iterator in source || Symbol.asyncIterator in source)) {
     throw new TypeError(
       `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,
@@ -50,7 +66,8 @@ export function offloadFrom<I, O>(
   const { place, stream } = offloadSetup(task, options, 'offloadFrom', offloadFromOptionKeys);
   checkInteger('highWaterMark', options.highWaterMark, 1);
   const site = callerSite();
-  return threadMapIterable(source, task, place, { ...stream, highWaterMark: options.highWaterMark ?? 4096 }).pipe(
-    tap({ error: (error) => withCallerSite(error, site) }),
-  );
+  return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(source, task, place, {
+    ...stream,
+    highWaterMark: options.highWaterMark ?? 4096,
+  }).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

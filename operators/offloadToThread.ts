@@ -1,14 +1,16 @@
 import { type OperatorFunction, tap } from 'rxjs';
 import { callerSite, withCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
+import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
-import { type TaskLike, toTask } from '../lib/task';
+import { type Emitted, type TaskLike, toTask } from '../lib/task';
 
 export type { OffloadOptions } from '../lib/offload-options';
 
 /**
  * Runs a task on a pool thread for each source value and emits the results, like `asyncio.to_thread`
- * for a stream. Unsubscribing cancels the work inside the threads.
+ * for a stream. Unsubscribing cancels the work inside the threads. With `settle: true` it emits a
+ * {@link Settled} entry per input instead of failing on one input's error.
  *
  * @example
  * ```ts
@@ -18,10 +20,25 @@ export type { OffloadOptions } from '../lib/offload-options';
  * ).subscribe(console.log);
  * ```
  */
-export function offloadToThread<I, O>(task: TaskLike<I, O>, options: OffloadOptions<I> = {}): OperatorFunction<I, O> {
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options: OffloadOptions<I> & { settle: true },
+): OperatorFunction<I, Settled<I, Emitted<O>>>;
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options?: OffloadOptions<I> & { settle?: false },
+): OperatorFunction<I, Emitted<O>>;
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options?: OffloadOptions<I>,
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>>;
+export function offloadToThread<I, O>(
+  task: TaskLike<I, O>,
+  options: OffloadOptions<I> = {},
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   const { place, stream } = offloadSetup(task, options);
   const site = callerSite();
   // The task is made now, so that an inline task is named after this call, not after a subscribe.
-  const map = threadMap(toTask(task), place, stream);
+  const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(toTask(task), place, stream);
   return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

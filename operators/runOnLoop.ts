@@ -2,10 +2,12 @@ import { type OperatorFunction, tap } from 'rxjs';
 import { callerSite, withCallerSite } from '../lib/caller-site';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
+import { type StreamControlOptions, streamControl } from '../lib/offload-options';
 import { executorOf } from '../lib/owner';
 import { checkRemotePairing } from '../lib/remote/task';
+import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
-import { type TaskLike, toTask } from '../lib/task';
+import { type Emitted, type TaskLike, toTask } from '../lib/task';
 import {
   checkIntegerOrInfinity,
   checkKnownKeys,
@@ -23,7 +25,7 @@ import {
  * urls$.pipe(runOnLoop(loop, fetchTask, { concurrency: 8, ordered: false }));
  * ```
  */
-export interface RunOnLoopOptions<I> {
+export interface RunOnLoopOptions<I> extends StreamControlOptions {
   /** Tasks of this subscription running on the loop at once. @default Infinity */
   concurrency?: number;
   /** Emit in source order (`true`) or completion order (`false`). @default true */
@@ -33,7 +35,14 @@ export interface RunOnLoopOptions<I> {
 }
 
 /** The options `runOnLoop` accepts: extend this list with each new option. */
-const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()('concurrency', 'ordered', 'transfer');
+const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()(
+  'concurrency',
+  'ordered',
+  'transfer',
+  'signal',
+  'timeout',
+  'settle',
+);
 
 /**
  * Runs a task on an {@link EventLoopThread} for each source value, many at once, interleaved on
@@ -48,8 +57,23 @@ const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()('concurrency
 export function runOnLoop<I, O>(
   loop: EventLoopThread,
   task: TaskLike<I, O>,
+  options: RunOnLoopOptions<I> & { settle: true },
+): OperatorFunction<I, Settled<I, Emitted<O>>>;
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
+  options?: RunOnLoopOptions<I> & { settle?: false },
+): OperatorFunction<I, Emitted<O>>;
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
+  options?: RunOnLoopOptions<I>,
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>>;
+export function runOnLoop<I, O>(
+  loop: EventLoopThread,
+  task: TaskLike<I, O>,
   options: RunOnLoopOptions<I> = {},
-): OperatorFunction<I, O> {
+): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
   checkObject('options', options);
   checkKnownKeys('runOnLoop', options, runOnLoopOptionKeys);
@@ -57,13 +81,19 @@ export function runOnLoop<I, O>(
   checkType('ordered', options.ordered, 'boolean');
   checkType('transfer', options.transfer, 'function');
   checkRemotePairing(task as TaskLike<never, unknown>, false);
+  const control = streamControl(options);
   const executor = executorOf(loop);
   const site = callerSite();
-  const map = threadMap(toTask(task), () => ({ executor, release: (_outcome, then) => then() }), {
-    concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
-    ordered: options.ordered ?? true,
-    transfer: options.transfer,
-    limitBy: 'jobs',
-  });
+  const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(
+    toTask(task),
+    () => ({ executor, release: (_outcome, then) => then() }),
+    {
+      concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
+      ordered: options.ordered ?? true,
+      transfer: options.transfer,
+      limitBy: 'jobs',
+      ...control,
+    },
+  );
   return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
 }

@@ -28,6 +28,12 @@ export function formatReport(report: DemoReport, display: (path: string) => stri
   );
   lines.push(row('with rxthreads', threads));
   if (mainThread !== undefined) lines.push(row('main thread alone', mainThread));
+  if (threads.pool !== undefined) {
+    const { utilization, runP50Ms, runP99Ms, waitP99Ms } = threads.pool;
+    lines.push(
+      `  pool: ${(utilization * 100).toFixed(0)} % utilization; a file ran ${runP50Ms.toFixed(1)} ms (p50) / ${runP99Ms.toFixed(1)} ms (p99) on its thread, and waited up to ${waitP99Ms.toFixed(0)} ms (p99) for one`,
+    );
+  }
   lines.push('');
   const t = threads.tally;
   const ratio = t.bytes > 0 ? ` (${((100 * t.gzipped) / t.bytes).toFixed(1)} %)` : '';

@@ -41,6 +41,8 @@ export interface Phase {
   cancelled: boolean;
   /** How long the threads took to exit once the phase ended (threaded phase only). */
   stopMs?: number;
+  /** The pool's `stats()` at the end of the phase (threaded phase only). */
+  pool?: { utilization: number; runP50Ms: number; runP99Ms: number; waitP99Ms: number };
 }
 
 export interface DemoReport {
@@ -147,12 +149,14 @@ async function withThreads(paths: string[], size: number, options: DemoOptions):
   );
   const ms = performance.now() - started;
   const delay = stopDelay();
+  const { utilization, runTime, waitTime } = pool.stats();
+  const poolStats = { utilization, runP50Ms: runTime.p50, runP99Ms: runTime.p99, waitP99Ms: waitTime.p99 };
   const stopping = performance.now();
   // close() lets cancelled tasks wind down, then resolves once every thread has exited.
   await Promise.all([pool.close(), loop.close()]);
   const stopMs = performance.now() - stopping;
   if (failure !== undefined) throw failure.error;
-  return { tally, ms, ...delay, cancelled, stopMs };
+  return { tally, ms, ...delay, cancelled, stopMs, pool: poolStats };
 }
 
 interface DemoModules {

@@ -99,10 +99,25 @@ export class RemoteExecutor implements Executor {
     input: unknown,
     _transfer: readonly Transferable[] | undefined,
     settle: Settle,
+    timeout = 0,
+    // A streaming (generator) task does not run remotely: its worker's pool.run refuses it, and
+    // that input fails with TaskError. So nothing is ever yielded here.
+    _yielded?: (job: JobHandle, values: unknown[]) => void,
+    tag = -1,
   ): JobHandle {
     const group = groupHandle as RemoteGroup;
     const name = remoteNameOf(def) ?? '';
-    const job: RemoteJob = { group, name, data: '', settle, settled: false, batch: undefined };
+    const job: RemoteJob = {
+      group,
+      name,
+      data: '',
+      timeout,
+      input: undefined,
+      tag,
+      settle,
+      settled: false,
+      batch: undefined,
+    };
     let error: Error | undefined;
     let data = '';
     if (this.state !== 'open') error = new ClosedError('The remote pool is closed');
@@ -146,6 +161,9 @@ export class RemoteExecutor implements Executor {
     this.pump(job.group);
     this.checkDrained();
   }
+
+  /** Streaming credit: nothing streams remotely (see `submit`). */
+  grant(_job: JobHandle, _values: number): void {}
 
   cancelGroup(groupHandle: GroupHandle, reason?: Error): void {
     const group = groupHandle as RemoteGroup;
@@ -223,7 +241,14 @@ export class RemoteExecutor implements Executor {
         batchSize = this.batchSizeFor(name, group.limit);
       }
       let batch = group.filling;
-      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize || batch.jobs[0]!.name !== name) {
+      const first = batch?.jobs[0];
+      if (
+        batch === undefined ||
+        batch.sealed ||
+        batch.jobs.length >= batchSize ||
+        first!.name !== name ||
+        first!.timeout !== job.timeout
+      ) {
         batch = { id: `${this.id}-${this.seq++}`, jobs: [], open: 0, sealed: false };
         group.filling = batch;
         group.batches.add(batch);
@@ -285,6 +310,7 @@ export class RemoteExecutor implements Executor {
               r: this.replies,
               l: this.live,
               a: this.options.attempts,
+              o: jobs[0]!.timeout,
             };
             return { name: data.t, data, opts: { jobId: id, attempts: 1, removeOnComplete: true, removeOnFail: true } };
           }),

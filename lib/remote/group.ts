@@ -4,7 +4,10 @@ import type { Settle } from '../job';
 export interface RemoteJob extends JobHandle {
   readonly group: RemoteGroup;
   readonly name: string;
+  /** The input serialized (base64); the input itself is not kept (`input` is `undefined`). */
   readonly data: string;
+  /** Ms the task may run once started on a worker's thread; 0 for no limit. */
+  readonly timeout: number;
   readonly settle: Settle;
   settled: boolean;
   /** The BullMQ job carrying it, once handed to Redis (or on its way). */

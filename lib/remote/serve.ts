@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AbortError, SerializationError, TaskError, WorkerCrashedError } from '../errors';
+import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../errors';
 import { ThreadPool, type ThreadPoolStats } from '../pool';
 import { type TaskLike, toTask } from '../task';
 import {
@@ -359,10 +359,11 @@ return 1`,
       return [RemoteOutcome.Unclonable, wireOf(error)];
     }
     try {
-      const result = await this.#pool.run(task, value, { signal });
+      const result = await this.#pool.run(task, value, { signal, timeout: data.o > 0 ? data.o : undefined });
       return [RemoteOutcome.Ok, encodeValue(result, 'The result')];
     } catch (error) {
       if (signal?.aborted && error instanceof AbortError) return undefined;
+      if (error instanceof TimeoutError) return [RemoteOutcome.TimedOut, wireOf(error), error.timeout];
       if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
       if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
       if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];

@@ -1,5 +1,12 @@
 import { deserialize, serialize } from 'node:v8';
-import { rebuildError, SerializationError, TaskError, taskErrorFrom, WorkerCrashedError } from '../errors';
+import {
+  rebuildError,
+  SerializationError,
+  TaskError,
+  TimeoutError,
+  taskErrorFrom,
+  WorkerCrashedError,
+} from '../errors';
 import type { WireError } from '../protocol';
 import { toWire } from '../thread/outbox';
 
@@ -15,6 +22,8 @@ export interface JobData {
   readonly l: string;
   /** Runs allowed: a job started more often than this (its workers died) fails. */
   readonly a: number;
+  /** Ms each input's task may run once started on a thread (the operator's `timeout`); 0: no limit. */
+  readonly o: number;
 }
 
 /** How a job ended, as the worker reports it on the caller's reply list. */
@@ -25,12 +34,15 @@ export const RemoteOutcome = {
   Unclonable: 2,
   /** The thread running it died, or its workers died more often than `attempts` allows. */
   Crashed: 3,
+  /** It ran longer than its `timeout`; the value is that timeout. */
+  TimedOut: 4,
 } as const;
 export type RemoteOutcome = (typeof RemoteOutcome)[keyof typeof RemoteOutcome];
 
 /**
  * `[jobId, index, outcome, value, exitCode, ms]`: the outcome of input `index` of a job. The value
- * is the serialized result for `Ok`, a `WireError` otherwise (plus an exit code for `Crashed`);
+ * is the serialized result for `Ok`, a `WireError` otherwise (and in the next slot the exit code
+ * for `Crashed`, the timeout for `TimedOut`);
  * `ms` is how long the worker took over that input, which sizes the caller's batches.
  */
 export type Reply = [
@@ -38,7 +50,7 @@ export type Reply = [
   index: number,
   outcome: RemoteOutcome,
   value: unknown,
-  exitCode: number | undefined,
+  exitCodeOrTimeout: number | undefined,
   ms: number,
 ];
 
@@ -92,6 +104,8 @@ export function errorOf(outcome: RemoteOutcome, wire: WireError, exitCode: numbe
   switch (outcome) {
     case RemoteOutcome.Threw:
       return taskErrorFrom(wire);
+    case RemoteOutcome.TimedOut:
+      return new TimeoutError(exitCode ?? 0);
     case RemoteOutcome.Unclonable: {
       const cause = rebuildError(wire);
       return new SerializationError(cause.message, { cause });

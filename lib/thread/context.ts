@@ -6,6 +6,8 @@ import { markTransfer } from './outbox';
 /** A task's context in the thread; subclasses say where `aborted` is read from (shared memory). */
 export abstract class ContextBase implements TaskContext {
   private controller: AbortController | undefined;
+  /** Why the task was cancelled, if a cancel message said (a timeout). */
+  private reason: Error | undefined;
   readonly threadId = threadId;
 
   abstract get aborted(): boolean;
@@ -13,7 +15,7 @@ export abstract class ContextBase implements TaskContext {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(new AbortError());
+      if (this.aborted) this.controller.abort(this.reason ?? new AbortError());
     }
     return this.controller.signal;
   }
@@ -26,8 +28,11 @@ export abstract class ContextBase implements TaskContext {
     return markTransfer(value, transferList) as T;
   }
 
-  /** Fires `signal` (a cancel message arrived). */
-  abort(): void {
-    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(new AbortError());
+  /** Fires `signal` (a cancel message arrived), with an `AbortError` or the given reason. */
+  abort(reason?: Error): void {
+    this.reason ??= reason;
+    if (this.controller !== undefined && !this.controller.signal.aborted) {
+      this.controller.abort(this.reason ?? new AbortError());
+    }
   }
 }

@@ -3,14 +3,23 @@
  * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { TimeoutError } from '../errors';
+import { record } from '../histogram';
+import { toMicros } from '../metrics';
 import {
   Header,
   Kind,
   type RunMessage,
   Slot,
+  SlotInt,
+  SlotTime,
   Stride,
+  slotInts,
+  slotTimes,
   type ThreadInit,
+  ThreadTime,
   type ToThread,
+  threadTimes,
   type WireError,
 } from '../protocol';
 import { ContextBase } from './context';
@@ -18,11 +27,22 @@ import { explainThrown } from './inline-scope';
 import { type Loaded, TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';
 import { Outbox, toWire } from './outbox';
+import { driveStream, isGenerator } from './stream-task';
 
 if (parentPort === null) throw new Error('rxthreads: the thread entry must run in a worker thread');
 const port = parentPort;
 const init = workerData as ThreadInit;
 const states = new Int32Array(init.states);
+const ints = new Int32Array(init.ints);
+const times = new Float64Array(init.times);
+const busyAt = times.length - threadTimes;
+const recording = new Int32Array(init.recording);
+const runHistogram = new Float64Array(init.runTime);
+const waitHistogram = new Float64Array(init.waitTime);
+/** Fixed for the thread's life; read once (the getter is not free at millions of jobs). */
+const timeOrigin = performance.timeOrigin;
+/** Tasks running now: the thread is busy while there is at least one. */
+let running = 0;
 const loader = new TaskLoader(init.tsNode);
 const outbox = new Outbox(port);
 /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
@@ -34,16 +54,20 @@ let abandoned = 0;
 
 class Context extends ContextBase {
   private endedAborted: boolean | undefined;
-  private readonly started = performance.now();
   /** Set when the main thread abandoned this job: it no longer owns its slot. */
   private left = false;
 
-  constructor(private readonly slot: number) {
+  constructor(
+    private readonly slot: number,
+    private readonly started: number,
+  ) {
     super();
   }
 
   get aborted(): boolean {
     if (this.endedAborted !== undefined) return this.endedAborted;
+    // Abandoned: its slot may already hold another job, whose state says nothing about this one.
+    if (this.left) return true;
     const state = Atomics.load(states, this.slot);
     return state === Slot.Aborted || state === Slot.Abandoned;
   }
@@ -55,6 +79,13 @@ class Context extends ContextBase {
    */
   end(): boolean {
     this.endedAborted = this.aborted;
+    const now = performance.now();
+    // Every job that started counts towards the thread's busy time, abandoned ones too.
+    if (--running === 0) {
+      const since = times[busyAt + ThreadTime.BusySince]!;
+      times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
+      times[busyAt + ThreadTime.BusySince] = -1;
+    }
     if (this.left) {
       abandoned--;
       return false;
@@ -70,7 +101,13 @@ class Context extends ContextBase {
       if (Atomics.compareExchange(states, this.slot, state, Slot.Finished) === state) break;
     }
     contexts[this.slot] = undefined;
-    lastJobMs = performance.now() - this.started;
+    lastJobMs = now - this.started;
+    if (recording[0] !== 0) {
+      record(runHistogram, toMicros(lastJobMs));
+      // Read before the outcome goes out: until then the slot (and its submission time) is this job's.
+      const submittedAt = times[this.slot * slotTimes + SlotTime.SubmittedAt]!;
+      record(waitHistogram, toMicros(timeOrigin + this.started - submittedAt));
+    }
     outbox.busyMs += lastJobMs;
     return true;
   }
@@ -87,8 +124,14 @@ function describeThrown(error: unknown, key: number): WireError {
 }
 
 /** Runs one job; returns a promise only if it did not finish synchronously. */
-function execute(loaded: Loaded, slot: number, key: number, input: unknown): Promise<void> | undefined {
-  const ctx = new Context(slot);
+function execute(
+  loaded: Loaded,
+  slot: number,
+  key: number,
+  input: unknown,
+  started: number,
+): Promise<void> | undefined {
+  const ctx = new Context(slot, started);
   contexts[slot] = ctx;
   if (loaded.error !== undefined) {
     if (ctx.end()) outbox.threw(slot, toWire(loaded.error));
@@ -100,6 +143,21 @@ function execute(loaded: Loaded, slot: number, key: number, input: unknown): Pro
   } catch (error) {
     if (ctx.end()) outbox.threw(slot, describeThrown(error, key));
     return undefined;
+  }
+  if (isGenerator(result)) {
+    if (ints[slot * slotInts + SlotInt.Streams] === 0) {
+      // run() and submit() take one value: the generator's body never starts.
+      if (ctx.end()) outbox.refused(slot);
+      return undefined;
+    }
+    return driveStream(result, {
+      slot,
+      ctx,
+      ints,
+      outbox,
+      flushSoon,
+      describe: (error) => describeThrown(error, key),
+    });
   }
   if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
     return Promise.resolve(result).then(
@@ -116,15 +174,21 @@ function execute(loaded: Loaded, slot: number, key: number, input: unknown): Pro
 }
 
 function start(slot: number, key: number, input: unknown): Promise<void> | undefined {
+  // Written before the slot turns Started, so that whoever sees Started reads this job's start.
+  const started = performance.now();
+  times[slot * slotTimes + SlotTime.StartedAt] = timeOrigin + started;
   // The main thread may have cancelled or revoked the job while it waited here: whoever swaps
   // the slot first decides, so a cancelled job can never start.
   if (Atomics.compareExchange(states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) {
     outbox.skipped(slot);
     return undefined;
   }
+  if (running++ === 0) times[busyAt + ThreadTime.BusySince] = timeOrigin + started;
+  // The main thread waits for this start to time the job out.
+  if (ints[slot * slotInts + SlotInt.Watched] !== 0) Atomics.notify(states, slot);
   const loaded = loader.ready(key);
-  if (loaded !== undefined) return execute(loaded, slot, key, input);
-  return loader.load(key).then((ready) => execute(ready, slot, key, input));
+  if (loaded !== undefined) return execute(loaded, slot, key, input, started);
+  return loader.load(key).then((ready) => execute(ready, slot, key, input, started));
 }
 
 // ---- flushing ----
@@ -209,7 +273,7 @@ function onMessage(message: ToThread): void {
       }
       break;
     case Kind.Cancel:
-      contexts[message[1]]?.abort();
+      contexts[message[1]]?.abort(message[2] === undefined ? undefined : new TimeoutError(message[2]));
       break;
     case Kind.Abandon: {
       const slot = message[1];

@@ -61,6 +61,10 @@ export class Outbox {
   busyMs = 0;
   /** When the oldest unsent outcome was added (performance.now()), or -1. */
   since = -1;
+  /** Outcomes and yielded values not sent yet. */
+  values = 0;
+  /** Streaming slots whose yielded values could not be cloned: their generators must stop. */
+  readonly failedStreams = new Map<number, WireError>();
 
   constructor(private readonly port: MessagePort) {}
 
@@ -85,8 +89,47 @@ export class Outbox {
     this.add(slot, Outcome.Skipped, undefined, undefined);
   }
 
+  /** A value a streaming job yielded; values of one slot in a row share one entry. */
+  yielded(slot: number, value: unknown): void {
+    let item = value;
+    let list: readonly Transferable[] | undefined;
+    if (isTransfer(value)) {
+      item = value.value;
+      list = value.list;
+      this.hasTransfers = true;
+    }
+    const message = this.message;
+    const last = message.length - Stride;
+    if (last >= Header && message[last] === slot && message[last + 1] === Outcome.Yielded) {
+      (message[last + 2] as unknown[]).push(item);
+      this.values++;
+      if (list !== undefined) {
+        const n = (last - Header) / Stride;
+        this.transfers[n] = [...(this.transfers[n] ?? []), ...list];
+      }
+    } else {
+      this.add(slot, Outcome.Yielded, [item], list);
+    }
+  }
+
+  /** A streaming job's generator finished. */
+  ended(slot: number): void {
+    this.add(slot, Outcome.Ended, undefined, undefined);
+  }
+
+  /** A streaming job given to `run`/`submit`: it did not run. */
+  refused(slot: number): void {
+    this.add(slot, Outcome.StreamRefused, undefined, undefined);
+  }
+
+  /** A streaming job stopped because a value it yielded could not be cloned. */
+  unclonable(slot: number, error: WireError): void {
+    this.add(slot, Outcome.Unclonable, error, undefined);
+  }
+
   private add(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
     if (this.since < 0) this.since = performance.now();
+    this.values++;
     this.message.push(slot, outcome, value);
     this.transfers.push(transfer);
   }
@@ -100,6 +143,7 @@ export class Outbox {
     this.hasTransfers = false;
     this.busyMs = 0;
     this.since = -1;
+    this.values = 0;
     try {
       this.port.postMessage(message, hasTransfers ? transferList(transfers.flatMap((list) => list ?? [])) : undefined);
     } catch {
@@ -115,6 +159,11 @@ export class Outbox {
     value: unknown,
     transfer: readonly Transferable[] | undefined,
   ): void {
+    if (outcome === Outcome.Yielded && !this.failedStreams.has(slot)) {
+      this.sendYielded(slot, value as unknown[], transfer);
+      return;
+    }
+    if (outcome === Outcome.Yielded) return; // that stream already failed: the values after it are dropped
     try {
       this.port.postMessage([Kind.Results, 0, slot, outcome, value], transferList(transfer));
     } catch (error) {
@@ -122,6 +171,28 @@ export class Outbox {
       const reason = describeUnclonable(what, value, error);
       const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${reason}`);
       this.port.postMessage([Kind.Results, 0, slot, Outcome.Unclonable, wire]);
+    }
+  }
+
+  /** Sends the yielded values of one entry that failed to clone, one by one, up to the one that fails. */
+  private sendYielded(slot: number, values: unknown[], transfer: readonly Transferable[] | undefined): void {
+    try {
+      this.port.postMessage([Kind.Results, 0, slot, Outcome.Yielded, values], transferList(transfer));
+      return;
+    } catch {
+      // find the value that cannot be cloned
+    }
+    for (const value of values) {
+      try {
+        this.port.postMessage([Kind.Results, 0, slot, Outcome.Yielded, [value]]);
+      } catch (error) {
+        const wire = toWire(
+          error,
+          `A value the task yielded could not be cloned to the caller: ${(error as Error).message}`,
+        );
+        this.failedStreams.set(slot, wire);
+        return;
+      }
     }
   }
 }

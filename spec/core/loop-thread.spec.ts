@@ -14,6 +14,40 @@ describe('EventLoopThread', () => {
   });
   afterEach(() => loop.terminate());
 
+  it('an abandoned task still reads ctx.aborted as true after its slot holds another task', async () => {
+    const slow = new EventLoopThread({ cancelGraceMs: 30 });
+    try {
+      // [0] what the abandoned task read (1 aborted, 2 not); [1] it started; [2] its gate; [3] the later task's gate.
+      const counters = new SharedCounters();
+      const deaf = (input: { sab: SharedArrayBuffer; gate: number }, ctx: { aborted: boolean }) => {
+        const view = new Int32Array(input.sab);
+        if (input.gate === 2) {
+          Atomics.store(view, 1, 1);
+          Atomics.notify(view, 1);
+        }
+        return Promise.resolve(Atomics.waitAsync(view, input.gate, 0).value).then(() => {
+          if (input.gate === 2) Atomics.store(view, 0, ctx.aborted ? 1 : 2);
+          return input.gate;
+        });
+      };
+      const ac = new AbortController();
+      const abandoned = slow.submit(deaf, { sab: counters.buffer, gate: 2 }, { signal: ac.signal }).catch((e) => e);
+      await counters.atLeast(1, 1);
+      ac.abort();
+      expect(await abandoned).to.be.instanceOf(AbortError);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // past cancelGraceMs: abandoned, slot freed
+      const later = slow.submit(deaf, { sab: counters.buffer, gate: 3 }); // takes the freed slot
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      counters.set(2, 1);
+      await counters.atLeast(1, 0);
+      expect(counters.get(0)).to.equal(1);
+      counters.set(3, 1);
+      expect(await later).to.equal(3);
+    } finally {
+      await slow.terminate();
+    }
+  });
+
   it('is ready once its loop runs, and runs submitted tasks', async () => {
     await loop.ready;
     expect(await loop.submit((x: number) => x + 1, 1)).to.equal(2);

@@ -83,6 +83,8 @@ describe('examples', function () {
     expect(text).to.match(/with rxthreads\s+4 files\s+0\.1 MB/);
     expect(text).to.match(/main thread alone\s+4 files\s+0\.1 MB/);
     expect(text).to.include('1 files (0.0 MB) have the same content as another file');
+    expect(report.threads.pool?.utilization).to.be.above(0).and.at.most(1);
+    expect(text).to.match(/pool: \d+ % utilization; a file ran [\d.]+ ms \(p50\)/);
   });
 
   it('npm start: Ctrl-C cancels the demo, the threads exit, and the report says what was done', async () => {

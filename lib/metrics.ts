@@ -1,0 +1,128 @@
+import { addInto, histogramBuffer, summarize } from './histogram';
+import { epochNow } from './timeouts';
+
+/** Submissions that may share one clock reading within a synchronous run of them. */
+const clockReuse = 64;
+
+/**
+ * A summary of task durations in ms, over every task that ran (bounded memory: a histogram with
+ * under 1% error, not a list of samples).
+ *
+ * @example
+ * ```ts
+ * const { p99, count } = pool.stats().runTime;
+ * ```
+ */
+export interface TimeSummary {
+  /** Tasks measured. */
+  count: number;
+  /** Mean ms (0 when none). */
+  mean: number;
+  /** Median ms. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** A duration as a histogram holds it: whole µs, at least 1. */
+export function toMicros(ms: number): number {
+  return ms >= 0.001 ? Math.round(ms * 1000) : 1;
+}
+
+/** One reading of the clock (epoch ms), shared by the jobs submitted around it. */
+export interface ClockReading {
+  readonly at: number;
+}
+
+/** One thread's histograms (see histogram.ts), which it records into and the main thread reads. */
+export interface ThreadHistograms {
+  readonly runTime: Float64Array;
+  readonly waitTime: Float64Array;
+}
+
+function newHistograms(): ThreadHistograms {
+  return { runTime: new Float64Array(histogramBuffer()), waitTime: new Float64Array(histogramBuffer()) };
+}
+
+/**
+ * What a pool or loop thread reports about its tasks: run and wait times, and busy time. Each
+ * thread records its tasks' times itself, into histograms in shared memory, so recording costs the
+ * main thread nothing per task; `stats()` adds them up.
+ */
+export class Metrics {
+  private readonly created = performance.now();
+  /** Shared with every thread: 1 while threads record. 0 only in the benchmark of what recording costs. */
+  readonly recording = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  /** Histograms of threads that have exited, added up. */
+  private readonly retired = newHistograms();
+  /** Busy ms of threads that have exited. */
+  private retiredBusyMs = 0;
+  private clock: ClockReading = { at: 0 };
+  private clockUses = 0;
+  private clockReset = false;
+
+  constructor() {
+    this.recording[0] = 1;
+  }
+
+  get enabled(): boolean {
+    return Atomics.load(this.recording, 0) !== 0;
+  }
+
+  set enabled(on: boolean) {
+    Atomics.store(this.recording, 0, on ? 1 : 0);
+  }
+
+  /** Histograms for a new thread. */
+  newThread(): ThreadHistograms {
+    return newHistograms();
+  }
+
+  /** A thread has exited: its figures are kept, its histograms let go. */
+  retire(histograms: ThreadHistograms, busyMs: number): void {
+    addInto(this.retired.runTime, histograms.runTime);
+    addInto(this.retired.waitTime, histograms.waitTime);
+    this.retiredBusyMs += busyMs;
+  }
+
+  /**
+   * When a task is submitted (epoch ms), for its wait time, as a shared reading. Reading the clock
+   * costs as much as a tiny task's whole bookkeeping, so a synchronous run of submissions shares
+   * one reading per `clockReuse` of them (they are microseconds apart); the next turn of the event
+   * loop always reads it afresh. A job keeps the reading object, not the number: a number field
+   * would be a heap allocation per job.
+   */
+  submitTime(): ClockReading {
+    if (this.clockUses-- > 0) return this.clock;
+    this.clock = { at: epochNow() };
+    this.clockUses = clockReuse - 1;
+    if (!this.clockReset) {
+      this.clockReset = true;
+      queueMicrotask(() => {
+        this.clockUses = 0;
+        this.clockReset = false;
+      });
+    }
+    return this.clock;
+  }
+
+  /** Busy thread-time of every thread there has been / (threads × wall time since creation), from 0 to 1. */
+  utilization(threads: number, livingBusyMs: number): number {
+    const wall = performance.now() - this.created;
+    if (wall <= 0 || threads <= 0) return 0;
+    return Math.min(1, Math.max(0, (this.retiredBusyMs + livingBusyMs) / (threads * wall)));
+  }
+
+  /** Run and wait times over every task that ran, on the living threads and those that exited. */
+  summaries(living: Iterable<ThreadHistograms>): { runTime: TimeSummary; waitTime: TimeSummary } {
+    const total = newHistograms();
+    addInto(total.runTime, this.retired.runTime);
+    addInto(total.waitTime, this.retired.waitTime);
+    for (const histograms of living) {
+      addInto(total.runTime, histograms.runTime);
+      addInto(total.waitTime, histograms.waitTime);
+    }
+    return { runTime: summarize(total.runTime), waitTime: summarize(total.waitTime) };
+  }
+}

@@ -1,0 +1,42 @@
+import type { Job } from './job';
+import { Slot } from './protocol';
+
+/** Now, in ms since the epoch, comparable with the start times threads write. */
+const timeOrigin = performance.timeOrigin;
+export function epochNow(): number {
+  return timeOrigin + performance.now();
+}
+
+/**
+ * Calls `expire` once a job assigned to a thread has run there for `job.timeout` ms, unless it has
+ * settled or left that slot first. Only the thread knows when a job starts: it writes the start
+ * time to shared memory and, for a watched slot, notifies; the main thread waits for that with
+ * `Atomics.waitAsync`, then arms a timer for the time left. The timer runs on the main thread, so
+ * it fires even while a task blocks its own thread's event loop.
+ */
+export function watchTimeout(job: Job, expire: (job: Job) => void): void {
+  const thread = job.thread!;
+  const slot = job.slot;
+  const held = () => !job.settled && thread.alive && thread.jobs[slot] === job;
+  const check = (): void => {
+    if (!held()) return;
+    const state = Atomics.load(thread.states, slot);
+    if (state === Slot.Pending) {
+      // Bounded by the timeout itself, so that a waiter for a job that never starts goes away.
+      const wait = Atomics.waitAsync(thread.states, slot, Slot.Pending, job.timeout);
+      if (wait.async) void wait.value.then(check);
+      else check();
+      return;
+    }
+    if (state !== Slot.Started) return; // finished, cancelled or revoked
+    const left = thread.startedAt(slot) + job.timeout - epochNow();
+    const timer = setTimeout(
+      () => {
+        if (held() && Atomics.load(thread.states, slot) === Slot.Started) expire(job);
+      },
+      Math.max(0, left),
+    );
+    timer.unref();
+  };
+  check();
+}
