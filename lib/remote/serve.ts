@@ -367,6 +367,11 @@ return 1`,
       if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
       if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
       if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];
+      if (error instanceof TypeError) {
+        // pool.run refused the task itself: a streaming (generator) task, which does not run remotely.
+        const refused = new TypeError(`The worker cannot run task '${data.t}' remotely: ${error.message}`);
+        return [RemoteOutcome.Threw, wireOf(refused)];
+      }
       return [RemoteOutcome.Threw, wireOf(error)];
     }
   }

@@ -167,6 +167,15 @@ describe('RemotePool over BullMQ', function () {
     await until(() => readWatchLog(log).some((line) => line.kind === 'abort'), 'its abort in the remote thread');
   });
 
+  it('fails a streaming (generator) task, which does not run remotely, with TaskError saying so', async () => {
+    const error = await lastValueFrom(of(3).pipe(offloadToThread(remoteTask('countTo'), { pool: remote }))).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TaskError);
+    expect((error as TaskError).cause).to.have.property('name', 'TypeError');
+    expect((error as TaskError).message).to.match(/cannot run task 'countTo' remotely: .*generator/);
+  });
+
   it('fails an unknown task name with TaskError naming it', async () => {
     const error = await lastValueFrom(of(1).pipe(offloadToThread(remoteTask('nope'), { pool: remote }))).catch(
       (e: unknown) => e,
