@@ -1,3 +1,4 @@
+import { Backlog } from './backlog';
 import type { Transferable } from './context';
 import type { ClockReading } from './metrics';
 import type { TaskDefinition } from './protocol';
@@ -88,15 +89,9 @@ export interface Job {
 export class Group {
   private items: (Job | undefined)[] = [];
   private head = 0;
-  // A stream's backlog, struct-of-arrays: values pushed by the source wait here as bare inputs and
-  // become jobs only when a thread takes them, so a million waiting values cost a few arrays of
-  // pointers rather than a million objects. Jobs in `items` (taken back from a dying thread, or
-  // looked at and left) come before them.
-  private backlog: unknown[] = [];
-  private backlogTransfers: (readonly Transferable[] | undefined)[] | undefined;
-  private backlogTimes: ClockReading[] = [];
-  private backlogTags: number[] = [];
-  private backlogHead = 0;
+  // A stream's values wait here as bare inputs (see backlog.ts) and become jobs only when a thread
+  // takes them. Jobs in `items` (taken back from a dying thread, or looked at and left) come first.
+  private readonly backlog = new Backlog();
   /** Set for a stream: its values may be fed as bare inputs. */
   spec: StreamSpec | undefined;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
@@ -116,58 +111,29 @@ export class Group {
   ) {}
 
   get queued(): number {
-    return this.items.length - this.head + this.backlog.length - this.backlogHead;
+    return this.items.length - this.head + this.backlog.length;
   }
 
   /** Queues a stream's value without making a job of it yet. */
   feed(input: unknown, transfer: readonly Transferable[] | undefined, at: ClockReading, tag: number): void {
-    if (transfer !== undefined && this.backlogTransfers === undefined) {
-      this.backlogTransfers = new Array(this.backlog.length - this.backlogHead);
-    }
-    this.backlog.push(input);
-    this.backlogTransfers?.push(transfer);
-    this.backlogTimes.push(at);
-    this.backlogTags.push(tag);
+    this.backlog.push(input, transfer, at, tag);
     this.waiting++;
   }
 
   /** Makes a job of the first value of the backlog and puts it at the end of `items`. */
   private materialize(): void {
-    const spec = this.spec!;
-    const at = this.backlogHead++;
-    const job = newJob(
-      this,
-      spec.def,
-      this.backlog[at],
-      this.backlogTransfers?.[at],
-      spec.settle,
-      spec.timeout,
-      this.backlogTimes[at]!,
-      spec.yielded,
-      this.backlogTags[at]!,
-    );
-    this.items.push(job);
-    if (this.backlogHead === this.backlog.length) {
-      this.clearBacklog();
-    } else if (this.backlogHead > 1024 && this.backlogHead * 2 > this.backlog.length) {
-      this.backlog = this.backlog.slice(this.backlogHead);
-      this.backlogTransfers = this.backlogTransfers?.slice(this.backlogHead);
-      this.backlogTimes = this.backlogTimes.slice(this.backlogHead);
-      this.backlogTags = this.backlogTags.slice(this.backlogHead);
-      this.backlogHead = 0;
-    } else {
-      this.backlog[at] = undefined; // let go of the input now: the job holds it
-      if (this.backlogTransfers !== undefined) this.backlogTransfers[at] = undefined;
-    }
+    this.items.push(this.backlog.take(this.make));
   }
 
-  private clearBacklog(): void {
-    this.backlog = [];
-    this.backlogTransfers = undefined;
-    this.backlogTimes = [];
-    this.backlogTags = [];
-    this.backlogHead = 0;
-  }
+  private readonly make = (
+    input: unknown,
+    transfer: readonly Transferable[] | undefined,
+    time: ClockReading,
+    tag: number,
+  ): Job => {
+    const spec = this.spec!;
+    return newJob(this, spec.def, input, transfer, spec.settle, spec.timeout, time, spec.yielded, tag);
+  };
 
   push(job: Job): void {
     this.items.push(job);
@@ -185,7 +151,7 @@ export class Group {
   peek(): Job | undefined {
     for (;;) {
       if (this.head >= this.items.length) {
-        if (this.backlogHead >= this.backlog.length) return undefined;
+        if (this.backlog.length === 0) return undefined;
         this.materialize();
       }
       const job = this.items[this.head]!;
@@ -214,7 +180,7 @@ export class Group {
    * returned job tells the stream (whose jobs share one settle function) that it failed.
    */
   drain(): { jobs: Job[]; dropped: number } {
-    let dropped = this.backlog.length - this.backlogHead;
+    let dropped = this.backlog.length;
     if (dropped > 0 && !this.items.some((job, at) => at >= this.head && !job!.settled)) {
       this.materialize();
       dropped--;
@@ -223,7 +189,7 @@ export class Group {
     this.items = [];
     this.head = 0;
     this.waiting = 0;
-    this.clearBacklog();
+    this.backlog.clear();
     return { jobs, dropped };
   }
 
