@@ -458,14 +458,7 @@ export class Executor implements ThreadEvents {
     if (!replace && this.state !== 'terminating' && this.state !== 'ended') {
       // An event-loop thread ends with its thread: everything queued fails the same way.
       this.state = 'terminating';
-      for (const group of this.active.splice(0)) {
-        for (const job of group.drain().jobs) {
-          if (job.settled) continue;
-          this.failed++;
-          this.settle(job, error);
-        }
-      }
-      this.queued = 0;
+      this.failQueued(error);
       for (const other of this.threads.splice(0)) other.stop();
     }
   }
@@ -524,6 +517,11 @@ export class Executor implements ThreadEvents {
     const error = new WorkerCrashedError(crash.exitCode, {
       cause: new Error(`no thread could start (${failures} attempts, the last: ${why})`, { cause: crash.cause }),
     });
+    this.failQueued(error);
+  }
+
+  /** Fails every queued job with `error` (a stream's bare inputs through its first one). */
+  private failQueued(error: Error): void {
     for (const group of this.active.splice(0)) {
       for (const job of group.drain().jobs) {
         if (job.settled) continue;
