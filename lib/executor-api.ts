@@ -1,5 +1,4 @@
 import type { Transferable } from './context';
-import type { Settle } from './job';
 import type { TaskDefinition } from './protocol';
 
 /** A submitter's handle on the jobs it runs together (a subscription): opaque to the operators. */
@@ -15,8 +14,19 @@ export interface JobHandle {
   readonly tag: number;
 }
 
+/** What every input of a stream shares: its task, one settle function, its timeout. */
+export interface StreamSpecHandle {
+  readonly def: TaskDefinition;
+  /** Called exactly once per input: with an error, or with `undefined` and the result. */
+  readonly settle: (error: Error | undefined, value: unknown, job: JobHandle) => void;
+  /** Ms a task may run once started on its thread; 0 for no limit. */
+  readonly timeout: number;
+  /** Called with the values a streaming (generator) task yields, in order. */
+  readonly yielded: ((job: JobHandle, values: unknown[]) => void) | undefined;
+}
+
 /**
- * What the operators, `run()` and the thread owners use of an engine: the local thread engine
+ * What the operators and the thread owners use of an engine: the local thread engine
  * (`lib/executor.ts`) and the remote one (`lib/remote/`) both implement it.
  */
 export interface Executor {
@@ -26,28 +36,14 @@ export interface Executor {
   readonly done: Promise<void>;
   /** Set only by an engine that runs named tasks elsewhere (`RemotePool`). */
   readonly remote?: true;
-  /** A group of jobs with at most `maxThreads` threads (or workers) and `maxInFlight` jobs at once. */
-  openGroup(maxThreads: number, maxInFlight: number): GroupHandle;
-  /**
-   * Queues a job; `settle` is called exactly once. `timeout`: ms it may run once started (0: no
-   * limit). `yielded`: called with the values a streaming (generator) task yields, in order.
-   */
-  submit(
-    group: GroupHandle,
-    def: TaskDefinition,
-    input: unknown,
-    transfer: readonly Transferable[] | undefined,
-    settle: Settle,
-    timeout?: number,
-    yielded?: (job: JobHandle, values: unknown[]) => void,
-    tag?: number,
-  ): JobHandle;
-  /** A streaming job's caller has taken `values` more of its yielded values (backpressure credit). */
-  grant(job: JobHandle, values: number): void;
-  /** Cancels one job: a queued one never starts; a running one sees its signal fire. */
-  cancel(job: JobHandle, reason?: Error): void;
+  /** A stream's group: at most `maxThreads` threads (or workers) and `maxInFlight` jobs at once. */
+  openStream(maxThreads: number, maxInFlight: number, spec: StreamSpecHandle): GroupHandle;
+  /** Queues one input of a stream; `tag` is its position, handed back on its job. */
+  feed(group: GroupHandle, input: unknown, transfer: readonly Transferable[] | undefined, tag: number): void;
   /** Cancels every job of a group, queued or running. */
   cancelGroup(group: GroupHandle, reason?: Error): void;
+  /** A streaming job's caller has taken `values` more of its yielded values (backpressure credit). */
+  grant(job: JobHandle, values: number): void;
   close(): Promise<void>;
   terminate(): Promise<void>;
   /** Calls `callback` once done. */

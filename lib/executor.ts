@@ -10,7 +10,7 @@ import {
   WorkerCrashedError,
 } from './errors';
 import type { Executor as ExecutorApi } from './executor-api';
-import { Group, type Job, type Settle, streamEnded } from './job';
+import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
 import { Metrics, type TimeSummary } from './metrics';
 import {
   type FromThread,
@@ -134,6 +134,13 @@ export class Executor implements ExecutorApi, ThreadEvents {
     return new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
   }
 
+  /** A group for a stream: its values are fed with `feed`, and its jobs share `spec`. */
+  openStream(maxThreads: number, maxInFlight: number, spec: StreamSpec): Group {
+    const group = this.openGroup(maxThreads, maxInFlight);
+    group.spec = spec;
+    return group;
+  }
+
   /** Queues a job; `settle` is called exactly once, never synchronously from here for a closed executor. */
   submit(
     group: Group,
@@ -145,43 +152,55 @@ export class Executor implements ExecutorApi, ThreadEvents {
     yielded?: (job: Job, values: unknown[]) => void,
     tag = -1,
   ): Job {
-    const job: Job = {
-      def,
-      input,
-      transfer: transfer !== undefined && transfer.length > 0 ? transfer : undefined,
-      group,
-      settle,
-      settled: false,
-      thread: undefined,
-      slot: -1,
-      bytes: 0,
-      timeout,
-      submittedAt: this.metrics.submitTime(),
-      yielded,
-      tag,
-      moved: false,
-      abandoned: false,
-    };
+    const list = transfer !== undefined && transfer.length > 0 ? transfer : undefined;
+    const job = newJob(group, def, input, list, settle, timeout, this.metrics.submitTime(), yielded, tag);
+    if (this.refuse(job)) return job;
+    this.enqueue(group);
+    group.push(job);
+    this.dispatch();
+    return job;
+  }
+
+  /**
+   * Queues a stream's value (its group opened with `openStream`) as a bare input: it becomes a job
+   * only when a thread takes it. `tag` comes back as the job's `tag` when it settles.
+   */
+  feed(group: Group, input: unknown, transfer: readonly Transferable[] | undefined, tag: number): void {
+    const list = transfer !== undefined && transfer.length > 0 ? transfer : undefined;
+    const at = this.metrics.submitTime();
+    if (this.state !== 'open' || list !== undefined) {
+      const spec = group.spec!;
+      const job = newJob(group, spec.def, input, list, spec.settle, spec.timeout, at, spec.yielded, tag);
+      if (this.refuse(job)) return;
+    }
+    this.enqueue(group);
+    group.feed(input, list, at, tag);
+    this.dispatch();
+  }
+
+  /** Settles a job that cannot be queued (closed, or a buffer already moved), in a microtask. */
+  private refuse(job: Job): boolean {
     const refused =
       this.state !== 'open'
         ? new ClosedError(this.state === 'ended' ? 'The threads have ended' : 'The threads are closing')
-        : checkNotDetached(transfer);
-    if (refused !== undefined) {
-      job.settled = true;
-      if (!(refused instanceof ClosedError)) this.failed++;
-      queueMicrotask(() => settle(refused));
-      return job;
-    }
+        : checkNotDetached(job.transfer);
+    if (refused === undefined) return false;
+    job.settled = true;
+    if (!(refused instanceof ClosedError)) this.failed++;
+    const settle = job.settle;
+    job.settle = settled;
+    queueMicrotask(() => settle(refused, undefined, job));
+    return true;
+  }
+
+  private enqueue(group: Group): void {
     if (this.startFailures > startRetryMs.length) {
       // Threads could not start even after the retries: try once more for this new work.
       this.startFailures = startRetryMs.length;
       this.spawnAfter = 0;
     }
     if (group.queued === 0) this.active.push(group);
-    group.push(job);
     this.queued++;
-    this.dispatch();
-    return job;
   }
 
   /** Cancels one job: a queued one never starts; a running one sees its signal fire. */
@@ -211,7 +230,10 @@ export class Executor implements ExecutorApi, ThreadEvents {
   cancelGroup(group: Group, reason?: Error): void {
     // One error for the whole group: a stack trace per job costs microseconds, times millions.
     reason ??= new AbortError();
-    for (const job of group.drain()) {
+    const { jobs, dropped } = group.drain();
+    this.cancelled += dropped;
+    this.queued -= dropped;
+    for (const job of jobs) {
       if (!job.settled) this.cancel(job, reason);
     }
     this.forgetGroup(group);
@@ -245,7 +267,9 @@ export class Executor implements ExecutorApi, ThreadEvents {
       this.state = 'terminating';
       const terminated = new AbortError('The threads were terminated');
       for (const group of this.active.splice(0)) {
-        for (const job of group.drain()) if (!job.settled) this.abandon(job, terminated);
+        const { jobs, dropped } = group.drain();
+        this.cancelled += dropped;
+        for (const job of jobs) if (!job.settled) this.abandon(job, terminated);
       }
       this.queued = 0;
       for (const thread of this.threads) {
@@ -400,7 +424,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
     job.settled = true;
     const settle = job.settle;
     job.settle = settled;
-    settle(error, value);
+    settle(error, value, job);
   }
 
   private abandon(job: Job, error: Error): void {
@@ -435,14 +459,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
     if (!replace && this.state !== 'terminating' && this.state !== 'ended') {
       // An event-loop thread ends with its thread: everything queued fails the same way.
       this.state = 'terminating';
-      for (const group of this.active.splice(0)) {
-        for (const job of group.drain()) {
-          if (job.settled) continue;
-          this.failed++;
-          this.settle(job, error);
-        }
-      }
-      this.queued = 0;
+      this.failQueued(error);
       for (const other of this.threads.splice(0)) other.stop();
     }
   }
@@ -501,8 +518,13 @@ export class Executor implements ExecutorApi, ThreadEvents {
     const error = new WorkerCrashedError(crash.exitCode, {
       cause: new Error(`no thread could start (${failures} attempts, the last: ${why})`, { cause: crash.cause }),
     });
+    this.failQueued(error);
+  }
+
+  /** Fails every queued job with `error` (a stream's bare inputs through its first one). */
+  private failQueued(error: Error): void {
     for (const group of this.active.splice(0)) {
-      for (const job of group.drain()) {
+      for (const job of group.drain().jobs) {
         if (job.settled) continue;
         this.failed++;
         this.settle(job, error);

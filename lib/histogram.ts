@@ -45,7 +45,7 @@ function upperOf(bucket: number): number {
 
 /** Records a whole number of µs, at least 1 (single writer). */
 export function record(histogram: Float64Array, micros: number): void {
-  const value = micros < 1 ? 1 : micros;
+  const value = Math.max(micros, 1);
   histogram[bucketOf(value)]!++;
   histogram[Count]!++;
   histogram[Sum]! += value;

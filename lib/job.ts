@@ -1,10 +1,53 @@
+import { Backlog } from './backlog';
 import type { Transferable } from './context';
 import type { ClockReading } from './metrics';
 import type { TaskDefinition } from './protocol';
 import type { ThreadHandle } from './thread-handle';
 
-/** Called exactly once per job: with an error, or with `undefined` and the result. */
-export type Settle = (error: Error | undefined, value?: unknown) => void;
+/**
+ * Called exactly once per job: with an error, or with `undefined` and the result. The job is passed
+ * too, so that one function can serve every job of a stream (no closure per value).
+ */
+export type Settle = (error: Error | undefined, value: unknown, job: Job) => void;
+
+/** What every job of a stream shares: a stream's values wait as bare inputs, not as jobs. */
+export interface StreamSpec {
+  readonly def: TaskDefinition;
+  readonly settle: Settle;
+  readonly timeout: number;
+  readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
+}
+
+/** A new job, not yet queued. */
+export function newJob(
+  group: Group,
+  def: TaskDefinition,
+  input: unknown,
+  transfer: readonly Transferable[] | undefined,
+  settle: Settle,
+  timeout: number,
+  submittedAt: ClockReading,
+  yielded: ((job: Job, values: unknown[]) => void) | undefined,
+  tag: number,
+): Job {
+  return {
+    def,
+    input,
+    transfer,
+    group,
+    settle,
+    settled: false,
+    thread: undefined,
+    slot: -1,
+    bytes: 0,
+    timeout,
+    submittedAt,
+    yielded,
+    tag,
+    moved: false,
+    abandoned: false,
+  };
+}
 
 /** The "result" a streaming job settles with when its generator has finished: it has no value. */
 export const streamEnded: unique symbol = Symbol('rxthreads.streamEnded');
@@ -46,6 +89,11 @@ export interface Job {
 export class Group {
   private items: (Job | undefined)[] = [];
   private head = 0;
+  // A stream's values wait here as bare inputs (see backlog.ts) and become jobs only when a thread
+  // takes them. Jobs in `items` (taken back from a dying thread, or looked at and left) come first.
+  private readonly backlog = new Backlog();
+  /** Set for a stream: its values may be fed as bare inputs. */
+  spec: StreamSpec | undefined;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
@@ -63,8 +111,29 @@ export class Group {
   ) {}
 
   get queued(): number {
-    return this.items.length - this.head;
+    return this.items.length - this.head + this.backlog.length;
   }
+
+  /** Queues a stream's value without making a job of it yet. */
+  feed(input: unknown, transfer: readonly Transferable[] | undefined, at: ClockReading, tag: number): void {
+    this.backlog.push(input, transfer, at, tag);
+    this.waiting++;
+  }
+
+  /** Makes a job of the first value of the backlog and puts it at the end of `items`. */
+  private materialize(): void {
+    this.items.push(this.backlog.take(this.make));
+  }
+
+  private readonly make = (
+    input: unknown,
+    transfer: readonly Transferable[] | undefined,
+    time: ClockReading,
+    tag: number,
+  ): Job => {
+    const spec = this.spec!;
+    return newJob(this, spec.def, input, transfer, spec.settle, spec.timeout, time, spec.yielded, tag);
+  };
 
   push(job: Job): void {
     this.items.push(job);
@@ -81,7 +150,10 @@ export class Group {
   /** The first job not cancelled, left in the queue; cancelled ones before it are dropped. */
   peek(): Job | undefined {
     for (;;) {
-      if (this.head >= this.items.length) return undefined;
+      if (this.head >= this.items.length) {
+        if (this.backlog.length === 0) return undefined;
+        this.materialize();
+      }
       const job = this.items[this.head]!;
       if (!job.settled) return job;
       this.shift();
@@ -102,13 +174,23 @@ export class Group {
     return job;
   }
 
-  /** Empties the queue, returning what was in it. */
-  drain(): Job[] {
+  /**
+   * Empties the queue. Returns its jobs, and how many bare inputs of a stream's backlog were
+   * dropped; the first of those is made a job and returned too, so that a caller that fails every
+   * returned job tells the stream (whose jobs share one settle function) that it failed.
+   */
+  drain(): { jobs: Job[]; dropped: number } {
+    let dropped = this.backlog.length;
+    if (dropped > 0 && !this.items.some((job, at) => at >= this.head && !job!.settled)) {
+      this.materialize();
+      dropped--;
+    }
     const jobs = this.items.slice(this.head) as Job[];
     this.items = [];
     this.head = 0;
     this.waiting = 0;
-    return jobs;
+    this.backlog.clear();
+    return { jobs, dropped };
   }
 
   canTake(thread: ThreadHandle): boolean {

@@ -66,15 +66,23 @@ class Run<I> {
   constructor(
     private readonly subscriber: Subscriber<unknown>,
     private readonly placement: Placement,
-    private readonly def: TaskDefinition,
+    def: TaskDefinition,
     private readonly options: StreamOptions<I>,
     private readonly feeder: Feeder<I>,
   ) {
     const { executor } = placement;
+    // One settle function for every job of the run, which finds the value's position in its tag.
+    const spec = {
+      def,
+      settle: (error: Error | undefined, result: unknown, job: Job) =>
+        this.onResult(job.tag, error, result, job.input as I),
+      timeout: options.timeout,
+      yielded: this.yielded,
+    };
     this.group =
       options.limitBy === 'threads'
-        ? executor.openGroup(options.concurrency, Number.POSITIVE_INFINITY)
-        : executor.openGroup(Number.POSITIVE_INFINITY, options.concurrency);
+        ? executor.openStream(options.concurrency, Number.POSITIVE_INFINITY, spec)
+        : executor.openStream(Number.POSITIVE_INFINITY, options.concurrency, spec);
   }
 
   start(): void {
@@ -97,17 +105,7 @@ class Run<I> {
         return;
       }
     }
-    const at = this.index++;
-    this.placement.executor.submit(
-      this.group,
-      this.def,
-      value,
-      transferList,
-      (error, result) => this.onResult(at, error, result, value),
-      this.options.timeout,
-      this.yielded,
-      at,
-    );
+    this.placement.executor.feed(this.group, value, transferList, this.index++);
   }
 
   /** Called with the values a streaming task yields (one function for every job of the run). */

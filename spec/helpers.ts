@@ -96,3 +96,14 @@ export async function valuesWhileOpen<T>(output$: Observable<T>, count: number):
   if (ended) throw new Error('the stream ended although its source never completes');
   return seen;
 }
+
+/** Settles like `promise`, or with 'pending' if it has not settled within `ms`: for specs of "never hangs". */
+export function within<T>(promise: Promise<T>, ms: number): Promise<PromiseSettledResult<T> | 'pending'> {
+  return Promise.race([
+    promise.then(
+      (value): PromiseSettledResult<T> => ({ status: 'fulfilled', value }),
+      (reason): PromiseSettledResult<T> => ({ status: 'rejected', reason }),
+    ),
+    new Promise<'pending'>((done) => setTimeout(done, ms, 'pending').unref()),
+  ]);
+}

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Transferable } from '../context';
 import { AbortError, ClosedError } from '../errors';
-import type { Executor, GroupHandle, JobHandle } from '../executor-api';
-import type { Settle } from '../job';
-import type { TaskDefinition, WireError } from '../protocol';
+import type { Executor, GroupHandle, JobHandle, StreamSpecHandle } from '../executor-api';
+import type { WireError } from '../protocol';
 import { describeConnection, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { type Batch, RemoteGroup, type RemoteJob } from './group';
@@ -89,43 +88,23 @@ export class RemoteExecutor implements Executor {
     void this.done.then(() => queueMicrotask(callback));
   }
 
-  openGroup(maxThreads: number, maxInFlight: number): GroupHandle {
-    return new RemoteGroup(Math.min(maxThreads, maxInFlight));
+  openStream(maxThreads: number, maxInFlight: number, spec: StreamSpecHandle): GroupHandle {
+    return new RemoteGroup(Math.min(maxThreads, maxInFlight), spec, remoteNameOf(spec.def));
   }
 
-  submit(
-    groupHandle: GroupHandle,
-    def: TaskDefinition,
-    input: unknown,
-    _transfer: readonly Transferable[] | undefined,
-    settle: Settle,
-    timeout = 0,
-    // A streaming (generator) task does not run remotely: its worker's pool.run refuses it, and
-    // that input fails with TaskError. So nothing is ever yielded here.
-    _yielded?: (job: JobHandle, values: unknown[]) => void,
-    tag = -1,
-  ): JobHandle {
+  // `transfer` is accepted and copies: nothing can be moved to another process. A streaming
+  // (generator) task does not run remotely (its worker's pool.run refuses it, and that input fails
+  // with TaskError), so nothing is ever yielded here.
+  feed(groupHandle: GroupHandle, input: unknown, _transfer: readonly Transferable[] | undefined, tag: number): void {
     const group = groupHandle as RemoteGroup;
-    const name = remoteNameOf(def) ?? '';
-    const job: RemoteJob = {
-      group,
-      name,
-      data: '',
-      timeout,
-      input: undefined,
-      tag,
-      settle,
-      settled: false,
-      batch: undefined,
-    };
+    const job: RemoteJob = { group, data: '', input, tag, settled: false, batch: undefined };
     let error: Error | undefined;
-    let data = '';
     if (this.state !== 'open') error = new ClosedError('The remote pool is closed');
-    else if (name === '') error = new TypeError("Expected a remoteTask('name') on a RemotePool");
+    else if (group.name === '') error = new TypeError("Expected a remoteTask('name') on a RemotePool");
     else {
       try {
         // Serialized now, as a local pool clones at submit: a later change to the input is not seen.
-        data = encodeValue(input, 'The input').toString('base64');
+        (job as { data: string }).data = encodeValue(input, 'The input').toString('base64');
       } catch (e) {
         error = e as Error;
         this.failed++;
@@ -133,19 +112,16 @@ export class RemoteExecutor implements Executor {
     }
     if (error !== undefined) {
       job.settled = true;
-      queueMicrotask(() => settle(error));
-      return job;
+      queueMicrotask(() => group.spec.settle(error, undefined, job));
+      return;
     }
-    (job as { data: string }).data = data;
     group.waiting.push(job);
     this.groups.add(group);
     this.queued++;
     this.pump(group);
-    return job;
   }
 
-  cancel(jobHandle: JobHandle, reason?: Error): void {
-    const job = jobHandle as RemoteJob;
+  private cancel(job: RemoteJob, reason?: Error): void {
     if (job.settled) return;
     this.settle(job, reason ?? new AbortError());
     this.cancelled++;
@@ -162,7 +138,7 @@ export class RemoteExecutor implements Executor {
     this.checkDrained();
   }
 
-  /** Streaming credit: nothing streams remotely (see `submit`). */
+  /** Streaming credit: nothing streams remotely (see `feed`). */
   grant(_job: JobHandle, _values: number): void {}
 
   cancelGroup(groupHandle: GroupHandle, reason?: Error): void {
@@ -211,7 +187,10 @@ export class RemoteExecutor implements Executor {
 
   private settle(job: RemoteJob, error: Error | undefined, value?: unknown): void {
     job.settled = true;
-    job.settle(error, value);
+    job.group.spec.settle(error, value, job);
+    // Let go of the input and its serialized form once its outcome is out (the stream read it).
+    job.input = undefined;
+    (job as { data: string }).data = '';
   }
 
   /**
@@ -230,25 +209,13 @@ export class RemoteExecutor implements Executor {
 
   /** Sends the group's next inputs, in batches, while it has fewer than `limit` in Redis. */
   private pump(group: RemoteGroup): void {
-    let name = '';
-    let batchSize = 1;
+    const batchSize = this.batchSizeFor(group.name, group.limit);
     while (group.sent < group.limit) {
       const job = group.shift();
       if (job === undefined) break;
       if (job.settled) continue;
-      if (job.name !== name) {
-        name = job.name;
-        batchSize = this.batchSizeFor(name, group.limit);
-      }
       let batch = group.filling;
-      const first = batch?.jobs[0];
-      if (
-        batch === undefined ||
-        batch.sealed ||
-        batch.jobs.length >= batchSize ||
-        first!.name !== name ||
-        first!.timeout !== job.timeout
-      ) {
+      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize) {
         batch = { id: `${this.id}-${this.seq++}`, jobs: [], open: 0, sealed: false };
         group.filling = batch;
         group.batches.add(batch);
@@ -304,13 +271,14 @@ export class RemoteExecutor implements Executor {
         return link.queue.addBulk(
           batches.map(({ id, jobs }) => {
             // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.
+            const { name, spec } = jobs[0]!.group;
             const data: JobData = {
-              t: jobs[0]!.name,
+              t: name,
               i: jobs.map((job) => job.data),
               r: this.replies,
               l: this.live,
               a: this.options.attempts,
-              o: jobs[0]!.timeout,
+              o: spec.timeout,
             };
             return { name: data.t, data, opts: { jobId: id, attempts: 1, removeOnComplete: true, removeOnFail: true } };
           }),
@@ -383,8 +351,8 @@ export class RemoteExecutor implements Executor {
   private onReply([id, index, outcome, value, exitCode, ms]: Reply): void {
     const job = this.inFlight.get(id)?.jobs[index];
     if (job !== undefined && typeof ms === 'number' && ms >= 0) {
-      const average = this.taskMs.get(job.name);
-      this.taskMs.set(job.name, average === undefined ? ms : average * 0.9 + ms * 0.1);
+      const average = this.taskMs.get(job.group.name);
+      this.taskMs.set(job.group.name, average === undefined ? ms : average * 0.9 + ms * 0.1);
     }
     if (job === undefined || job.settled) return; // a second run's outcome, or a cancelled input's
     this.forget(job);

@@ -1,14 +1,10 @@
-import type { JobHandle } from '../executor-api';
-import type { Settle } from '../job';
+import type { JobHandle, StreamSpecHandle } from '../executor-api';
 
 export interface RemoteJob extends JobHandle {
   readonly group: RemoteGroup;
-  readonly name: string;
-  /** The input serialized (base64); the input itself is not kept (`input` is `undefined`). */
+  /** The input serialized (base64), as sent; both are let go of once it settles. */
   readonly data: string;
-  /** Ms the task may run once started on a worker's thread; 0 for no limit. */
-  readonly timeout: number;
-  readonly settle: Settle;
+  input: unknown;
   settled: boolean;
   /** The BullMQ job carrying it, once handed to Redis (or on its way). */
   batch: Batch | undefined;
@@ -29,6 +25,8 @@ export interface Batch {
 
 /** One subscription's jobs: those not sent yet wait here, at most `limit` are in Redis at once. */
 export class RemoteGroup {
+  /** The task's name in the workers' `tasks` map; '' for a task that is not a remote task. */
+  readonly name: string;
   waiting: RemoteJob[] = [];
   head = 0;
   /** Inputs in Redis or on a worker, not settled yet. */
@@ -36,7 +34,13 @@ export class RemoteGroup {
   readonly batches = new Set<Batch>();
   /** The batch that inputs are added to until the next flush seals it. */
   filling: Batch | undefined;
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    readonly spec: StreamSpecHandle,
+    name: string | undefined,
+  ) {
+    this.name = name ?? '';
+  }
 
   get idle(): boolean {
     return this.sent === 0 && this.head >= this.waiting.length;

@@ -29,7 +29,7 @@ import {
   ThreadPool,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, grace, SharedCounters } from '../helpers';
+import { fixture, grace, SharedCounters, within } from '../helpers';
 
 const hostile = fixture('hostile.cjs');
 const tasks = fixture('tasks.cjs');
@@ -39,17 +39,6 @@ const root = resolve(__dirname, '..', '..');
 function exposeGc(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
-}
-
-/** Settles like `promise`, or with 'pending' if it has not settled within `ms`. */
-function within<T>(promise: Promise<T>, ms: number): Promise<PromiseSettledResult<T> | 'pending'> {
-  return Promise.race([
-    promise.then(
-      (value): PromiseSettledResult<T> => ({ status: 'fulfilled', value }),
-      (reason): PromiseSettledResult<T> => ({ status: 'rejected', reason }),
-    ),
-    new Promise<'pending'>((done) => setTimeout(done, ms, 'pending').unref()),
-  ]);
 }
 
 function runNode(

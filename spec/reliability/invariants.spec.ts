@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { AbortError, moduleTask, TaskError, ThreadPool, WorkerCrashedError } from 'rxthreads';
-import { fixture, record, scale } from '../helpers';
+import { fixture, record, scale, within } from '../helpers';
 
 const behave = moduleTask<object, number>(fixture('hostile.cjs'), 'behave');
 
@@ -20,17 +20,6 @@ const plan = fc.record<Plan>({
   cancelAfter: fc.oneof(fc.constant(-1), fc.constant(-1), fc.integer({ min: 0, max: 40 })),
   ms: fc.integer({ min: 1, max: 30 }),
 });
-
-/** Settles like `promise`, or 'pending' after `ms`: a job left pending breaks an invariant. */
-function within<T>(promise: Promise<T>, ms: number): Promise<PromiseSettledResult<T> | 'pending'> {
-  return Promise.race([
-    promise.then(
-      (value): PromiseSettledResult<T> => ({ status: 'fulfilled', value }),
-      (reason): PromiseSettledResult<T> => ({ status: 'rejected', reason }),
-    ),
-    new Promise<'pending'>((done) => setTimeout(done, ms, 'pending').unref()),
-  ]);
-}
 
 describe('engine invariants (property, randomised timing)', function () {
   this.timeout(120_000);
