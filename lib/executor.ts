@@ -104,6 +104,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
   /** No thread is started before this time (ms, Date.now()), after start-up failures. */
   private spawnAfter = 0;
   private spawnTimer: NodeJS.Timeout | undefined;
+  private stealTimer: NodeJS.Timeout | undefined;
   private readonly doneCallbacks: (() => void)[] = [];
 
   constructor(readonly options: ExecutorOptions) {
@@ -559,7 +560,43 @@ export class Executor implements ExecutorApi, ThreadEvents {
     this.living.add(thread);
   }
 
+  /**
+   * Work stealing: a thread stuck in a long job may hold jobs it was handed ahead of time. While
+   * another thread is idle, those wait for nothing: once the stuck thread has been silent for
+   * `stealAfter` ms, its unstarted jobs go back to the front of their queues for the idle ones.
+   */
+  private stealFromStalled(): void {
+    if (this.options.mode !== 'sequential' || this.threads.length < 2) return;
+    if (!this.threads.some((thread) => thread.inFlight === 0 && thread.started)) return;
+    const now = performance.now();
+    const stealAfter = Math.max(2, 20 * Math.max(this.jobMs, 0));
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const thread of this.threads) {
+      if (thread.inFlight < 2) continue; // one job at most: nothing waits behind it
+      const silent = now - thread.lastHeard;
+      if (silent < stealAfter) {
+        soonest = Math.min(soonest, stealAfter - silent);
+        continue;
+      }
+      const stolen = thread.stealPending();
+      for (let i = stolen.length - 1; i >= 0; i--) {
+        const job = stolen[i]!;
+        job.group.released(thread);
+        this.requeue(job);
+      }
+    }
+    if (soonest !== Number.POSITIVE_INFINITY && this.stealTimer === undefined) {
+      this.stealTimer = setTimeout(() => {
+        this.stealTimer = undefined;
+        this.stealFromStalled();
+        this.dispatch();
+      }, Math.ceil(soonest));
+      this.stealTimer.unref(); // the threads holding jobs hold the process
+    }
+  }
+
   private dispatch(): void {
+    this.stealFromStalled();
     if (this.active.length === 0 || (this.state !== 'open' && this.state !== 'closing')) return;
     this.spawnMissing();
     const room = Math.min(this.depth(), this.options.slotCount);
@@ -645,6 +682,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
     if (this.state === 'terminating' && this.living.size === 0) {
       this.state = 'ended';
       clearTimeout(this.spawnTimer);
+      clearTimeout(this.stealTimer);
       this.resolveDone();
       for (const callback of this.doneCallbacks.splice(0)) queueMicrotask(callback);
     }

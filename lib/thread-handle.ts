@@ -155,6 +155,8 @@ export class ThreadHandle {
   stopping = false;
   /** True once its loop runs (its `Ready` message arrived). */
   started = false;
+  /** When the thread last sent a message, or was given work while idle (performance.now()). */
+  lastHeard = 0;
   private closeTimer: NodeJS.Timeout | undefined;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
@@ -202,6 +204,7 @@ export class ThreadHandle {
       ...options.worker,
     });
     this.worker.on('message', (message: FromThread) => {
+      this.lastHeard = performance.now();
       if (message[0] === Kind.Ready) {
         this.started = true;
         if (this.holding) {
@@ -226,6 +229,7 @@ export class ThreadHandle {
   assign(job: Job): void {
     const slot = this.free.pop();
     if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
+    if (this.inFlight === 0) this.lastHeard = performance.now();
     this.jobs[slot] = job;
     Atomics.store(this.states, slot, Slot.Pending);
     // The slot is free, so no thread reads these now; the run message that follows publishes them.
@@ -347,6 +351,24 @@ export class ThreadHandle {
       if (this.jobs[slot] !== undefined && this.isRunning(slot)) return true;
     }
     return false;
+  }
+
+  /**
+   * Takes back the jobs this thread holds but has not started (it is stuck in a long one), so that
+   * idle threads can run them. Their slots stay taken until the thread answers `Skipped` for each,
+   * so no slot is reused while the thread may still read it.
+   */
+  stealPending(): Job[] {
+    const stolen: Job[] = [];
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const job = this.jobs[slot];
+      if (job === undefined || job.moved) continue;
+      if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Revoked) !== Slot.Pending) continue;
+      this.jobs[slot] = undefined;
+      this.heldBytes -= job.bytes;
+      stolen.push(job);
+    }
+    return stolen;
   }
 
   /** Jobs of `group` held but not started. */

@@ -427,3 +427,23 @@ describe('hardening: done callbacks and ready', () => {
     }
   });
 });
+
+describe('hardening: no head-of-line blocking', () => {
+  it('never leaves short tasks handed ahead to a thread stuck in a long task while another thread is idle', async function () {
+    this.timeout(15_000);
+    const pool = new ThreadPool({ size: 2 });
+    try {
+      // The pool learns that its tasks are tiny, so it hands many to each thread ahead of time.
+      await Promise.all(Array.from({ length: 5000 }, (_, i) => pool.run((x: number) => x + 1, i)));
+      const gate = new SharedCounters();
+      const long = pool.run(moduleTask(tasks, 'gated'), { sab: gate.buffer, value: 'long' });
+      const shorts = Array.from({ length: 8 }, (_, i) => pool.run((x: number) => x, i));
+      const outcome = await within(Promise.all(shorts), 5_000);
+      expect(outcome, 'short tasks waited behind the long one').to.not.equal('pending');
+      gate.set(2, 1);
+      expect(await long).to.equal('long');
+    } finally {
+      await pool.terminate();
+    }
+  });
+});
