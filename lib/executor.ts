@@ -402,6 +402,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
       const crash = new WorkerCrashedError(exitCode, { cause: error });
       this.lose(thread, crash);
       if (!thread.started && this.options.replaceCrashed) this.startFailed(crash);
+      else this.replaceLost();
     }
     this.dispatch();
     this.checkDrained();
@@ -491,6 +492,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
       }
       thread.stop();
       this.lose(thread, new AbortError('The task did not stop within cancelGraceMs'));
+      this.replaceLost();
       this.dispatch();
       this.checkDrained();
     }, this.options.cancelGraceMs);
@@ -506,6 +508,11 @@ export class Executor implements ExecutorApi, ThreadEvents {
     if (this.options.mode === 'concurrent') return this.options.slotCount;
     if (this.jobMs < 0) return minDepth;
     return Math.min(maxDepth, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
+  }
+
+  /** A pool replaces a thread it lost at once, work or not, so that it is back to its size. */
+  private replaceLost(): void {
+    if (this.options.replaceCrashed && this.state === 'open' && this.startFailures === 0) this.spawnMissing();
   }
 
   /** A thread died before its loop ran: retry with back-off, then fail what waits. */
