@@ -129,6 +129,7 @@ const lines = [
   '| 200 cancelled queued runs of 1 MiB | their inputs are collectable at once |',
   '| `maxQueue` with a busy operator subscription | `run()` is not refused because of the operator |',
   '| a throwing `onDone` callback | an uncaught exception; the other callbacks run |',
+  '| short tasks handed ahead to a thread stuck in a long task, another thread idle | taken back and run on the idle thread |',
   '',
 ];
 const target = join(root, 'docs', 'reliability.md');
