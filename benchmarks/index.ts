@@ -17,10 +17,11 @@ import { metrics } from './metrics';
 import { payload } from './payload';
 import { remote } from './remote';
 import { type Machine, markdown, terminal } from './report';
+import { streams } from './streams';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, metrics, remote];
+const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote];
 
 function versions(): string {
   const root = join(__dirname, '..');

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type Bench, fmt, type Section, Unsupported } from './harness';
+import { type Bench, fmt, type Section, type Target, Unsupported } from './harness';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '..');
@@ -88,6 +88,20 @@ function report(rows: Row[], big: number, small: number): Section {
         ),
       },
     ],
-    targets: [],
+    targets: targets(rows),
   };
+}
+
+/** Round 2: 1,000,000 values pushed by a synchronous `range` wait in a compact backlog. */
+function targets(rows: Row[]): Target[] {
+  const row = rows.find((r) => r.label.startsWith('rxthreads offloadToThread') && r.items >= 1_000_000);
+  if (row === undefined || row.result instanceof Unsupported) return [];
+  const growth = (row.result.peak - row.result.baseline) / 1e6;
+  return [
+    {
+      label: '1,000,000 values from a synchronous range through offloadToThread: peak RSS growth ≤ 100 MB',
+      met: growth <= 100,
+      measured: `${fmt(growth, 1)} MB`,
+    },
+  ];
 }
