@@ -135,3 +135,8 @@ export function rebuildError(wire: WireError): Error {
 export function taskErrorFrom(wire: WireError): TaskError {
   return new TaskError(wire.message, { cause: rebuildError(wire) });
 }
+
+/** The error an operation ends with when its `signal` aborts (`cause`: the signal's reason). */
+export function abortedBy(signal: AbortSignal): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
+}

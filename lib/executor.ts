@@ -11,7 +11,8 @@ import {
 } from './errors';
 import type { Executor as ExecutorApi } from './executor-api';
 import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
-import { Metrics, type TimeSummary } from './metrics';
+import { Metrics } from './metrics';
+import type { ThreadPoolStats } from './pool';
 import {
   type FromThread,
   Header,
@@ -50,18 +51,6 @@ export interface ExecutorOptions {
 const settled: Settle = () => {};
 
 type State = 'open' | 'closing' | 'terminating' | 'ended';
-
-export interface ExecutorStats {
-  threads: number;
-  busy: number;
-  queued: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  utilization: number;
-  runTime: TimeSummary;
-  waitTime: TimeSummary;
-}
 
 /**
  * Back-off before each new attempt to start a thread after threads died before their loop ran
@@ -212,19 +201,16 @@ export class Executor implements ExecutorApi, ThreadEvents {
     else this.cancelled++;
     const thread = job.thread;
     if (thread === undefined) {
-      // It stays in its group's queue, skipped when reached; its input is let go of now.
+      // It stays in its group's queue, skipped when reached.
       this.queued--;
       job.group.waiting--;
-      job.input = undefined;
-      job.transfer = undefined;
+    } else if (!thread.cancel(job.slot, reason instanceof TimeoutError ? reason.timeout : undefined)) {
+      this.armGrace(thread, job); // it is running
       return;
     }
-    const timedOut = reason instanceof TimeoutError ? reason.timeout : undefined;
-    if (thread.cancel(job.slot, timedOut)) {
-      // It will never start: its input need not wait for the thread to acknowledge the slot.
-      job.input = undefined;
-      job.transfer = undefined;
-    } else this.armGrace(thread, job);
+    // It will never start: its input is let go of now, not when its queue or thread reaches it.
+    job.input = undefined;
+    job.transfer = undefined;
   }
 
   /** Cancels every job of a group, queued or on a thread. */
@@ -284,12 +270,12 @@ export class Executor implements ExecutorApi, ThreadEvents {
     return this.done;
   }
 
-  stats(): ExecutorStats {
+  stats(): ThreadPoolStats {
     let busy = 0;
     let waiting = 0;
     for (const thread of this.threads) {
       if (thread.running) busy++;
-      waiting += thread.waiting;
+      waiting += thread.waitingOf();
     }
     const now = epochNow();
     let busyMs = 0;
@@ -487,7 +473,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
       // if this thread was busy) and the thread gone on to another job, which must not be harmed.
       if (!thread.alive || thread.jobs[slot] !== job || !thread.isRunning(slot)) return;
       if (!this.options.replaceCrashed) {
-        job.abandoned = thread.abandon(slot);
+        thread.abandon(slot);
         return;
       }
       thread.stop();

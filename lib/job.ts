@@ -45,7 +45,6 @@ export function newJob(
     yielded,
     tag,
     moved: false,
-    abandoned: false,
   };
 }
 
@@ -78,8 +77,6 @@ export interface Job {
   readonly tag: number;
   /** Its transfer list was posted to a thread: the input is gone from here, so it can never run elsewhere. */
   moved: boolean;
-  /** Cancelled while running and left to itself on an event-loop thread after `cancelGraceMs`. */
-  abandoned: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { checkObject, optionError } from './validate';
+import { checkKnownKeys, checkObject, optionError } from './validate';
 
 /**
  * The range each limit may take. Outside it Node either ignores the value or, for a tiny or huge
@@ -17,11 +17,9 @@ const ranges: Record<keyof ResourceLimits, readonly [min: number, max: number]> 
 export function checkResourceLimits(limits: unknown): void {
   checkObject('resourceLimits', limits);
   if (limits === undefined) return;
+  checkKnownKeys('resourceLimits', limits as object, Object.keys(ranges));
   for (const [key, value] of Object.entries(limits as Record<string, unknown>)) {
-    const range = ranges[key as keyof ResourceLimits];
-    if (range === undefined) {
-      throw optionError(`resourceLimits.${key}`, `one of ${Object.keys(ranges).join(', ')}`, key);
-    }
+    const range = ranges[key as keyof ResourceLimits]!;
     if (value === undefined) continue;
     const [min, max] = range;
     if (typeof value !== 'number' || !(value >= min && value <= max)) {

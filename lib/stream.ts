@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import type { Transferable } from './context';
-import { AbortError } from './errors';
+import { abortedBy } from './errors';
 import type { Executor, JobHandle as Job } from './executor-api';
 import { streamEnded } from './job';
 import type { TaskDefinition } from './protocol';
@@ -20,11 +20,6 @@ export interface StreamOptions<I> {
   readonly settle: boolean;
   /** Ms one task may run on its thread; 0 for none. */
   readonly timeout: number;
-}
-
-/** The error a stream ends with when its `signal` aborts. */
-export function abortedBy(signal: AbortSignal): AbortError {
-  return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
 type Outcome = 'complete' | 'error' | 'unsubscribe';

@@ -1,11 +1,11 @@
 import { withAwaitingCaller } from './caller-site';
 import type { Transferable } from './context';
-import { AbortError } from './errors';
+import { abortedBy } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
 import { checkRemotePairing } from './remote/task';
 import { definitionOf, type TaskLike, toTask } from './task';
-import { checkKnownKeys, checkObject, checkTimeout, optionError, optionKeys } from './validate';
+import { checkKnownKeys, checkObject, checkSignal, checkTimeout, optionError, optionKeys } from './validate';
 
 /**
  * Options for one `run` or `submit` call.
@@ -35,9 +35,7 @@ const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer', 'time
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkObject('options', options);
   checkKnownKeys('run/submit', options, submitOptionKeys);
-  if (options?.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw optionError('signal', 'an AbortSignal', options.signal);
-  }
+  checkSignal('signal', options?.signal);
   if (options?.transfer !== undefined && !Array.isArray(options.transfer)) {
     throw optionError('transfer', 'an array', options.transfer);
   }
@@ -55,7 +53,7 @@ export function submitJob<I, O>(
   checkRemotePairing(task as TaskLike<never, unknown>, false);
   const def = definitionOf(toTask(task));
   const signal = options?.signal;
-  if (signal?.aborted) return Promise.reject(new AbortError('The operation was aborted', { cause: signal.reason }));
+  if (signal?.aborted) return Promise.reject(abortedBy(signal));
   const settled = new Promise<O>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
     const job = executor.submit(
@@ -71,7 +69,7 @@ export function submitJob<I, O>(
       options?.timeout,
     );
     if (signal !== undefined && !job.settled) {
-      onAbort = () => executor.cancel(job, new AbortError('The operation was aborted', { cause: signal.reason }));
+      onAbort = () => executor.cancel(job, abortedBy(signal));
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });

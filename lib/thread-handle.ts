@@ -371,21 +371,14 @@ export class ThreadHandle {
     return stolen;
   }
 
-  /** Jobs of `group` held but not started. */
-  waitingOf(group: Group): number {
-    if (group.inFlight === 0) return 0;
+  /** Jobs held but not started: of `group`, or of every group (for `queued`). */
+  waitingOf(group?: Group): number {
+    if (group?.inFlight === 0) return 0;
     let count = 0;
     for (let slot = 0; slot < this.slotCount; slot++) {
-      if (this.jobs[slot]?.group === group && Atomics.load(this.states, slot) === Slot.Pending) count++;
-    }
-    return count;
-  }
-
-  /** Jobs held but not started (for `queued`). */
-  get waiting(): number {
-    let count = 0;
-    for (let slot = 0; slot < this.slotCount; slot++) {
-      if (this.jobs[slot] !== undefined && Atomics.load(this.states, slot) === Slot.Pending) count++;
+      const job = this.jobs[slot];
+      if (job === undefined || (group !== undefined && job.group !== group)) continue;
+      if (Atomics.load(this.states, slot) === Slot.Pending) count++;
     }
     return count;
   }

@@ -1,5 +1,5 @@
-import { type Observable, tap } from 'rxjs';
-import { callerSite, withCallerSite } from '../lib/caller-site';
+import type { Observable } from 'rxjs';
+import { addCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import type { Settled } from '../lib/settle';
 import { threadMapIterable } from '../lib/stream';
@@ -65,9 +65,8 @@ export function offloadFrom<I, O>(
   }
   const { place, stream } = offloadSetup(task, options, 'offloadFrom', offloadFromOptionKeys);
   checkInteger('highWaterMark', options.highWaterMark, 1);
-  const site = callerSite();
   return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(source, task, place, {
     ...stream,
     highWaterMark: options.highWaterMark ?? 4096,
-  }).pipe(tap({ error: (error) => withCallerSite(error, site) }));
+  }).pipe(addCallerSite());
 }

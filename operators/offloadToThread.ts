@@ -1,5 +1,5 @@
-import { type OperatorFunction, tap } from 'rxjs';
-import { callerSite, withCallerSite } from '../lib/caller-site';
+import type { OperatorFunction } from 'rxjs';
+import { addCallerSite } from '../lib/caller-site';
 import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
 import type { Settled } from '../lib/settle';
 import { threadMap } from '../lib/stream';
@@ -37,8 +37,8 @@ export function offloadToThread<I, O>(
   options: OffloadOptions<I> = {},
 ): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   const { place, stream } = offloadSetup(task, options);
-  const site = callerSite();
   // The task is made now, so that an inline task is named after this call, not after a subscribe.
   const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(toTask(task), place, stream);
-  return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
+  const callerFrames = addCallerSite<Emitted<O> | Settled<I, Emitted<O>>>();
+  return (source) => map(source).pipe(callerFrames);
 }

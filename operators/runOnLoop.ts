@@ -1,5 +1,5 @@
-import { type OperatorFunction, tap } from 'rxjs';
-import { callerSite, withCallerSite } from '../lib/caller-site';
+import type { OperatorFunction } from 'rxjs';
+import { addCallerSite } from '../lib/caller-site';
 import type { Transferable } from '../lib/context';
 import { EventLoopThread } from '../lib/loop-thread';
 import { type StreamControlOptions, streamControl } from '../lib/offload-options';
@@ -83,7 +83,6 @@ export function runOnLoop<I, O>(
   checkRemotePairing(task as TaskLike<never, unknown>, false);
   const control = streamControl(options);
   const executor = executorOf(loop);
-  const site = callerSite();
   const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(
     toTask(task),
     () => ({ executor, release: (_outcome, then) => then() }),
@@ -95,5 +94,6 @@ export function runOnLoop<I, O>(
       ...control,
     },
   );
-  return (source) => map(source).pipe(tap({ error: (error) => withCallerSite(error, site) }));
+  const callerFrames = addCallerSite<Emitted<O> | Settled<I, Emitted<O>>>();
+  return (source) => map(source).pipe(callerFrames);
 }

@@ -90,17 +90,14 @@ class Context extends ContextBase {
       abandoned--;
       return false;
     }
+    contexts[this.slot] = undefined;
     // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
     // moment; then the `Abandon` message on its way gets the only answer for this slot.
     for (;;) {
       const state = Atomics.load(states, this.slot);
-      if (state === Slot.Abandoned) {
-        contexts[this.slot] = undefined;
-        return false;
-      }
+      if (state === Slot.Abandoned) return false;
       if (Atomics.compareExchange(states, this.slot, state, Slot.Finished) === state) break;
     }
-    contexts[this.slot] = undefined;
     lastJobMs = now - this.started;
     if (recording[0] !== 0) {
       record(runHistogram, toMicros(lastJobMs));
