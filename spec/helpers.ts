@@ -107,3 +107,22 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<PromiseSettl
     new Promise<'pending'>((done) => setTimeout(done, ms, 'pending').unref()),
   ]);
 }
+
+/** Subscribes, stops after `stopAfter` outputs if given, and reports what was seen. */
+export function observe(out$: Observable<number>, stopAfter: number | undefined) {
+  return new Promise<{ outputs: number[]; error?: unknown; how: 'complete' | 'error' | 'unsubscribed' }>((resolve) => {
+    const outputs: number[] = [];
+    if (stopAfter === 0) return resolve({ outputs, how: 'unsubscribed' });
+    const sub = out$.subscribe({
+      next: (value) => {
+        outputs.push(value);
+        if (outputs.length === stopAfter) {
+          sub?.unsubscribe();
+          resolve({ outputs, how: 'unsubscribed' });
+        }
+      },
+      error: (error) => resolve({ outputs, error, how: 'error' }),
+      complete: () => resolve({ outputs, how: 'complete' }),
+    });
+  });
+}

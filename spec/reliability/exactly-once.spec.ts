@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { from, type Observable } from 'rxjs';
+import { from } from 'rxjs';
 import { EventLoopThread, moduleTask, offloadToThread, runOnLoop, TaskError, ThreadPool } from 'rxthreads';
-import { fixture, grace, record, scale } from '../helpers';
+import { fixture, grace, observe, record, scale } from '../helpers';
 
 type Probe = { sab: SharedArrayBuffer; i: number; ms: number; sync: boolean; fail: boolean };
 const probe = moduleTask<Probe, number>(fixture('probe.cjs'), 'probe');
@@ -15,25 +15,6 @@ const scenario = fc.record({
   stopAfter: fc.option(fc.nat({ max: 45 }), { nil: undefined }),
   via: fc.constantFrom('pool' as const, 'loop' as const),
 });
-
-/** Subscribes, stops after `stopAfter` outputs if given, and reports what was seen. */
-function observe(out$: Observable<number>, stopAfter: number | undefined) {
-  return new Promise<{ outputs: number[]; error?: unknown; how: 'complete' | 'error' | 'unsubscribed' }>((resolve) => {
-    const outputs: number[] = [];
-    if (stopAfter === 0) return resolve({ outputs, how: 'unsubscribed' });
-    const sub = out$.subscribe({
-      next: (value) => {
-        outputs.push(value);
-        if (outputs.length === stopAfter) {
-          sub?.unsubscribe();
-          resolve({ outputs, how: 'unsubscribed' });
-        }
-      },
-      error: (error) => resolve({ outputs, error, how: 'error' }),
-      complete: () => resolve({ outputs, how: 'complete' }),
-    });
-  });
-}
 
 describe('exactly once (property)', function () {
   this.timeout(120_000);
