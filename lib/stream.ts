@@ -4,6 +4,7 @@ import { abortedBy } from './errors';
 import type { Executor, JobHandle as Job } from './executor-api';
 import { streamEnded } from './job';
 import type { TaskDefinition } from './protocol';
+import { absent, Reorder } from './reorder';
 import { isPerInputError } from './settle';
 import { definitionOf, type TaskLike, toTask } from './task';
 
@@ -53,7 +54,7 @@ class Run<I> {
   /** Inputs whose every output has been emitted. */
   private inputsDone = 0;
   /** Ordered: single results that overtook an earlier input. */
-  private readonly early = new Map<number, unknown>();
+  private readonly early = new Reorder();
   /** Ordered: outputs of streaming inputs that are not the next to emit. */
   private readonly held = new Map<number, Held>();
   private readonly group;
@@ -170,7 +171,7 @@ class Run<I> {
       if (held !== undefined) {
         if (last !== streamEnded) held.outputs.push(last);
         held.done = true;
-      } else if (last !== streamEnded) this.early.set(at, last);
+      } else if (last !== streamEnded) this.early.set(at, last, this.nextToEmit);
       else this.held.set(at, { outputs: [], done: true, job: undefined, yielded: 0 });
       return;
     } else {
@@ -188,9 +189,8 @@ class Run<I> {
   private emitReady(): void {
     while (!this.ended) {
       const at = this.nextToEmit;
-      if (this.early.has(at)) {
-        const value = this.early.get(at);
-        this.early.delete(at);
+      const value = this.early.take(at);
+      if (value !== absent) {
         this.nextToEmit++;
         this.inputsDone++;
         this.emit(value);

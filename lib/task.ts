@@ -87,12 +87,22 @@ function intern<I, O>(identity: string, make: (key: number) => TaskDefinition): 
  * ```
  */
 export function moduleTask<I, O>(modulePath: string | URL, exportName = 'default'): Task<I, O> {
+  const asGiven = typeof modulePath === 'string' ? `${modulePath}\0${exportName}` : undefined;
+  const known = asGiven === undefined ? undefined : byPathGiven.get(asGiven);
+  if (known !== undefined) return known as Task<I, O>;
   const path = resolveModuleFile(modulePathOf(modulePath));
   if (typeof exportName !== 'string' || exportName === '') {
     throw optionError('exportName', 'a non-empty string', exportName);
   }
-  return intern(`module\0${path}\0${exportName}`, (key) => ({ key, kind: 'module', path, exportName }));
+  const task = intern<I, O>(`module\0${path}\0${exportName}`, (key) => ({ key, kind: 'module', path, exportName }));
+  // Only a file that was found is remembered: one still missing may be written later (a build).
+  if (asGiven !== undefined && existsSync(path)) byPathGiven.set(asGiven, task as Task<unknown, unknown>);
+  return task;
 }
+
+// Tasks by the path string and export they were asked for, so that `pool.run(moduleTask(p), x)` in a
+// loop looks its file up once, not once per call.
+const byPathGiven = new Map<string, Task<unknown, unknown>>();
 
 const expectedPath = 'an absolute path or a file: URL';
 const howToResolve =
