@@ -32,10 +32,20 @@ function rawBatched(pool: RawPool, values: number[], size: number): Promise<numb
   return Promise.all(batches);
 }
 
+async function promisesAlone(values: number[], batch: number): Promise<number> {
+  const resolvers: ((value: number) => void)[] = [];
+  const promises = values.map(() => new Promise<number>((resolve) => resolvers.push(resolve)));
+  for (let i = 0; i < values.length; i += batch) {
+    await new Promise((turn) => setImmediate(turn));
+    for (let j = i; j < Math.min(values.length, i + batch); j++) resolvers[j]!(values[j]! + 1);
+  }
+  return (await Promise.all(promises)).reduce((a, b) => a + b, 0);
+}
+
 export const tiny: Bench = {
   name: 'tiny',
   title: 'Tiny tasks: throughput',
-  steps: () => 9,
+  steps: () => 10,
   async run(config, progress) {
     const n = config.quick ? 10_000 : 100_000;
     // threads.js runs about one task per ms: the full count would take minutes per repeat.
@@ -58,6 +68,11 @@ export const tiny: Bench = {
       for (const x of values) sum += work.inc(x);
       return sum;
     });
+    // What any API that returns a promise per task (pool.run, piscina, workerpool) cannot go below
+    // on this machine: the promises alone, resolved 256 at a time as if results came in batches.
+    await measure('promises alone, no thread (256 resolved per turn)', n, false, (values) =>
+      promisesAlone(values, 256),
+    );
     for (const ordered of [true, false]) {
       const pool = await openRxthreads(config.threads);
       await measure(`rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`, n, true, (values) =>

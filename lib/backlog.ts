@@ -22,11 +22,14 @@ export class Backlog {
   private last: Chunk | undefined;
   private readAt = 0;
   private writeAt = chunkSize;
+  /** One chunk read to its end, kept for the next: a long stream cycles through two, not thousands. */
+  private spare: Chunk | undefined;
   length = 0;
 
   push(input: unknown, transfer: readonly Transferable[] | undefined, time: ClockReading, tag: number): void {
     if (this.writeAt === chunkSize) {
-      const chunk = new Chunk();
+      const chunk = this.spare ?? new Chunk();
+      this.spare = undefined;
       if (this.last === undefined) this.first = chunk;
       else this.last.next = chunk;
       this.last = chunk;
@@ -54,12 +57,22 @@ export class Backlog {
     chunk.inputs[at] = undefined;
     if (chunk.transfers !== undefined) chunk.transfers[at] = undefined;
     chunk.times[at] = undefined;
-    if (--this.length === 0) this.clear();
-    else if (this.readAt === chunkSize) {
+    if (--this.length === 0) {
+      this.clear();
+      this.keep(chunk);
+    } else if (this.readAt === chunkSize) {
       this.first = chunk.next;
       this.readAt = 0;
+      this.keep(chunk);
     }
     return made;
+  }
+
+  /** Keeps a chunk whose every value was taken (and so cleared, but for its tags) for reuse. */
+  private keep(chunk: Chunk): void {
+    chunk.next = undefined;
+    chunk.transfers = undefined;
+    this.spare = chunk;
   }
 
   clear(): void {
