@@ -205,10 +205,33 @@ function flushSoon(): void {
 const batches: RunMessage[] = [];
 let position = Header;
 let draining = false;
-/** Per task: how many runs in a row were tiny. Only a task proven tiny shares result messages. */
-const tinyStreak = new Map<number, number>();
+/**
+ * Per task: its runs, and a moving rate of its slow ones. Only a task proven tiny (many runs, hardly
+ * any slow) lets finished results wait for the next job. A rate rather than a streak: on a busy
+ * machine a tiny job now and then looks slow (the thread was descheduled, a GC ran), and one such
+ * job must not turn every later job's results into a message of its own.
+ */
+const runsOf = new Map<number, { runs: number; slowRate: number }>();
 const tinyMs = 0.02;
 const provenTiny = 64;
+const slowWeight = 1 / 32;
+/** A task with more slow runs than this (a moving rate) is no longer tiny: 4 slow runs in a row do it. */
+const slowLimit = 0.1;
+
+function isProvenTiny(key: number): boolean {
+  const stats = runsOf.get(key);
+  return stats !== undefined && stats.runs >= provenTiny && stats.slowRate < slowLimit;
+}
+
+function recordRun(key: number, ms: number): void {
+  let stats = runsOf.get(key);
+  if (stats === undefined) {
+    stats = { runs: 0, slowRate: 0 };
+    runsOf.set(key, stats);
+  }
+  stats.runs++;
+  stats.slowRate = stats.slowRate * (1 - slowWeight) + (ms < tinyMs ? 0 : slowWeight);
+}
 
 async function drain(): Promise<void> {
   draining = true;
@@ -221,10 +244,7 @@ async function drain(): Promise<void> {
       // Finished results go out before a job starts, unless that job's task has proven tiny: a
       // job of unknown length must never hold finished results back (a take(n) downstream may be
       // waiting for them to cancel this very job).
-      if (
-        outbox.size > 0 &&
-        ((tinyStreak.get(key) ?? 0) < provenTiny || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)
-      ) {
+      if (outbox.size > 0 && (!isProvenTiny(key) || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)) {
         outbox.flush();
       }
       const pending = start(batch[i] as number, key, batch[i + 2]);
@@ -233,7 +253,7 @@ async function drain(): Promise<void> {
         flushSoon();
         await pending;
       }
-      tinyStreak.set(key, lastJobMs < tinyMs ? (tinyStreak.get(key) ?? 0) + 1 : 0);
+      recordRun(key, lastJobMs);
     }
     batches.shift();
     position = Header;
