@@ -86,9 +86,7 @@ export class EventLoopThread extends ThreadOwner {
     this.#executor = executor;
     this.#submissions = executor.openGroup(1, Number.POSITIVE_INFINITY);
     this.ready = new Promise<void>((resolve, reject) => {
-      executor.onReady = resolve;
-      executor.onClosedBeforeReady = () =>
-        reject(new ClosedError('The loop thread was closed before its loop started'));
+      executor.whenReady(resolve, () => reject(new ClosedError('The loop thread was closed before its loop started')));
       void executor.done.then(() =>
         reject(new WorkerCrashedError(1, { cause: new Error('The thread ended before its loop started') })),
       );
