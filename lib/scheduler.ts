@@ -124,15 +124,21 @@ export class Scheduler {
     const room = Math.min(this.depth(), this.options.slotCount);
     // Water-filling: each job goes to the least loaded thread with room, so idle threads are
     // used first and work handed out ahead of time is spread evenly.
+    // A busy thread is topped up only with a worthwhile batch: refilling exactly the slots each
+    // small result message frees would lock both sides into one-job messages. The threshold is
+    // checked once per thread and call: a thread that passed it is filled to `room`, or it would
+    // stop a job short of the threshold and then take one job per result from there on.
+    const filling: ThreadHandle[] = [];
     while (this.active.length > 0) {
       let target: ThreadHandle | undefined;
       for (const thread of this.threads) {
         if (thread.hasRoom(room) && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
       }
       if (target === undefined) return;
-      // A busy thread is topped up only with a worthwhile batch: refilling exactly the slots each
-      // small result message frees would lock both sides into one-job messages.
-      if (target.inFlight > 0 && room - target.inFlight < Math.min(this.queued, room / 4)) return;
+      if (target.inFlight > 0 && !filling.includes(target)) {
+        if (room - target.inFlight < Math.min(this.queued, room / 4)) return;
+        filling.push(target);
+      }
       let job = this.nextFor(target);
       if (job === undefined) {
         // A concurrency limit keeps every group off that thread: try the others, least loaded first.

@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import type { ExecutorOptions } from '../../lib/executor';
+import { Group, type Job, newJob } from '../../lib/job';
+import type { TaskDefinition } from '../../lib/protocol';
+import { Scheduler } from '../../lib/scheduler';
+import type { ThreadHandle } from '../../lib/thread-handle';
+import type { ThreadSet } from '../../lib/thread-set';
+
+/** A thread as the scheduler sees it: how many jobs it holds, and room for more. */
+class FakeThread {
+  inFlight = 0;
+  readonly started = true;
+  lastHeard = performance.now();
+  readonly held: Job[] = [];
+  hasRoom(depth: number): boolean {
+    return this.inFlight < depth;
+  }
+  assign(job: Job): void {
+    this.inFlight++;
+    this.held.push(job);
+  }
+  stealPending(): Job[] {
+    return [];
+  }
+  /** The thread answered for its oldest job. */
+  finishOne(): void {
+    const job = this.held.shift()!;
+    this.inFlight--;
+    job.group.released(this as unknown as ThreadHandle);
+    this.lastHeard = performance.now();
+  }
+}
+
+describe('Scheduler (main-thread scheduling logic)', () => {
+  const def: TaskDefinition = { key: 1, kind: 'inline', source: '(x) => x' };
+  const options = { mode: 'sequential', slotCount: 1024 } as ExecutorOptions;
+
+  function setUp(threads: FakeThread[], jobs: number) {
+    const set = { threads, state: 'open', spawnMissing() {} } as unknown as ThreadSet;
+    const scheduler = new Scheduler(options, set, () => {});
+    const group = new Group(threads.length, Number.POSITIVE_INFINITY, false);
+    for (let i = 0; i < jobs; i++) {
+      scheduler.enqueue(group);
+      group.push(newJob(group, def, i, undefined, () => {}, 0, { at: 0 }, undefined, i));
+    }
+    scheduler.measured(256, 0.05); // tiny jobs: the deepest hand-out
+    return scheduler;
+  }
+
+  it('tops a busy thread up with a batch, never one job per result as results trickle in', () => {
+    const a = new FakeThread();
+    const b = new FakeThread();
+    const scheduler = setUp([a, b], 20_000);
+    scheduler.dispatch();
+    const full = a.inFlight;
+    expect(full).to.be.greaterThan(64);
+    expect(b.inFlight).to.equal(full);
+    // Results come back one at a time (a thread that answers each job alone): each answer is
+    // followed by a dispatch, as the executor does.
+    const topUps: number[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      a.finishOne();
+      const before = a.inFlight;
+      scheduler.dispatch();
+      if (a.inFlight > before) topUps.push(a.inFlight - before);
+    }
+    expect(topUps.length).to.be.greaterThan(0);
+    expect(Math.min(...topUps)).to.be.at.least(full / 4);
+  });
+});
