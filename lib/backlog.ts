@@ -1,45 +1,56 @@
 import type { Transferable } from './context';
 import type { ClockReading } from './metrics';
 
-/** Values per chunk: large enough to amortise the chunk, small enough to free memory as it drains. */
+/** Values in a backlog's first chunk: a subscription of a few values allocates a few slots. */
+const firstChunkSize = 16;
+/** Values per chunk at most: large enough to amortise the chunk, small enough to free memory as it drains. */
 const chunkSize = 2048;
 
 class Chunk {
-  readonly inputs: unknown[] = new Array(chunkSize);
+  readonly inputs: unknown[];
   transfers: (readonly Transferable[] | undefined)[] | undefined;
-  readonly times: (ClockReading | undefined)[] = new Array(chunkSize);
-  readonly tags: number[] = new Array(chunkSize).fill(0);
+  readonly times: (ClockReading | undefined)[];
+  readonly tags: number[];
   next: Chunk | undefined;
+
+  constructor(readonly size: number) {
+    this.inputs = new Array(size);
+    this.times = new Array(size);
+    this.tags = new Array(size).fill(0);
+  }
 }
 
 /**
- * A stream's waiting values, struct-of-arrays in fixed-size chunks: a million waiting values cost a
- * few pointers each, not an object and a closure each, and a chunk is let go of as soon as it has
- * been read (no array copied as it grows or shrinks).
+ * A stream's waiting values, struct-of-arrays in chunks that double from 16 to 2,048 values: a
+ * million waiting values cost a few pointers each, not an object and a closure each; a chunk is
+ * let go of as soon as it has been read (no array copied as it grows or shrinks), and a
+ * subscription of three values does not allocate room for thousands.
  */
 export class Backlog {
   private first: Chunk | undefined;
   private last: Chunk | undefined;
   private readAt = 0;
-  private writeAt = chunkSize;
-  /** One chunk read to its end, kept for the next: a long stream cycles through two, not thousands. */
+  private writeAt = 0;
+  private nextSize = firstChunkSize;
+  /** A full-size chunk read to its end, kept for the next: a long stream cycles through two, not thousands. */
   private spare: Chunk | undefined;
   length = 0;
 
   push(input: unknown, transfer: readonly Transferable[] | undefined, time: ClockReading, tag: number): void {
-    if (this.writeAt === chunkSize) {
-      const chunk = this.spare ?? new Chunk();
-      this.spare = undefined;
+    if (this.last === undefined || this.writeAt === this.last.size) {
+      const chunk = this.nextSize === chunkSize && this.spare !== undefined ? this.spare : new Chunk(this.nextSize);
+      if (chunk === this.spare) this.spare = undefined;
+      this.nextSize = Math.min(chunkSize, this.nextSize * 2);
       if (this.last === undefined) this.first = chunk;
       else this.last.next = chunk;
       this.last = chunk;
       this.writeAt = 0;
     }
-    const chunk = this.last!;
+    const chunk = this.last;
     const at = this.writeAt++;
     chunk.inputs[at] = input;
     if (transfer !== undefined) {
-      chunk.transfers ??= new Array(chunkSize);
+      chunk.transfers ??= new Array(chunk.size);
       chunk.transfers[at] = transfer;
     }
     chunk.times[at] = time;
@@ -60,7 +71,7 @@ export class Backlog {
     if (--this.length === 0) {
       this.clear();
       this.keep(chunk);
-    } else if (this.readAt === chunkSize) {
+    } else if (this.readAt === chunk.size) {
       this.first = chunk.next;
       this.readAt = 0;
       this.keep(chunk);
@@ -68,17 +79,18 @@ export class Backlog {
     return made;
   }
 
-  /** Keeps a chunk whose every value was taken (and so cleared, but for its tags) for reuse. */
-  private keep(chunk: Chunk): void {
-    chunk.next = undefined;
-    chunk.transfers = undefined;
-    this.spare = chunk;
-  }
-
   clear(): void {
     this.first = this.last = undefined;
     this.readAt = 0;
-    this.writeAt = chunkSize;
+    this.writeAt = 0;
     this.length = 0;
+  }
+
+  /** Keeps a full-size chunk whose every value was taken (and so cleared, but for its tags) for reuse. */
+  private keep(chunk: Chunk): void {
+    if (chunk.size !== chunkSize) return;
+    chunk.next = undefined;
+    chunk.transfers = undefined;
+    this.spare = chunk;
   }
 }
