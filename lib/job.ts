@@ -89,6 +89,12 @@ export class Group {
   // A stream's values wait here as bare inputs (see backlog.ts) and become jobs only when a thread
   // takes them. Jobs in `items` (taken back from a dying thread, or looked at and left) come first.
   private readonly backlog = new Backlog();
+  /**
+   * The backlog's first value made a job (looked at by `peek`, not yet taken): it comes after
+   * `items` and before the rest of the backlog. A field, not a push to `items`, since a stream's
+   * every value passes here and `items` would be an array allocated and emptied per value.
+   */
+  private made: Job | undefined;
   /** Set for a stream: its values may be fed as bare inputs. */
   spec: StreamSpec | undefined;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
@@ -108,18 +114,13 @@ export class Group {
   ) {}
 
   get queued(): number {
-    return this.items.length - this.head + this.backlog.length;
+    return this.items.length - this.head + (this.made === undefined ? 0 : 1) + this.backlog.length;
   }
 
   /** Queues a stream's value without making a job of it yet. */
   feed(input: unknown, transfer: readonly Transferable[] | undefined, at: ClockReading, tag: number): void {
     this.backlog.push(input, transfer, at, tag);
     this.waiting++;
-  }
-
-  /** Makes a job of the first value of the backlog and puts it at the end of `items`. */
-  private materialize(): void {
-    this.items.push(this.backlog.take(this.make));
   }
 
   private readonly make = (
@@ -132,6 +133,7 @@ export class Group {
     return newJob(this, spec.def, input, transfer, spec.settle, spec.timeout, time, spec.yielded, tag);
   };
 
+  /** Queues a job at the end: for `run`/`submit`, whose groups have no backlog. */
   push(job: Job): void {
     this.items.push(job);
     this.waiting++;
@@ -147,18 +149,22 @@ export class Group {
   /** The first job not cancelled, left in the queue; cancelled ones before it are dropped. */
   peek(): Job | undefined {
     for (;;) {
-      if (this.head >= this.items.length) {
-        if (this.backlog.length === 0) return undefined;
-        this.materialize();
-      }
-      const job = this.items[this.head]!;
+      let job: Job;
+      if (this.head < this.items.length) job = this.items[this.head]!;
+      else if (this.made !== undefined) job = this.made;
+      else if (this.backlog.length > 0) job = this.made = this.backlog.take(this.make);
+      else return undefined;
       if (!job.settled) return job;
       this.shift();
     }
   }
 
   shift(): Job | undefined {
-    if (this.head >= this.items.length) return undefined;
+    if (this.head >= this.items.length) {
+      const made = this.made;
+      this.made = undefined;
+      return made;
+    }
     const job = this.items[this.head];
     this.items[this.head++] = undefined;
     if (this.head === this.items.length) {
@@ -178,12 +184,14 @@ export class Group {
    */
   drain(): { jobs: Job[]; dropped: number } {
     let dropped = this.backlog.length;
-    if (dropped > 0 && !this.items.some((job, at) => at >= this.head && !job!.settled)) {
-      this.materialize();
+    const jobs = this.items.slice(this.head) as Job[];
+    if (this.made !== undefined) jobs.push(this.made);
+    if (dropped > 0 && !jobs.some((job) => !job.settled)) {
+      jobs.push(this.backlog.take(this.make));
       dropped--;
     }
-    const jobs = this.items.slice(this.head) as Job[];
     this.items = [];
+    this.made = undefined;
     this.head = 0;
     this.waiting = 0;
     this.backlog.clear();
