@@ -18,8 +18,10 @@ import {
   Header,
   Kind,
   Outcome,
+  outcomeOf,
   type RunMode,
   Stride,
+  slotOfOutcome,
   type TaskDefinition,
   type WireError,
 } from './protocol';
@@ -306,17 +308,18 @@ export class Executor implements ExecutorApi, ThreadEvents {
     }
     let ran = 0;
     for (let i = Header; i < message.length; i += Stride) {
-      if (message[i + 1] === Outcome.Yielded) {
+      const code = message[i] as number;
+      const outcome = outcomeOf(code);
+      if (outcome === Outcome.Yielded) {
         // The job goes on and keeps its slot.
-        const job = thread.jobs[message[i] as number];
-        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 2] as unknown[]);
+        const job = thread.jobs[slotOfOutcome(code)];
+        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 1] as unknown[]);
         continue;
       }
-      const job = thread.release(message[i] as number);
+      const job = thread.release(slotOfOutcome(code));
       if (job === undefined) continue;
       job.group.released(thread);
-      const outcome = message[i + 1] as Outcome;
-      const value = message[i + 2];
+      const value = message[i + 1];
       if (outcome !== Outcome.Skipped) ran++;
       if (job.settled) continue;
       switch (outcome) {

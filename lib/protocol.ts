@@ -138,14 +138,49 @@ export const Kind = {
 
 /** Elements before the first job of a `RunMessage` or the first outcome of a `ResultsMessage`. */
 export const Header = 2;
-/** Elements per job (slot, key, input) or per outcome (slot, outcome, value). */
-export const Stride = 3;
+/**
+ * Elements per job (`jobCode`, input) or per outcome (`outcomeCode`, value). Each number packs two:
+ * every element costs its own cloning both ways, and with tiny tasks the elements are the message.
+ */
+export const Stride = 2;
+
+/** Slots per thread stay within this, so a slot packs with a task key into one number. */
+export const maxSlots = 65536;
+const slotSpan = maxSlots;
+/** Outcome codes stay below this, so an outcome packs with its slot into one small integer. */
+const outcomeSpan = 8;
+
+/** Slot and task key of a job, in one number (a small integer while keys stay below 16,384). */
+export function jobCode(slot: number, key: number): number {
+  return key * slotSpan + slot;
+}
+
+export function slotOfJob(code: number): number {
+  return code % slotSpan;
+}
+
+export function keyOfJob(code: number): number {
+  return Math.floor(code / slotSpan);
+}
+
+/** Slot and outcome of a result, in one small integer. */
+export function outcomeCode(slot: number, outcome: Outcome): number {
+  return slot * outcomeSpan + outcome;
+}
+
+export function slotOfOutcome(code: number): number {
+  return Math.floor(code / outcomeSpan);
+}
+
+export function outcomeOf(code: number): Outcome {
+  return (code % outcomeSpan) as Outcome;
+}
 
 // ---- main thread → worker ----
 
 /**
- * `[Run, defs, slot, key, input, slot, key, input, …]`: run task `key` on `input` in `slot`, for
- * each job; `defs` defines the tasks this thread has not seen yet (`0` when there are none).
+ * `[Run, defs, jobCode(slot, key), input, …]`: run task `key` on `input` in `slot`, for each job;
+ * `defs` defines the tasks this thread has not seen yet (`0` when there are none).
  */
 export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...jobs: unknown[]];
 
@@ -175,7 +210,7 @@ export type ToThread = RunMessage | CancelMessage | CloseMessage | AbandonMessag
 export type ReadyMessage = [kind: typeof Kind.Ready];
 
 /**
- * `[Results, busyMs, slot, outcome, value, …]`: one outcome per job. The value is the result for
+ * `[Results, busyMs, outcomeCode(slot, outcome), value, …]`: one outcome per job. The value is the result for
  * `Ok`, a `WireError` for `Threw` and `Unclonable`, `undefined` for `Skipped`. `busyMs` is the time
  * the thread spent running the jobs of this message.
  */

@@ -11,7 +11,9 @@ import {
   type CloseMessage,
   type FromThread,
   Header,
+  jobCode,
   Kind,
+  maxSlots,
   type RunMessage,
   type RunMode,
   Slot,
@@ -177,6 +179,7 @@ export class ThreadHandle {
     holdUntilReady = false,
   ) {
     this.holding = holdUntilReady;
+    if (slotCount > maxSlots) throw new Error(`rxthreads: ${slotCount} slots per thread, more than ${maxSlots}`);
     const states = new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT);
     this.states = new Int32Array(states);
     const ints = new SharedArrayBuffer(slotCount * slotInts * Int32Array.BYTES_PER_ELEMENT);
@@ -255,7 +258,7 @@ export class ThreadHandle {
       out.defs.push(job.def);
       out.message[1] = out.defs;
     }
-    out.message.push(slot, job.def.key, job.input);
+    out.message.push(jobCode(slot, job.def.key), job.input);
     out.jobs.push(job);
     if (job.transfer !== undefined) this.hasTransfers = true;
     // Cloning many large buffers in one message is far slower than in several: send big inputs
@@ -433,7 +436,7 @@ export class ThreadHandle {
     const failures: [Job, SerializationError][] = [];
     for (let i = Header, n = 0; i < out.message.length; i += Stride, n++) {
       const job = out.jobs[n]!;
-      const single: RunMessage = [Kind.Run, 0, out.message[i], out.message[i + 1], out.message[i + 2]];
+      const single: RunMessage = [Kind.Run, 0, out.message[i], out.message[i + 1]];
       const detached = checkNotDetached(job.transfer);
       if (detached !== undefined) {
         this.release(job.slot);

@@ -9,12 +9,14 @@ import { toMicros } from '../metrics';
 import {
   Header,
   Kind,
+  keyOfJob,
   type RunMessage,
   Slot,
   SlotInt,
   SlotTime,
   Stride,
   slotInts,
+  slotOfJob,
   slotTimes,
   type ThreadInit,
   ThreadTime,
@@ -240,14 +242,15 @@ async function drain(): Promise<void> {
     while (position < batch.length) {
       const i = position;
       position += Stride;
-      const key = batch[i + 1] as number;
+      const code = batch[i] as number;
+      const key = keyOfJob(code);
       // Finished results go out before a job starts, unless that job's task has proven tiny: a
       // job of unknown length must never hold finished results back (a take(n) downstream may be
       // waiting for them to cancel this very job).
       if (outbox.size > 0 && (!isProvenTiny(key) || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)) {
         outbox.flush();
       }
-      const pending = start(batch[i] as number, key, batch[i + 2]);
+      const pending = start(slotOfJob(code), key, batch[i + 1]);
       if (pending !== undefined) {
         // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
         flushSoon();
@@ -272,7 +275,8 @@ async function drain(): Promise<void> {
 
 function startAll(batch: RunMessage): void {
   for (let i = Header; i < batch.length; i += Stride) {
-    const pending = start(batch[i] as number, batch[i + 1] as number, batch[i + 2]);
+    const code = batch[i] as number;
+    const pending = start(slotOfJob(code), keyOfJob(code), batch[i + 1]);
     if (pending !== undefined) void pending.then(flushSoon);
   }
   flushSoon();

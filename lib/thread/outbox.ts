@@ -1,7 +1,17 @@
 import type { MessagePort } from 'node:worker_threads';
 import { describeUnclonable } from '../clone-check';
 import { type Transferable, transferList } from '../context';
-import { Header, Kind, Outcome, type ResultsMessage, Stride, type WireError } from '../protocol';
+import {
+  Header,
+  Kind,
+  Outcome,
+  outcomeCode,
+  outcomeOf,
+  type ResultsMessage,
+  Stride,
+  slotOfOutcome,
+  type WireError,
+} from '../protocol';
 
 const transferMark = Symbol.for('rxthreads.transfer');
 
@@ -100,8 +110,8 @@ export class Outbox {
     }
     const message = this.message;
     const last = message.length - Stride;
-    if (last >= Header && message[last] === slot && message[last + 1] === Outcome.Yielded) {
-      (message[last + 2] as unknown[]).push(item);
+    if (last >= Header && message[last] === outcomeCode(slot, Outcome.Yielded)) {
+      (message[last + 1] as unknown[]).push(item);
       this.values++;
       if (list !== undefined) {
         const n = (last - Header) / Stride;
@@ -130,7 +140,7 @@ export class Outbox {
   private add(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
     if (this.since < 0) this.since = performance.now();
     this.values++;
-    this.message.push(slot, outcome, value);
+    this.message.push(outcomeCode(slot, outcome), value);
     this.transfers.push(transfer);
   }
 
@@ -148,7 +158,8 @@ export class Outbox {
       this.port.postMessage(message, hasTransfers ? transferList(transfers.flatMap((list) => list ?? [])) : undefined);
     } catch {
       for (let i = Header, n = 0; i < message.length; i += Stride, n++) {
-        this.sendAlone(message[i] as number, message[i + 1] as Outcome, message[i + 2], transfers[n]);
+        const code = message[i] as number;
+        this.sendAlone(slotOfOutcome(code), outcomeOf(code), message[i + 1], transfers[n]);
       }
     }
   }
@@ -165,26 +176,26 @@ export class Outbox {
     }
     if (outcome === Outcome.Yielded) return; // that stream already failed: the values after it are dropped
     try {
-      this.port.postMessage([Kind.Results, 0, slot, outcome, value], transferList(transfer));
+      this.port.postMessage([Kind.Results, 0, outcomeCode(slot, outcome), value], transferList(transfer));
     } catch (error) {
       const what = outcome === Outcome.Ok ? 'result' : 'error';
       const reason = describeUnclonable(what, value, error);
       const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${reason}`);
-      this.port.postMessage([Kind.Results, 0, slot, Outcome.Unclonable, wire]);
+      this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Unclonable), wire]);
     }
   }
 
   /** Sends the yielded values of one entry that failed to clone, one by one, up to the one that fails. */
   private sendYielded(slot: number, values: unknown[], transfer: readonly Transferable[] | undefined): void {
     try {
-      this.port.postMessage([Kind.Results, 0, slot, Outcome.Yielded, values], transferList(transfer));
+      this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Yielded), values], transferList(transfer));
       return;
     } catch {
       // find the value that cannot be cloned
     }
     for (const value of values) {
       try {
-        this.port.postMessage([Kind.Results, 0, slot, Outcome.Yielded, [value]]);
+        this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Yielded), [value]]);
       } catch (error) {
         const wire = toWire(
           error,
