@@ -30,6 +30,7 @@ import { type Loaded, TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';
 import { Outbox, toWire } from './outbox';
 import { driveStream, isGenerator } from './stream-task';
+import { TinyWork } from './tiny-work';
 
 if (parentPort === null) throw new Error('rxthreads: the thread entry must run in a worker thread');
 const port = parentPort;
@@ -207,32 +208,16 @@ function flushSoon(): void {
 const batches: RunMessage[] = [];
 let position = Header;
 let draining = false;
-/**
- * Per task: its runs, and a moving rate of its slow ones. Only a task proven tiny (many runs, hardly
- * any slow) lets finished results wait for the next job. A rate rather than a streak: on a busy
- * machine a tiny job now and then looks slow (the thread was descheduled, a GC ran), and one such
- * job must not turn every later job's results into a message of its own.
- */
-const runsOf = new Map<number, { runs: number; slowRate: number }>();
-const tinyMs = 0.02;
-const provenTiny = 64;
-const slowWeight = 1 / 32;
-/** A task with more slow runs than this (a moving rate) is no longer tiny: 4 slow runs in a row do it. */
-const slowLimit = 0.1;
+/** Per task: whether its jobs are proven tiny, so that finished results may wait for the next job. */
+const tinyTasks = new Map<number, TinyWork>();
 
-function isProvenTiny(key: number): boolean {
-  const stats = runsOf.get(key);
-  return stats !== undefined && stats.runs >= provenTiny && stats.slowRate < slowLimit;
-}
-
-function recordRun(key: number, ms: number): void {
-  let stats = runsOf.get(key);
-  if (stats === undefined) {
-    stats = { runs: 0, slowRate: 0 };
-    runsOf.set(key, stats);
+function tinyWorkOf(key: number): TinyWork {
+  let work = tinyTasks.get(key);
+  if (work === undefined) {
+    work = new TinyWork();
+    tinyTasks.set(key, work);
   }
-  stats.runs++;
-  stats.slowRate = stats.slowRate * (1 - slowWeight) + (ms < tinyMs ? 0 : slowWeight);
+  return work;
 }
 
 async function drain(): Promise<void> {
@@ -247,7 +232,8 @@ async function drain(): Promise<void> {
       // Finished results go out before a job starts, unless that job's task has proven tiny: a
       // job of unknown length must never hold finished results back (a take(n) downstream may be
       // waiting for them to cancel this very job).
-      if (outbox.size > 0 && (!isProvenTiny(key) || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)) {
+      const tiny = tinyWorkOf(key);
+      if (outbox.size > 0 && (!tiny.proven || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)) {
         outbox.flush();
       }
       const pending = start(slotOfJob(code), key, batch[i + 1]);
@@ -256,7 +242,7 @@ async function drain(): Promise<void> {
         flushSoon();
         await pending;
       }
-      recordRun(key, lastJobMs);
+      tiny.record(lastJobMs);
     }
     batches.shift();
     position = Header;

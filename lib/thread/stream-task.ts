@@ -6,6 +6,7 @@
  */
 import { SlotInt, slotInts, type WireError } from '../protocol';
 import type { Outbox } from './outbox';
+import { TinyWork } from './tiny-work';
 
 type AnyGenerator = Generator<unknown, unknown, unknown> | AsyncGenerator<unknown, unknown, unknown>;
 
@@ -43,10 +44,6 @@ export interface StreamJob {
 /** Values held for one message at most, and how long a value may wait for the next. */
 const batchValues = 256;
 const holdMs = 0.2;
-/** A sync generator step faster than this counts towards proving the generator fast. */
-const fastStepMs = 0.02;
-/** Fast steps in a row after which a sync generator's values share messages. */
-const provenFast = 64;
 /** A generator waiting for credit looks at its cancel flag at least this often. */
 const creditCheckMs = 1000;
 
@@ -65,7 +62,7 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
   const credit = slot * slotInts + SlotInt.Credit;
   const isAsync = Symbol.asyncIterator in generator;
   let failure: { wire: WireError; unclonable: boolean } | undefined;
-  let fastSteps = 0;
+  const steps = new TinyWork();
   try {
     for (;;) {
       if (ctx.aborted) break;
@@ -96,8 +93,8 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
         // Only the next step can tell whether another value is ready, and the thread cannot send
         // while it runs: a value waits for that step only once the generator has proven fast.
         const now = performance.now();
-        fastSteps = now - stepStarted < fastStepMs ? fastSteps + 1 : 0;
-        if (fastSteps < provenFast || outbox.values >= batchValues || now - outbox.since >= holdMs) outbox.flush();
+        steps.record(now - stepStarted);
+        if (!steps.proven || outbox.values >= batchValues || now - outbox.since >= holdMs) outbox.flush();
       }
     }
   } catch (error) {
