@@ -137,17 +137,11 @@ export class Executor implements ExecutorApi, ThreadEvents {
     const list = transfer !== undefined && transfer.length > 0 ? transfer : undefined;
     const job = newJob(group, def, input, list, settle, timeout, this.metrics.submitTime(), yielded, tag);
     if (this.refuse(job)) return job;
-    const behind = group.waiting > 0;
-    this.enqueue(group);
+    const first = this.enqueue(group);
     group.push(job);
-    if (!behind) this.dispatch();
+    if (first) this.dispatch();
     return job;
   }
-
-  // A job queued behind a waiting job of its own group is not dispatched: the last dispatch left
-  // that one waiting (no thread with room, the top-up threshold, the group's concurrency), and the
-  // new one can only go after it. Only a result, a thread's start or exit, or a timer frees room,
-  // and each of those dispatches. For a source of a million values, that is a million scans saved.
 
   /**
    * Queues a stream's value (its group opened with `openStream`) as a bare input: it becomes a job
@@ -161,10 +155,9 @@ export class Executor implements ExecutorApi, ThreadEvents {
       const job = newJob(group, spec.def, input, list, spec.settle, spec.timeout, at, spec.yielded, tag);
       if (this.refuse(job)) return;
     }
-    const behind = group.waiting > 0;
-    this.enqueue(group);
+    const first = this.enqueue(group);
     group.feed(input, list, at, tag);
-    if (!behind) this.dispatch();
+    if (first) this.dispatch();
   }
 
   /** Settles a job that cannot be queued (closed, or a buffer already moved), in a microtask. */
@@ -183,9 +176,19 @@ export class Executor implements ExecutorApi, ThreadEvents {
     return true;
   }
 
-  private enqueue(group: Group): void {
+  /**
+   * Counts a job about to join `group`'s queue. Returns true if nothing of the group waits before
+   * it, so that a dispatch may place it. A job behind a waiting one of its own group needs none:
+   * the last dispatch left that one waiting (no thread with room, the top-up threshold, the
+   * group's concurrency), and the new one can only follow it. Only a result, a thread's start or
+   * exit, or a timer frees room, and each of those dispatches: for a source of a million values,
+   * a million scans saved.
+   */
+  private enqueue(group: Group): boolean {
+    const first = group.waiting === 0;
     this.threadSet.retryIfGivenUp();
     this.scheduler.enqueue(group);
+    return first;
   }
 
   /** Cancels one job: a queued one never starts; a running one sees its signal fire. */

@@ -146,21 +146,20 @@ export const Stride = 2;
 
 /** Slots per thread stay within this, so a slot packs with a task key into one number. */
 export const maxSlots = 65536;
-const slotSpan = maxSlots;
 /** Outcome codes stay below this, so an outcome packs with its slot into one small integer. */
 const outcomeSpan = 8;
 
 /** Slot and task key of a job, in one number (a small integer while keys stay below 16,384). */
 export function jobCode(slot: number, key: number): number {
-  return key * slotSpan + slot;
+  return key * maxSlots + slot;
 }
 
 export function slotOfJob(code: number): number {
-  return code % slotSpan;
+  return code % maxSlots;
 }
 
 export function keyOfJob(code: number): number {
-  return Math.floor(code / slotSpan);
+  return Math.floor(code / maxSlots);
 }
 
 /** Slot and outcome of a result, in one small integer. */

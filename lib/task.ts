@@ -90,13 +90,15 @@ export function moduleTask<I, O>(modulePath: string | URL, exportName = 'default
   const asGiven = typeof modulePath === 'string' ? `${modulePath}\0${exportName}` : undefined;
   const known = asGiven === undefined ? undefined : byPathGiven.get(asGiven);
   if (known !== undefined) return known as Task<I, O>;
-  const path = resolveModuleFile(modulePathOf(modulePath));
+  const named = modulePathOf(modulePath);
+  const found = findModuleFile(named);
+  const path = found ?? named;
   if (typeof exportName !== 'string' || exportName === '') {
     throw optionError('exportName', 'a non-empty string', exportName);
   }
   const task = intern<I, O>(`module\0${path}\0${exportName}`, (key) => ({ key, kind: 'module', path, exportName }));
   // Only a file that was found is remembered: one still missing may be written later (a build).
-  if (asGiven !== undefined && existsSync(path)) byPathGiven.set(asGiven, task as Task<unknown, unknown>);
+  if (asGiven !== undefined && found !== undefined) byPathGiven.set(asGiven, task as Task<unknown, unknown>);
   return task;
 }
 
@@ -157,8 +159,9 @@ function typeScriptRuntime(): boolean {
 /**
  * One name that works under ts-node, tsx and compiled output: a missing `x.js` is `x.ts` when this
  * process runs TypeScript, and a missing `x.ts` is the compiled `x.js` (likewise .mjs/.mts, .cjs/.cts).
+ * `undefined` when no such file exists (the task then names the path as given).
  */
-function resolveModuleFile(path: string): string {
+function findModuleFile(path: string): string | undefined {
   if (existsSync(path)) return path;
   const ext = extname(path);
   const candidates = typeScriptRuntime() ? (toTypeScript[ext] ?? toJavaScript[ext]) : toJavaScript[ext];
@@ -166,7 +169,7 @@ function resolveModuleFile(path: string): string {
     const alternative = path.slice(0, -ext.length) + other;
     if (existsSync(alternative)) return alternative;
   }
-  return path;
+  return undefined;
 }
 
 /**

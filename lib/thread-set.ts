@@ -85,7 +85,7 @@ export class ThreadSet {
 
   /** Stops every thread at once. */
   stopAll(): void {
-    for (const other of this.threads.splice(0)) other.stop();
+    for (const thread of this.threads.splice(0)) thread.stop();
   }
 
   /** A pool replaces a thread it lost at once, work or not, so that it is back to its size. */
