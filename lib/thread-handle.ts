@@ -212,7 +212,9 @@ export class ThreadHandle {
         this.started = true;
         if (this.holding) {
           this.holding = false;
-          if (this.inFlight === 0) this.worker.unref();
+          // A thread closed before it ran stays referenced: the process waits for its exit, as
+          // `close()` promised (close() referenced it).
+          if (this.inFlight === 0 && !this.stopping) this.worker.unref();
         }
       }
       this.events.message(this, message);

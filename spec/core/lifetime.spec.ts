@@ -65,6 +65,23 @@ describe('process lifetime', () => {
     expect(pending.stdout).to.include('waited');
   });
 
+  it('keeps the process alive until close() resolves, for a loop thread closed before it was ready', async () => {
+    const { code, stdout } = await runScript(`
+      const { EventLoopThread } = require('rxthreads');
+      (async () => {
+        const loop = new EventLoopThread();
+        loop.ready.catch(() => {});
+        await loop.close();
+        console.log('closed');
+        await loop.done;
+        console.log('done');
+      })();
+    `);
+    expect(code).to.equal(0);
+    expect(stdout).to.include('closed');
+    expect(stdout).to.include('done');
+  });
+
   it('lets a script that pipes through the default pool exit when the stream completes', async () => {
     const { code, stdout } = await runScript(`
       const { range } = require('rxjs');
