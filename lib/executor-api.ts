@@ -44,8 +44,16 @@ export interface Executor {
   cancelGroup(group: GroupHandle, reason?: Error): void;
   /** A streaming job's caller has taken `values` more of its yielded values (backpressure credit). */
   grant(job: JobHandle, values: number): void;
-  close(): Promise<void>;
+  /** Graceful; `graceMs`, if given and shorter, bounds how long a closing thread may take. */
+  close(graceMs?: number): Promise<void>;
   terminate(): Promise<void>;
   /** Calls `callback` once done. */
   onDone(callback: () => void): void;
 }
+
+/**
+ * After an unsubscribe or an error, the most the threads a stream owns (a private pool, an
+ * `inThread` stage) have for their teardown and close callbacks before they are terminated
+ * (whatever `closeGraceMs` says): a cancelled stage's threads are gone within ~1 s.
+ */
+export const cancelCloseGraceMs = 1000;

@@ -239,8 +239,9 @@ export class Executor implements ExecutorApi, ThreadEvents {
     if (thread !== undefined && !job.settled && thread.jobs[job.slot] === job) thread.grant(job.slot, values);
   }
 
-  close(): Promise<void> {
+  close(graceMs?: number): Promise<void> {
     const threadSet = this.threadSet;
+    if (graceMs !== undefined) threadSet.closeGraceMs = Math.min(threadSet.closeGraceMs, graceMs);
     threadSet.closedBeforeReady();
     if (threadSet.state === 'open') threadSet.state = 'closing';
     this.checkDrained();

@@ -1,4 +1,5 @@
 import type { Transferable } from './context';
+import { cancelCloseGraceMs } from './executor-api';
 import { engineOf, executorOf, isRemoteOwner } from './owner';
 import { defaultPool, ThreadPool } from './pool';
 import { checkRemotePairing, type RemoteTarget } from './remote/task';
@@ -121,7 +122,11 @@ export function offloadSetup<I>(
   const place = (): Placement => {
     if (threads !== undefined) {
       const own = new ThreadPool({ size: threads });
-      return { executor: executorOf(own), release: (_outcome, then) => void own.close().then(then) };
+      const executor = executorOf(own);
+      // Cancelled (an unsubscribe or an error), its threads are gone within cancelGraceMs + 1 s.
+      const release = (outcome: string, then: () => void) =>
+        void executor.close(outcome === 'complete' ? undefined : cancelCloseGraceMs).then(then);
+      return { executor, release };
     }
     return {
       executor: pool === undefined ? executorOf(defaultPool()) : engineOf(pool),

@@ -4,6 +4,7 @@ import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rx
 import { describeUnclonable } from './clone-check';
 import { type Transferable, transferList } from './context';
 import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
+import { cancelCloseGraceMs } from './executor-api';
 import {
   StageCounter,
   type StageFromThread,
@@ -26,11 +27,6 @@ export interface StageOptions<I> {
   readonly closeGraceMs: number;
 }
 
-/**
- * After an unsubscribe, the most a stage thread has for its teardown and close callbacks before it
- * is terminated (whatever `closeGraceMs` says): a cancelled stage's thread is gone within ~1 s.
- */
-const cancelCloseGraceMs = 1000;
 /** Source values sent in one message at most. */
 const batchSize = 256;
 /** While blocked for credit, how often the stage's outputs are taken off the port and emitted. */

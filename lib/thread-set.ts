@@ -20,6 +20,8 @@ export class ThreadSet {
   /** Every thread not yet exited, including those being stopped. */
   readonly living = new Set<ThreadHandle>();
   state: State = 'open';
+  /** How long a closing thread may take to exit by itself before it is terminated. */
+  closeGraceMs: number;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private readonly doneCallbacks: (() => void)[] = [];
@@ -41,6 +43,7 @@ export class ThreadSet {
     /** Called on ending, before `done` resolves: the executor's other timers stop. */
     private readonly ending: () => void,
   ) {
+    this.closeGraceMs = options.closeGraceMs;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -146,7 +149,7 @@ export class ThreadSet {
     if (this.state !== 'closing' || queued > 0) return;
     for (const thread of this.threads) if (thread.inFlight > 0) return;
     this.state = 'terminating';
-    for (const thread of this.threads) thread.close(this.options.closeGraceMs);
+    for (const thread of this.threads) thread.close(this.closeGraceMs);
     this.threads.length = 0;
     this.checkEnded();
   }

@@ -294,6 +294,33 @@ describe('offloadToThread', () => {
       expect(counters.get(0)).to.equal(2);
     });
 
+    it('has its threads exit about 1 s after an unsubscribe when a timer keeps them alive, not after closeGraceMs', async () => {
+      const before = osThreads();
+      const counters = new SharedCounters();
+      // Each task leaves an interval running in its thread, so the thread never exits by itself:
+      // only the close grace ends it.
+      const keepsThreadAlive = (input: { sab: SharedArrayBuffer }, ctx: { signal: AbortSignal }) =>
+        new Promise((resolve) => {
+          setInterval(() => {}, 1_000);
+          const view = new Int32Array(input.sab);
+          Atomics.add(view, 0, 1);
+          Atomics.notify(view, 0);
+          ctx.signal.addEventListener('abort', () => resolve(0));
+        });
+      const sub = range(0, 2)
+        .pipe(
+          map(() => ({ sab: counters.buffer })),
+          offloadToThread(keepsThreadAlive, { threads: 2 }),
+        )
+        .subscribe();
+      await counters.atLeast(2);
+      sub.unsubscribe();
+      const took = await osThreadsDownTo(before, 8_000);
+      // The close grace after a cancel is 1 s, as an inThread stage's (closeGraceMs, 5 s, before),
+      // then the threads are terminated, which takes a little more.
+      expect(took).to.be.lessThan(2_000);
+    });
+
     it('gives each subscription its own private pool', async () => {
       const out$ = range(0, 3).pipe(offloadToThread((x: number) => x + 1, { threads: 1 }));
       const [a, b] = await Promise.all([lastValueFrom(out$.pipe(toArray())), lastValueFrom(out$.pipe(toArray()))]);
