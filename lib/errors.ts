@@ -33,9 +33,9 @@ export class WorkerCrashedError extends Error {
   override readonly name = 'WorkerCrashedError';
   /** The thread's exit code. */
   readonly exitCode: number;
-  constructor(exitCode: number, options?: { cause?: unknown }) {
+  constructor(exitCode: number, options?: { cause?: unknown; message?: string }) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : ` with exit code ${exitCode}`;
-    super(`The thread running this task died${why}`, options);
+    super(options?.message ?? `The thread running this task died${why}`, options);
     this.exitCode = exitCode;
   }
 }

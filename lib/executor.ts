@@ -2,7 +2,6 @@ import type { ResourceLimits } from 'node:worker_threads';
 import type { Transferable } from './context';
 import {
   AbortError,
-  ClosedError,
   rebuildError,
   SerializationError,
   TimeoutError,
@@ -11,6 +10,7 @@ import {
 } from './errors';
 import type { Executor as ExecutorApi } from './executor-api';
 import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
+import { crashedBy, JobStates, overranGrace } from './job-states';
 import { Metrics } from './metrics';
 import type { ThreadPoolStats } from './pool';
 import {
@@ -29,7 +29,6 @@ import { Scheduler } from './scheduler';
 import type { ThreadEvents, ThreadHandle } from './thread-handle';
 import { ThreadSet } from './thread-set';
 import { epochNow } from './timeouts';
-import { checkNotDetached } from './transfer';
 import type { WorkerSpawnOptions } from './worker-options';
 
 export interface ExecutorOptions {
@@ -52,8 +51,6 @@ export interface ExecutorOptions {
   readonly replaceCrashed: boolean;
 }
 
-const settled: Settle = () => {};
-
 /**
  * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads
  * in batches, cancels them, replaces dead threads, and drains or stops on close. Which job goes to
@@ -63,10 +60,9 @@ const settled: Settle = () => {};
 export class Executor implements ExecutorApi, ThreadEvents {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
   readonly threads: ThreadHandle[];
-  completed = 0;
-  failed = 0;
-  cancelled = 0;
   readonly metrics = new Metrics();
+  /** Every job's fate is decided there. */
+  private readonly jobs = new JobStates();
   private readonly threadSet: ThreadSet;
   private readonly scheduler: Scheduler;
 
@@ -77,7 +73,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
       () => this.scheduler.dispatch(),
       () => this.scheduler.stopStealing(),
     );
-    this.scheduler = new Scheduler(options, this.threadSet, this.expire);
+    this.scheduler = new Scheduler(options, this.threadSet, this.jobs, this.expire);
     this.threads = this.threadSet.threads;
   }
 
@@ -162,18 +158,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
 
   /** Settles a job that cannot be queued (closed, or a buffer already moved), in a microtask. */
   private refuse(job: Job): boolean {
-    const state = this.threadSet.state;
-    const refused =
-      state !== 'open'
-        ? new ClosedError(state === 'ended' ? 'The threads have ended' : 'The threads are closing')
-        : checkNotDetached(job.transfer);
-    if (refused === undefined) return false;
-    job.settled = true;
-    if (!(refused instanceof ClosedError)) this.failed++;
-    const settle = job.settle;
-    job.settle = settled;
-    queueMicrotask(() => settle(refused, undefined, job));
-    return true;
+    return this.jobs.refuse(job, this.threadSet.state);
   }
 
   /**
@@ -193,22 +178,15 @@ export class Executor implements ExecutorApi, ThreadEvents {
 
   /** Cancels one job: a queued one never starts; a running one sees its signal fire. */
   cancel(job: Job, reason?: Error): void {
-    if (job.settled) return;
-    this.settle(job, reason ?? new AbortError());
-    if (reason instanceof TimeoutError) this.failed++;
-    else this.cancelled++;
-    const thread = job.thread;
-    if (thread === undefined) {
+    const error = reason ?? new AbortError();
+    const was = this.jobs.cancel(job, error);
+    if (was === 'queued') {
       // It stays in its group's queue, skipped when reached.
       this.scheduler.queued--;
       job.group.waiting--;
-    } else if (!thread.cancel(job.slot, reason instanceof TimeoutError ? reason.timeout : undefined)) {
-      this.armGrace(thread, job); // it is running
-      return;
+    } else if (was === 'running') {
+      this.armGrace(job.thread!, job, error);
     }
-    // It will never start: its input is let go of now, not when its queue or thread reaches it.
-    job.input = undefined;
-    job.transfer = undefined;
   }
 
   /** Cancels every job of a group, queued or on a thread. */
@@ -216,7 +194,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
     // One error for the whole group: a stack trace per job costs microseconds, times millions.
     reason ??= new AbortError();
     const { jobs, dropped } = group.drain();
-    this.cancelled += dropped;
+    this.jobs.cancelled += dropped;
     this.scheduler.queued -= dropped;
     for (const job of jobs) {
       if (!job.settled) this.cancel(job, reason);
@@ -255,12 +233,13 @@ export class Executor implements ExecutorApi, ThreadEvents {
       threadSet.state = 'terminating';
       const terminated = new AbortError('The threads were terminated');
       this.scheduler.drainAll((jobs, dropped) => {
-        this.cancelled += dropped;
-        for (const job of jobs) if (!job.settled) this.abandon(job, terminated);
+        this.jobs.cancelled += dropped;
+        for (const job of jobs) this.jobs.abort(job, terminated);
       });
-      for (const thread of this.threads) {
-        const { notStarted, started } = thread.takeBack();
-        for (const job of [...notStarted, ...started]) this.abandon(job, terminated);
+      // Every thread still alive ends now, those closing (in their onThreadClose callbacks) and
+      // those being replaced (whose results may still arrive) included.
+      for (const thread of this.threadSet.living) {
+        this.jobs.terminated(thread, terminated);
         thread.stop();
       }
       this.threads.length = 0;
@@ -283,9 +262,9 @@ export class Executor implements ExecutorApi, ThreadEvents {
       threads: this.threads.length,
       busy,
       queued: this.scheduler.queued + waiting,
-      completed: this.completed,
-      failed: this.failed,
-      cancelled: this.cancelled,
+      completed: this.jobs.completed,
+      failed: this.jobs.failed,
+      cancelled: this.jobs.cancelled,
       utilization: this.metrics.utilization(this.options.size, busyMs),
       ...this.metrics.summaries(Array.from(this.threadSet.living, (thread) => thread.histograms)),
     };
@@ -320,34 +299,29 @@ export class Executor implements ExecutorApi, ThreadEvents {
         if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 1] as unknown[]);
         continue;
       }
-      const job = thread.release(slotOfOutcome(code));
-      if (job === undefined) continue;
-      job.group.released(thread);
-      const value = message[i + 1];
       if (outcome !== Outcome.Skipped) ran++;
-      if (job.settled) continue;
+      const job = this.jobs.arrived(thread, slotOfOutcome(code));
+      if (job === undefined) continue;
+      const value = message[i + 1];
       switch (outcome) {
         case Outcome.Ok:
-          this.completed++;
-          this.settle(job, undefined, value);
+          this.jobs.completed++;
+          this.jobs.settle(job, undefined, value);
           break;
         case Outcome.Threw:
-          this.failed++;
-          this.settle(job, taskErrorFrom(value as WireError));
+          this.jobs.fail(job, taskErrorFrom(value as WireError));
           break;
         case Outcome.Unclonable: {
-          this.failed++;
           const cause = rebuildError(value as WireError);
-          this.settle(job, new SerializationError(cause.message, { cause }));
+          this.jobs.fail(job, new SerializationError(cause.message, { cause }));
           break;
         }
         case Outcome.Ended:
-          this.completed++;
-          this.settle(job, undefined, streamEnded);
+          this.jobs.completed++;
+          this.jobs.settle(job, undefined, streamEnded);
           break;
         case Outcome.StreamRefused:
-          this.failed++;
-          this.settle(
+          this.jobs.fail(
             job,
             new TypeError(
               'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
@@ -356,7 +330,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
           );
           break;
         case Outcome.Skipped:
-          // Never reached: a skipped job was cancelled (settled above) or revoked (no longer held).
+          // Never reached: a skipped job was cancelled (settled) or revoked (no longer held).
           break;
       }
     }
@@ -368,9 +342,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
   unsendable(thread: ThreadHandle, failures: [Job, SerializationError][]): void {
     for (const [job, error] of failures) {
       job.group.released(thread);
-      if (job.settled) continue;
-      this.failed++;
-      this.settle(job, error);
+      this.jobs.fail(job, error);
     }
     this.dispatch();
     this.checkDrained();
@@ -381,10 +353,13 @@ export class Executor implements ExecutorApi, ThreadEvents {
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) {
       const crash = new WorkerCrashedError(exitCode, { cause: error });
-      this.lose(thread, crash);
+      const culprit = thread.runningJob();
+      this.lose(thread, crashedBy(culprit, crash), crash);
       if (!thread.started && this.options.replaceCrashed) this.startFailed(crash);
       else this.threadSet.replaceLost();
     }
+    // Every message the thread posted has been read by now (Node reads them before 'exit').
+    this.jobs.exited(thread);
     this.dispatch();
     this.checkDrained();
     this.threadSet.checkEnded();
@@ -397,46 +372,20 @@ export class Executor implements ExecutorApi, ThreadEvents {
     this.cancel(job, new TimeoutError(job.timeout));
   };
 
-  private settle(job: Job, error: Error | undefined, value?: unknown): void {
-    job.settled = true;
-    const settle = job.settle;
-    job.settle = settled;
-    settle(error, value, job);
-  }
-
-  private abandon(job: Job, error: Error): void {
-    job.group.released(job.thread!);
-    if (job.settled) return;
-    this.cancelled++;
-    this.settle(job, error);
-  }
-
-  /** A thread is gone or going: its unstarted jobs run elsewhere, its started ones fail. */
-  private lose(thread: ThreadHandle, error: Error): void {
+  /**
+   * A thread is gone or going: its unstarted jobs run elsewhere (a pool), its started ones fail
+   * (with `crash` if it died, else saying `why` it was ended), its finished ones wait for its exit.
+   */
+  private lose(thread: ThreadHandle, why: string, crash?: WorkerCrashedError): void {
     const threadSet = this.threadSet;
     threadSet.remove(thread);
-    const { notStarted, started } = thread.takeBack();
     const replace = this.options.replaceCrashed && threadSet.state !== 'terminating';
-    for (const job of started) {
-      job.group.released(thread);
-      if (job.settled) continue;
-      this.failed++;
-      this.settle(job, error);
-    }
-    for (const job of notStarted) {
-      job.group.released(thread);
-      // A job whose buffers were moved to the dead thread has no input left here: it fails rather
-      // than run again on detached (empty) buffers.
-      if (replace && !job.moved) this.scheduler.requeue(job);
-      else if (!job.settled) {
-        this.failed++;
-        this.settle(job, error);
-      }
-    }
+    const again = this.jobs.lose(thread, why, crash, replace);
+    for (let i = again.length - 1; i >= 0; i--) this.scheduler.requeue(again[i]!);
     if (!replace && threadSet.state !== 'terminating' && threadSet.state !== 'ended') {
       // An event-loop thread ends with its thread: everything queued fails the same way.
       threadSet.state = 'terminating';
-      this.failQueued(error);
+      this.failQueued(crash ?? new WorkerCrashedError(1, { message: `The thread was ended because ${why}` }));
       threadSet.stopAll();
     }
   }
@@ -446,18 +395,26 @@ export class Executor implements ExecutorApi, ThreadEvents {
    * or is abandoned (an event-loop thread, whose other tasks must live on): its slot is freed and
    * it no longer holds the process nor a `close()`.
    */
-  private armGrace(thread: ThreadHandle, job: Job): void {
+  private armGrace(thread: ThreadHandle, job: Job, reason: Error): void {
     const slot = job.slot;
+    const holds = () => thread.alive && thread.jobs[slot] === job && thread.isRunning(slot);
     const timer = setTimeout(() => {
       // Only while this very job still runs there: it may have finished (its result not read yet,
       // if this thread was busy) and the thread gone on to another job, which must not be harmed.
-      if (!thread.alive || thread.jobs[slot] !== job || !thread.isRunning(slot)) return;
+      if (!holds()) return;
       if (!this.options.replaceCrashed) {
         thread.abandon(slot);
         return;
       }
+      // Halted, the thread starts no other job: if this one still runs now, nothing else can
+      // have started, and only it and finished results are on the thread when it ends.
+      thread.halt();
+      if (!holds()) {
+        thread.resume();
+        return;
+      }
       thread.stop();
-      this.lose(thread, new AbortError('The task did not stop within cancelGraceMs'));
+      this.lose(thread, overranGrace(job, reason, this.options.cancelGraceMs));
       this.threadSet.replaceLost();
       this.dispatch();
       this.checkDrained();
@@ -474,11 +431,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
   /** Fails every queued job with `error` (a stream's bare inputs through its first one). */
   private failQueued(error: Error): void {
     this.scheduler.drainAll((jobs) => {
-      for (const job of jobs) {
-        if (job.settled) continue;
-        this.failed++;
-        this.settle(job, error);
-      }
+      for (const job of jobs) this.jobs.fail(job, error);
     });
   }
 

@@ -46,6 +46,16 @@ export const SlotInt = {
 } as const;
 export const slotInts = 3;
 
+/** Thread-wide Int32 fields, after the slots' in the same array (from `slotCount * slotInts`). */
+export const ThreadInt = {
+  /**
+   * 1 while the main thread decides whether the job running on a pool thread must end the thread:
+   * meanwhile the thread starts no job (it waits for a notify on this word).
+   */
+  Halt: 0,
+} as const;
+export const threadInts = 1;
+
 /**
  * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`: the job's start,
  * written by the thread (ms since the epoch, `performance.timeOrigin + performance.now()`, before

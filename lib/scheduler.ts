@@ -1,5 +1,6 @@
 import type { ExecutorOptions } from './executor';
 import type { Group, Job } from './job';
+import type { JobStates } from './job-states';
 import type { ThreadHandle } from './thread-handle';
 import type { ThreadSet } from './thread-set';
 import { watchTimeout } from './timeouts';
@@ -27,6 +28,7 @@ export class Scheduler {
   constructor(
     private readonly options: ExecutorOptions,
     private readonly set: ThreadSet,
+    private readonly jobs: JobStates,
     /** Called when a job handed to a thread runs past its timeout. */
     private readonly expire: (job: Job) => void,
   ) {
@@ -100,12 +102,8 @@ export class Scheduler {
         soonest = Math.min(soonest, stealAfter - silent);
         continue;
       }
-      const stolen = thread.stealPending();
-      for (let i = stolen.length - 1; i >= 0; i--) {
-        const job = stolen[i]!;
-        job.group.released(thread);
-        this.requeue(job);
-      }
+      const stolen = thread.unstarted().filter((job) => this.jobs.revoke(job));
+      for (let i = stolen.length - 1; i >= 0; i--) this.requeue(stolen[i]!);
     }
     if (soonest !== Number.POSITIVE_INFINITY && this.stealTimer === undefined) {
       this.stealTimer = setTimeout(() => {
@@ -154,8 +152,7 @@ export class Scheduler {
         }
         if (job === undefined) return;
       }
-      job.group.assigned(target);
-      target.assign(job);
+      this.jobs.send(job, target);
       if (job.timeout > 0) watchTimeout(job, this.expire);
     }
   }

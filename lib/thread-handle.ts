@@ -24,7 +24,9 @@ import {
   slotTimes,
   type TaskDefinition,
   type ThreadInit,
+  ThreadInt,
   ThreadTime,
+  threadInts,
   threadTimes,
 } from './protocol';
 import { checkNotDetached } from './transfer';
@@ -159,6 +161,11 @@ export class ThreadHandle {
   started = false;
   /** When the thread last sent a message, or was given work while idle (performance.now()). */
   lastHeard = 0;
+  /** Why the thread was ended, for the jobs that end with it. */
+  endedBecause: string | undefined;
+  /** Its exit code, once it has exited (a terminated thread's is 1). */
+  exitCode = 1;
+  private readonly haltAt: number;
   private closeTimer: NodeJS.Timeout | undefined;
   private lastError: Error | undefined;
   private readonly known = new Set<number>();
@@ -182,7 +189,8 @@ export class ThreadHandle {
     if (slotCount > maxSlots) throw new Error(`rxthreads: ${slotCount} slots per thread, more than ${maxSlots}`);
     const states = new SharedArrayBuffer(slotCount * Int32Array.BYTES_PER_ELEMENT);
     this.states = new Int32Array(states);
-    const ints = new SharedArrayBuffer(slotCount * slotInts * Int32Array.BYTES_PER_ELEMENT);
+    this.haltAt = slotCount * slotInts + ThreadInt.Halt;
+    const ints = new SharedArrayBuffer((slotCount * slotInts + threadInts) * Int32Array.BYTES_PER_ELEMENT);
     this.ints = new Int32Array(ints);
     const times = new SharedArrayBuffer((slotCount * slotTimes + threadTimes) * Float64Array.BYTES_PER_ELEMENT);
     this.times = new Float64Array(times);
@@ -224,6 +232,7 @@ export class ThreadHandle {
     });
     this.worker.on('exit', (code) => {
       this.alive = false;
+      this.exitCode = code;
       clearTimeout(this.closeTimer);
       this.events.exit(this, code, this.lastError);
     });
@@ -326,23 +335,50 @@ export class ThreadHandle {
   }
 
   /**
-   * Takes every job back from a thread that is being replaced: those it never started, or finished
-   * without its result reaching us (to run elsewhere), and those it was running (which die with it).
+   * Takes back the jobs of a thread that is being ended or has died: those it never started
+   * (their words swapped to `Revoked`, so they never will) and those it started and did not
+   * finish. Finished ones stay: their results may still arrive, until the thread's exit.
    */
-  takeBack(): { notStarted: Job[]; started: Job[] } {
-    const notStarted: Job[] = [];
+  takeBack(): { pending: Job[]; started: Job[] } {
+    const pending: Job[] = [];
     const started: Job[] = [];
     for (let slot = 0; slot < this.slotCount; slot++) {
       const job = this.jobs[slot];
       if (job === undefined) continue;
-      this.jobs[slot] = undefined;
       const state = Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Revoked);
-      if (state === Slot.Pending || state === Slot.Finished) notStarted.push(job);
+      if (state === Slot.Finished) continue;
+      this.forget(slot);
+      if (state === Slot.Pending) pending.push(job);
       else if (state !== Slot.Cancelled) started.push(job);
     }
-    this.inFlight = 0;
-    this.heldBytes = 0;
-    return { notStarted, started };
+    return { pending, started };
+  }
+
+  /** Takes every job the thread still holds, whatever its state (it was terminated, or has exited). */
+  takeAll(): Job[] {
+    const all: Job[] = [];
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const job = this.jobs[slot];
+      if (job === undefined) continue;
+      this.forget(slot);
+      all.push(job);
+    }
+    return all;
+  }
+
+  /** Lets go of the job in a slot of a thread that will not answer for it. */
+  private forget(slot: number): void {
+    this.heldBytes -= this.jobs[slot]!.bytes;
+    this.jobs[slot] = undefined;
+    this.inFlight--;
+  }
+
+  /** The first job held that the thread has started and not finished (a pool thread runs one). */
+  runningJob(): Job | undefined {
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.jobs[slot] !== undefined && this.isRunning(slot)) return this.jobs[slot];
+    }
+    return undefined;
   }
 
   isRunning(slot: number): boolean {
@@ -359,21 +395,39 @@ export class ThreadHandle {
   }
 
   /**
-   * Takes back the jobs this thread holds but has not started (it is stuck in a long one), so that
-   * idle threads can run them. Their slots stay taken until the thread answers `Skipped` for each,
-   * so no slot is reused while the thread may still read it.
+   * Revokes the job in `slot` if the thread has not started it (compare-and-swap against the
+   * thread's own swap to `Started`): it never will. Its slot stays taken until the thread answers
+   * `Skipped`, so no slot is reused while the thread may still read it.
    */
-  stealPending(): Job[] {
-    const stolen: Job[] = [];
+  revoke(slot: number): boolean {
+    if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Revoked) !== Slot.Pending) return false;
+    this.heldBytes -= this.jobs[slot]!.bytes;
+    this.jobs[slot] = undefined;
+    return true;
+  }
+
+  /** The jobs this thread holds and has not started, whose input may still go elsewhere. */
+  unstarted(): Job[] {
+    const jobs: Job[] = [];
     for (let slot = 0; slot < this.slotCount; slot++) {
       const job = this.jobs[slot];
-      if (job === undefined || job.moved) continue;
-      if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Revoked) !== Slot.Pending) continue;
-      this.jobs[slot] = undefined;
-      this.heldBytes -= job.bytes;
-      stolen.push(job);
+      if (job !== undefined && !job.moved && Atomics.load(this.states, slot) === Slot.Pending) jobs.push(job);
     }
-    return stolen;
+    return jobs;
+  }
+
+  /**
+   * While set, the thread starts no new job (it waits, notified when cleared): the main thread
+   * holds it while it decides whether the job running there must end the thread, so that no
+   * other job can start between that check and the end.
+   */
+  halt(): void {
+    Atomics.store(this.ints, this.haltAt, 1);
+  }
+
+  resume(): void {
+    Atomics.store(this.ints, this.haltAt, 0);
+    Atomics.notify(this.ints, this.haltAt);
   }
 
   /** Jobs held but not started: of `group`, or of every group (for `queued`). */

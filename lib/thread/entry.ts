@@ -19,8 +19,10 @@ import {
   slotOfJob,
   slotTimes,
   type ThreadInit,
+  ThreadInt,
   ThreadTime,
   type ToThread,
+  threadInts,
   threadTimes,
   type WireError,
 } from '../protocol';
@@ -220,6 +222,13 @@ function tinyWorkOf(key: number): TinyWork {
   return work;
 }
 
+const haltAt = ints.length - threadInts + ThreadInt.Halt;
+
+async function whileHalted(): Promise<void> {
+  outbox.flush();
+  while (Atomics.load(ints, haltAt) !== 0) await Atomics.waitAsync(ints, haltAt, 1).value;
+}
+
 async function drain(): Promise<void> {
   draining = true;
   while (batches.length > 0) {
@@ -229,14 +238,24 @@ async function drain(): Promise<void> {
       position += Stride;
       const code = batch[i] as number;
       const key = keyOfJob(code);
+      const slot = slotOfJob(code);
       // Finished results go out before a job starts, unless that job's task has proven tiny: a
       // job of unknown length must never hold finished results back (a take(n) downstream may be
-      // waiting for them to cancel this very job).
+      // waiting for them to cancel this very job). Nor may a job with a timeout: if it ran past
+      // it, the thread would be ended with those results still in it.
       const tiny = tinyWorkOf(key);
-      if (outbox.size > 0 && (!tiny.proven || outbox.size >= 256 || performance.now() - outbox.since >= 0.2)) {
+      if (
+        outbox.size > 0 &&
+        (!tiny.proven ||
+          ints[slot * slotInts + SlotInt.Watched] !== 0 ||
+          outbox.size >= 256 ||
+          performance.now() - outbox.since >= 0.2)
+      ) {
         outbox.flush();
       }
-      const pending = start(slotOfJob(code), key, batch[i + 1]);
+      // The main thread is deciding whether to end this thread: start nothing until it is done.
+      if (Atomics.load(ints, haltAt) !== 0) await whileHalted();
+      const pending = start(slot, key, batch[i + 1]);
       if (pending !== undefined) {
         // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
         flushSoon();

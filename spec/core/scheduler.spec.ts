@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { ExecutorOptions } from '../../lib/executor';
 import { Group, type Job, newJob } from '../../lib/job';
+import { JobStates } from '../../lib/job-states';
 import type { TaskDefinition } from '../../lib/protocol';
 import { Scheduler } from '../../lib/scheduler';
 import type { ThreadHandle } from '../../lib/thread-handle';
@@ -19,7 +20,7 @@ class FakeThread {
     this.inFlight++;
     this.held.push(job);
   }
-  stealPending(): Job[] {
+  unstarted(): Job[] {
     return [];
   }
   /** The thread answered for its oldest job. */
@@ -37,7 +38,7 @@ describe('Scheduler (main-thread scheduling logic)', () => {
 
   function setUp(threads: FakeThread[], jobs: number) {
     const set = { threads, state: 'open', spawnMissing() {} } as unknown as ThreadSet;
-    const scheduler = new Scheduler(options, set, () => {});
+    const scheduler = new Scheduler(options, set, new JobStates(), () => {});
     const group = new Group(threads.length, Number.POSITIVE_INFINITY, false);
     for (let i = 0; i < jobs; i++) {
       scheduler.enqueue(group);

@@ -1,0 +1,199 @@
+import { basename } from 'node:path';
+import { ClosedError, TimeoutError, WorkerCrashedError } from './errors';
+import type { Job, Settle } from './job';
+import type { TaskDefinition } from './protocol';
+import type { ThreadHandle } from './thread-handle';
+import { checkNotDetached } from './transfer';
+
+const settledAlready: Settle = () => {};
+
+/**
+ * The one place that decides what becomes of a job. A job's life:
+ *
+ * ```text
+ *             send                thread starts it        thread finishes it        result read
+ *   queued ─────────▶ sent ───────────────────────▶ started ─────────────────▶ finished ──────────▶ delivered
+ *     ▲                 │                              │                          │
+ *     └──── revoke ─────┘ (stolen, or its thread       │ its thread is ended:     │ its thread is ended: delivered from
+ *           is ended; only while still Pending)        │ failed, never re-run     │ what the thread posted, else failed
+ *
+ *   cancel: queued or sent → cancelled (it never starts); started → its signal fires, and a task still
+ *   running after cancelGraceMs has its thread ended (a pool) or is abandoned (an event-loop thread).
+ * ```
+ *
+ * `queued`, `sent` and `delivered` are the main thread's (`job.thread`, `job.settled`); `started` and
+ * `finished` are the thread's, in the slot's word in shared memory (`Slot` in protocol.ts), which
+ * the thread writes before a task starts and after it finishes, so what it says survives
+ * `terminate()`. Only a job whose word is still `Pending` can be revoked, by compare-and-swap
+ * against the thread's own swap to `Started`: **a task starts at most once per submission**.
+ */
+export class JobStates {
+  completed = 0;
+  failed = 0;
+  cancelled = 0;
+
+  /** Settles a job: its caller gets `error`, or `value`. Exactly once; later calls do nothing. */
+  settle(job: Job, error: Error | undefined, value?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    const settle = job.settle;
+    job.settle = settledAlready;
+    settle(error, value, job);
+  }
+
+  /** Settles a job as failed, counting it. */
+  fail(job: Job, error: Error): void {
+    if (job.settled) return;
+    this.failed++;
+    this.settle(job, error);
+  }
+
+  /** Settles a job as cancelled (or terminated), counting it. */
+  abort(job: Job, error: Error): void {
+    if (job.settled) return;
+    this.cancelled++;
+    this.settle(job, error);
+  }
+
+  /**
+   * A job that cannot be queued (its owner is closed, or a buffer it moves is already detached) is
+   * settled in a microtask, never synchronously inside the call that submitted it. Returns true then.
+   */
+  refuse(job: Job, state: 'open' | 'closing' | 'terminating' | 'ended'): boolean {
+    const refused =
+      state !== 'open'
+        ? new ClosedError(state === 'ended' ? 'The threads have ended' : 'The threads are closing')
+        : checkNotDetached(job.transfer);
+    if (refused === undefined) return false;
+    job.settled = true;
+    if (!(refused instanceof ClosedError)) this.failed++;
+    const settle = job.settle;
+    job.settle = settledAlready;
+    queueMicrotask(() => settle(refused, undefined, job));
+    return true;
+  }
+
+  /** queued → sent: the job takes a slot on `thread`, and goes out with its next batch. */
+  send(job: Job, thread: ThreadHandle): void {
+    job.group.assigned(thread);
+    thread.assign(job);
+  }
+
+  /**
+   * sent → queued, for a job the thread has not started (compare-and-swap on its word). Its slot
+   * stays taken until the thread answers `Skipped`, if it still lives. Returns false if it started.
+   */
+  revoke(job: Job): boolean {
+    const thread = job.thread!;
+    if (!thread.revoke(job.slot)) return false;
+    job.group.released(thread);
+    job.thread = undefined;
+    job.slot = -1;
+    return true;
+  }
+
+  /**
+   * A job's outcome arrived (finished → delivered), or the thread skipped it: frees its slot and
+   * returns the job, if the slot still held one that is not settled.
+   */
+  arrived(thread: ThreadHandle, slot: number): Job | undefined {
+    const job = thread.release(slot);
+    if (job === undefined) return undefined;
+    job.group.released(thread);
+    return job.settled ? undefined : job;
+  }
+
+  /**
+   * Cancels a job. Queued: it stays in its queue, skipped when reached. Sent and not started: it
+   * never starts. Returns 'running' if it had started: its signal was fired, the caller arms the grace.
+   */
+  cancel(job: Job, reason: Error): 'queued' | 'unstarted' | 'running' | 'settled' {
+    if (job.settled) return 'settled';
+    this.settle(job, reason);
+    if (reason instanceof TimeoutError) this.failed++;
+    else this.cancelled++;
+    const thread = job.thread;
+    if (thread !== undefined && !thread.cancel(job.slot, reason instanceof TimeoutError ? reason.timeout : undefined)) {
+      return 'running';
+    }
+    // It will never start: its input is let go of now, not when its queue or thread reaches it.
+    job.input = undefined;
+    job.transfer = undefined;
+    return thread === undefined ? 'queued' : 'unstarted';
+  }
+
+  /** Terminated: every job the thread holds fails with `error`, whatever its state. */
+  terminated(thread: ThreadHandle, error: Error): void {
+    for (const job of thread.takeAll()) {
+      job.group.released(thread);
+      this.abort(job, error);
+    }
+  }
+
+  /**
+   * A thread is being ended (`why` says why, for the other jobs' errors) or has died. Its jobs:
+   * - not started: returned, to run elsewhere (`requeue`), unless their buffers moved to it;
+   * - started, not finished: fail with `crash` if given (the thread died running them), else with a
+   *   `WorkerCrashedError` that says why the thread was ended (their own cause, if any, settled them already);
+   * - finished: stay on the thread until its exit, so that the results it posted are still delivered
+   *   ({@link exited} fails those that never came).
+   */
+  lose(thread: ThreadHandle, why: string, crash: WorkerCrashedError | undefined, requeue: boolean): Job[] {
+    thread.endedBecause = why;
+    const { pending, started } = thread.takeBack();
+    const again: Job[] = [];
+    for (const job of started) {
+      job.group.released(thread);
+      this.fail(job, crash ?? new WorkerCrashedError(thread.exitCode, { message: `${endedMessage} ${why}` }));
+    }
+    for (const job of pending) {
+      job.group.released(thread);
+      // A job whose buffers were moved to that thread has no input left here: it fails rather than
+      // run again on detached (empty) buffers.
+      if (requeue && !job.moved && !job.settled) again.push(job);
+      else this.fail(job, crash ?? new WorkerCrashedError(thread.exitCode, { message: `${endedMessage} ${why}` }));
+    }
+    return again;
+  }
+
+  /**
+   * The thread has exited, and every message it posted has been read: a finished job still held
+   * finished in the thread but its result never left it. It is not run again: it fails, saying why.
+   */
+  exited(thread: ThreadHandle): void {
+    for (const job of thread.takeAll()) {
+      job.group.released(thread);
+      this.fail(
+        job,
+        new WorkerCrashedError(thread.exitCode, {
+          message: `This task finished, but its result was still in its thread when the thread was ended because ${thread.endedBecause ?? 'it exited'}`,
+        }),
+      );
+    }
+  }
+}
+
+const endedMessage = 'The thread running this task was ended because';
+
+/** Names a job's task for an error message about it: `task hash.js#sha256 (input #3)`. */
+export function describeJob(job: Job): string {
+  return `task ${taskName(job.def)}${job.tag >= 0 ? ` (input #${job.tag})` : ''}`;
+}
+
+function taskName(def: TaskDefinition): string {
+  if (def.kind === 'module') return `${basename(def.path)}#${def.exportName}`;
+  const firstLine = def.source.split('\n', 1)[0]!.trim();
+  return `\`${firstLine.length > 40 ? `${firstLine.slice(0, 39)}…` : firstLine}\``;
+}
+
+/** Why a thread was ended for a job that ran past its grace period after a cancel or a timeout. */
+export function overranGrace(job: Job, reason: Error | undefined, graceMs: number): string {
+  const what = reason instanceof TimeoutError ? `ran past its timeout of ${reason.timeout} ms` : 'was cancelled';
+  return `${describeJob(job)} ${what} and did not stop within cancelGraceMs (${graceMs} ms)`;
+}
+
+/** Why a thread died, for the other jobs it held: `task x.js#f (input #2) crashed it: …`. */
+export function crashedBy(job: Job | undefined, crash: WorkerCrashedError): string {
+  const how = crash.cause instanceof Error ? crash.cause.message : `exit code ${crash.exitCode}`;
+  return job === undefined ? `it died (${how})` : `${describeJob(job)} crashed it (${how})`;
+}
