@@ -72,6 +72,15 @@ export class Executor implements ExecutorApi, ThreadEvents {
       this,
       () => this.scheduler.dispatch(),
       () => this.scheduler.stopStealing(),
+      (crash) => {
+        this.failQueued(crash);
+        if (!options.replaceCrashed && this.threadSet.state === 'open') {
+          // An event-loop thread that cannot start is over, as one that died starting.
+          this.threadSet.state = 'terminating';
+          this.threadSet.checkEnded();
+        }
+        this.checkDrained();
+      },
     );
     this.scheduler = new Scheduler(options, this.threadSet, this.jobs, this.expire);
     this.threads = this.threadSet.threads;

@@ -90,8 +90,13 @@ const found = new Set<string>();
 /** Starts a worker thread on an rxthreads entry script, with the caller's flags less ts-node's. */
 export function startWorker(filename: string, options: WorkerOptions): Worker {
   if (!found.has(filename)) {
-    if (!existsSync(filename))
-      throw new Error(`rxthreads: thread entry ${filename} is missing; run \`npm run build\` first`);
+    if (!existsSync(filename)) {
+      throw new Error(
+        `rxthreads could not find its thread script ${filename}, which ships in the rxthreads package. ` +
+          'An app bundled into one file (esbuild, webpack, rollup) leaves it behind: keep rxthreads external ' +
+          '(not bundled), as docs/toolchains.md explains',
+      );
+    }
     found.add(filename);
   }
   if (options.execArgv !== undefined) return new WorkerThread(filename, options); // the caller's choice, as given

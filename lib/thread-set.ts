@@ -42,6 +42,8 @@ export class ThreadSet {
     private readonly dispatch: () => void,
     /** Called on ending, before `done` resolves: the executor's other timers stop. */
     private readonly ending: () => void,
+    /** Called when Node refused to start a thread: what waits for one fails with `crash`. */
+    private readonly cannotSpawn: (crash: WorkerCrashedError) => void,
   ) {
     this.closeGraceMs = options.closeGraceMs;
     this.done = new Promise((resolve) => {
@@ -129,19 +131,27 @@ export class ThreadSet {
       }
       return;
     }
-    while (this.threads.length < this.options.size) this.spawnOne(holdUntilReady);
+    while (this.threads.length < this.options.size) if (!this.spawnOne(holdUntilReady)) return;
   }
 
-  private spawnOne(holdUntilReady: boolean): void {
-    const thread = new ThreadHandle(
-      this.options.slotCount,
-      this.options.mode,
-      this.options,
-      this.events,
-      holdUntilReady,
-    );
+  /** Starts a thread; false if Node refused to (then what waits fails, in a microtask). */
+  private spawnOne(holdUntilReady: boolean): boolean {
+    let thread: ThreadHandle;
+    try {
+      thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this.events, holdUntilReady);
+    } catch (error) {
+      // Trying again would fail the same way: give up until new work arrives.
+      this.startFailures = startRetryMs.length + 1;
+      const crash = new WorkerCrashedError(1, {
+        cause: error,
+        message: `No thread could be started: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      queueMicrotask(() => this.cannotSpawn(crash));
+      return false;
+    }
     this.threads.push(thread);
     this.living.add(thread);
+    return true;
   }
 
   /** Closing, with nothing queued (`queued`) nor on a thread: the threads are closed. */

@@ -1,4 +1,4 @@
-import { SHARE_ENV } from 'node:worker_threads';
+import { type ResourceLimits, SHARE_ENV, Worker } from 'node:worker_threads';
 import { checkObject, optionError } from './validate';
 
 /**
@@ -34,8 +34,13 @@ function checkStrings(name: string, value: unknown): void {
   }
 }
 
-/** Checks {@link WorkerSpawnOptions}; returns the fields a `Worker` takes, copied. */
-export function workerSpawnOptions(options: WorkerSpawnOptions): WorkerSpawnOptions {
+/**
+ * Checks {@link WorkerSpawnOptions} (with the owner's `resourceLimits`, already checked) as far as
+ * Node would when a thread starts; returns the fields a `Worker` takes, copied.
+ */
+export function workerSpawnOptions(
+  options: WorkerSpawnOptions & { resourceLimits?: ResourceLimits },
+): WorkerSpawnOptions {
   const { env, execArgv, argv } = options;
   if (env !== SHARE_ENV) {
     checkObject('env', env);
@@ -47,9 +52,34 @@ export function workerSpawnOptions(options: WorkerSpawnOptions): WorkerSpawnOpti
   }
   checkStrings('execArgv', execArgv);
   checkStrings('argv', argv);
-  return {
+  const spawn: WorkerSpawnOptions = {
     ...(env !== undefined && { env: env === SHARE_ENV ? SHARE_ENV : { ...env } }),
     ...(execArgv !== undefined && { execArgv: [...execArgv] }),
     ...(argv !== undefined && { argv: [...argv] }),
   };
+  probeWorkerOptions(spawn, options.resourceLimits);
+  return spawn;
 }
+
+/**
+ * Checks the options as Node will when each thread starts, without starting one: Node checks
+ * `execArgv` (and the rest) while it makes a Worker, before it clones `workerData`, which fails
+ * here on purpose (a symbol), so no thread runs and no preload is loaded. A flag Node refuses in a
+ * thread is a `TypeError` now, rather than a failure of every thread later.
+ */
+function probeWorkerOptions(spawn: WorkerSpawnOptions, resourceLimits: ResourceLimits | undefined): void {
+  if (spawn.execArgv === undefined || spawn.execArgv.length === 0) return;
+  try {
+    new Worker('', { eval: true, ...spawn, ...(resourceLimits && { resourceLimits }), workerData: probeData });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return;
+    const refused = /flags: (.*)$/.exec((error as Error).message)?.[1] ?? spawn.execArgv.join(' ');
+    const hint = /--max-old-space-size|--max-semi-space-size|--stack-size/.test(refused)
+      ? ' (set heap and stack sizes with `resourceLimits`)'
+      : '';
+    const typeError = optionError('execArgv', 'flags Node accepts in a worker thread', refused);
+    throw new TypeError(`${typeError.message}${hint}`, { cause: error });
+  }
+}
+
+const probeData = Symbol('rxthreads: not cloneable, so the probe never starts a thread');

@@ -1,23 +1,24 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { ThreadPool } from 'rxthreads';
 
 const root = resolve(__dirname, '..', '..');
 
 /** Runs a CommonJS script in a fresh Node process from the package root; resolves with its output. */
-function runScript(source: string, flags: string[] = []): Promise<{ code: number | null; stdout: string; ms: number }> {
+function runScript(
+  source: string,
+  flags: string[] = [],
+  cwd = root,
+): Promise<{ code: number | null; stdout: string; ms: number }> {
   const started = Date.now();
   return new Promise((done, fail) => {
-    const child = execFile(
-      process.execPath,
-      [...flags, '-e', source],
-      { cwd: root, timeout: 15_000 },
-      (error, stdout) => {
-        if (error?.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
-        else done({ code: child.exitCode, stdout, ms: Date.now() - started });
-      },
-    );
+    const child = execFile(process.execPath, [...flags, '-e', source], { cwd, timeout: 15_000 }, (error, stdout) => {
+      if (error?.killed) fail(new Error(`the script did not exit by itself: ${stdout}`));
+      else done({ code: child.exitCode, stdout, ms: Date.now() - started });
+    });
   });
 }
 
@@ -113,5 +114,41 @@ describe('process lifetime', () => {
     await pool.run((x: number) => x, 1);
     expect(['SIGINT', 'SIGTERM'].map((s) => process.listenerCount(s))).to.deep.equal(before);
     await pool.close();
+  });
+});
+
+describe('a thread that cannot be spawned', function () {
+  this.timeout(30_000);
+
+  it('errors the stream and rejects run() with WorkerCrashedError saying what to do, never an uncaught exception, when the thread entry is missing (as in a bundled app)', async () => {
+    // The package as an app bundle may leave it: everything but the thread entry.
+    const app = mkdtempSync(join(tmpdir(), 'rxthreads-no-entry-'));
+    try {
+      const installed = join(app, 'node_modules', 'rxthreads');
+      cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+      cpSync(join(root, 'package.json'), join(installed, 'package.json'));
+      rmSync(join(installed, 'dist', 'lib', 'thread', 'entry.js'));
+      symlinkSync(join(root, 'node_modules', 'rxjs'), join(app, 'node_modules', 'rxjs'), 'dir');
+      const { code, stdout } = await runScript(
+        `
+        const { ThreadPool, offloadToThread } = require('rxthreads');
+        const { of } = require('rxjs');
+        const pool = new ThreadPool({ size: 1 });
+        of(1, 2).pipe(offloadToThread((x) => x + 1, { pool })).subscribe({
+          next: (v) => console.log('next', v),
+          error: (e) => console.log('stream', e.name, e.message),
+        });
+        pool.run((x) => x, 1).catch((e) => console.log('run', e.name, e.cause && e.cause.message));
+        `,
+        [],
+        app,
+      );
+      expect(code).to.equal(0);
+      expect(stdout).to.match(/^stream WorkerCrashedError .*thread script .*entry\.js.* bundl/m);
+      expect(stdout).to.match(/^run WorkerCrashedError .*entry\.js/m);
+      expect(stdout).to.not.include('next');
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { lastValueFrom, range } from 'rxjs';
 import { map, toArray } from 'rxjs/operators';
 import { EventLoopThread, offloadToThread, runOnLoop, ThreadPool, WorkerCrashedError } from 'rxthreads';
-import { fixture } from '../helpers';
+import { fixture, osThreads } from '../helpers';
 
 /** What a thread sees of its start: env, argv and flags. */
 const probe = (name: string) => ({
@@ -107,5 +107,25 @@ describe('worker options: env, execArgv, argv', () => {
       TypeError,
       'Expected `argv` to be an array of strings, got `[1]` (string)',
     );
+  });
+
+  it('refuses at construction the execArgv flags Node refuses in a thread, naming the option, the flags and the fix', () => {
+    for (const Owner of [ThreadPool, EventLoopThread]) {
+      expect(() => new Owner({ execArgv: ['--bogus-flag'] }))
+        .to.throw(TypeError, 'Expected `execArgv` to be flags Node accepts in a worker thread, got `--bogus-flag`')
+        .with.property('cause')
+        .that.has.property('code', 'ERR_WORKER_INVALID_EXEC_ARGV');
+      expect(() => new Owner({ execArgv: ['--enable-source-maps', '--max-old-space-size=64'] })).to.throw(
+        TypeError,
+        /got `--max-old-space-size=64`.*resourceLimits/,
+      );
+    }
+  });
+
+  it('accepts at construction the flags a thread takes, without starting a thread or running a preload', async () => {
+    const before = osThreads();
+    const threads = pool({ size: 1, execArgv: ['--enable-source-maps', '--require', fixture('preload.cjs')] });
+    expect(osThreads()).to.equal(before);
+    expect(await threads.run(probe, 'X')).to.have.property('preloaded', 'preloaded');
   });
 });
