@@ -238,21 +238,20 @@ export class Executor implements ExecutorApi, ThreadEvents {
   terminate(): Promise<void> {
     const threadSet = this.threadSet;
     threadSet.closedBeforeReady();
-    if (threadSet.state === 'open' || threadSet.state === 'closing') {
-      threadSet.state = 'terminating';
-      const terminated = new AbortError('The threads were terminated');
-      this.scheduler.drainAll((jobs, dropped) => {
-        this.jobs.cancelled += dropped;
-        for (const job of jobs) this.jobs.abort(job, terminated);
-      });
-      // Every thread still alive ends now, those closing (in their onThreadClose callbacks) and
-      // those being replaced (whose results may still arrive) included.
-      for (const thread of this.threadSet.living) {
-        this.jobs.terminated(thread, terminated);
-        thread.stop();
-      }
-      this.threads.length = 0;
+    if (threadSet.state === 'ended') return this.done;
+    if (threadSet.state === 'open' || threadSet.state === 'closing') threadSet.state = 'terminating';
+    const terminated = new AbortError('The threads were terminated');
+    this.scheduler.drainAll((jobs, dropped) => {
+      this.jobs.cancelled += dropped;
+      for (const job of jobs) this.jobs.abort(job, terminated);
+    });
+    // Every thread still alive ends now: those closing (in their onThreadClose callbacks, or
+    // draining their loop) and those being replaced (whose results may still arrive) included.
+    for (const thread of threadSet.living) {
+      this.jobs.terminated(thread, terminated);
+      thread.stop();
     }
+    this.threads.length = 0;
     threadSet.checkEnded();
     return this.done;
   }

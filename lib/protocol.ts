@@ -65,8 +65,15 @@ export const SlotTime = {
   StartedAt: 0,
   /** Written by the main thread when it assigns the job: when the job was submitted, for its wait time. */
   SubmittedAt: 1,
+  /**
+   * Ms a streaming job has spent waiting for credit (its values held back for ordering, or unread),
+   * which does not count towards its `timeout`; set to 0 by the main thread when it assigns the job.
+   */
+  PausedMs: 2,
+  /** While it waits for credit: since when (epoch ms); 0 otherwise. */
+  PausedSince: 3,
 } as const;
-export const slotTimes = 2;
+export const slotTimes = 4;
 
 /**
  * The thread's busy time, after the slot times in the same Float64Array (from `times.length -

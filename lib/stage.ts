@@ -339,7 +339,9 @@ export class StageRun<I> {
       // Shared memory first: a stage busy in a synchronous loop sees ctx.aborted before the message.
       Atomics.store(this.counters, StageCounter.Aborted, 1);
       this.port.postMessage([StageKind.Stop] satisfies StageToThread);
-      graceMs = Math.min(graceMs, cancelCloseGraceMs);
+      // A stage that has not started (its thread still loading it) has nothing to tear down, and
+      // would only finish loading to exit: its thread ends now.
+      graceMs = Atomics.load(this.counters, StageCounter.Started) === 0 ? 0 : Math.min(graceMs, cancelCloseGraceMs);
     }
     this.graceTimer = setTimeout(() => void this.worker.terminate(), graceMs);
     this.graceTimer.unref();

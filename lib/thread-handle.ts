@@ -260,7 +260,13 @@ export class ThreadHandle {
     if (ints[at + SlotInt.Streams] !== streams) ints[at + SlotInt.Streams] = streams;
     const credit = streams * streamWindow;
     if (ints[at + SlotInt.Credit] !== credit) ints[at + SlotInt.Credit] = credit;
-    this.times[slot * slotTimes + SlotTime.SubmittedAt] = job.submittedAt.at;
+    const times = this.times;
+    const timesAt = slot * slotTimes;
+    times[timesAt + SlotTime.SubmittedAt] = job.submittedAt.at;
+    if (streams !== 0) {
+      times[timesAt + SlotTime.PausedMs] = 0;
+      times[timesAt + SlotTime.PausedSince] = 0;
+    }
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.worker.ref();
@@ -314,8 +320,12 @@ export class ThreadHandle {
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
     if (Atomics.compareExchange(this.states, slot, Slot.Started, Slot.Aborted) === Slot.Started) {
       this.worker.postMessage(timeoutMs === undefined ? [Kind.Cancel, slot] : [Kind.Cancel, slot, timeoutMs]);
-      // A streaming job may be waiting for credit: wake it to see its cancel.
-      Atomics.notify(this.ints, slot * slotInts + SlotInt.Credit);
+      // A streaming job may be waiting for credit, or about to: a notify alone could come just
+      // before it waits, and be missed. The word it waits on changes, so that its wait ends at once
+      // (or never begins) and it sees the cancel.
+      const credit = slot * slotInts + SlotInt.Credit;
+      Atomics.add(this.ints, credit, 1);
+      Atomics.notify(this.ints, credit);
     }
     return false;
   }
@@ -330,6 +340,15 @@ export class ThreadHandle {
   /** When the job in `slot` started, in ms since the epoch (valid once the slot is `Started`). */
   startedAt(slot: number): number {
     return this.times[slot * slotTimes + SlotTime.StartedAt]!;
+  }
+
+  /** Ms the job in `slot` has run by `now` (epoch ms), less the time a streaming job waited for credit. */
+  ranFor(slot: number, now: number): number {
+    const at = slot * slotTimes;
+    const times = this.times;
+    const pausedSince = times[at + SlotTime.PausedSince]!;
+    const paused = times[at + SlotTime.PausedMs]! + (pausedSince > 0 ? now - pausedSince : 0);
+    return now - times[at + SlotTime.StartedAt]! - paused;
   }
 
   /** Ms this thread has spent running tasks (at least one at a time), until now. */

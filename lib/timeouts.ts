@@ -8,8 +8,8 @@ export function epochNow(): number {
 }
 
 /**
- * Calls `expire` once a job assigned to a thread has run there for `job.timeout` ms, unless it has
- * settled or left that slot first. Only the thread knows when a job starts: it writes the start
+ * Calls `expire` once a job assigned to a thread has run there for `job.timeout` ms (not counting
+ * the time a streaming job waited for credit), unless it has settled or left that slot first. Only the thread knows when a job starts: it writes the start
  * time to shared memory and, for a watched slot, notifies; the main thread waits for that with
  * `Atomics.waitAsync`, then arms a timer for the time left. The timer runs on the main thread, so
  * it fires even while a task blocks its own thread's event loop.
@@ -29,12 +29,18 @@ export function watchTimeout(job: Job, expire: (job: Job) => void): void {
       return;
     }
     if (state !== Slot.Started) return; // finished, cancelled or revoked
-    const left = thread.startedAt(slot) + job.timeout - epochNow();
+    arm();
+  };
+  // Armed for the time left; a streaming job that waited for credit meanwhile has more left.
+  const arm = (): void => {
+    const left = job.timeout - thread.ranFor(slot, epochNow());
     const timer = setTimeout(
       () => {
-        if (held() && Atomics.load(thread.states, slot) === Slot.Started) expire(job);
+        if (!held() || Atomics.load(thread.states, slot) !== Slot.Started) return;
+        if (thread.ranFor(slot, epochNow()) >= job.timeout) expire(job);
+        else arm();
       },
-      Math.max(0, left),
+      Math.max(0, Math.ceil(left)),
     );
     timer.unref();
   };

@@ -156,6 +156,7 @@ function execute(
       slot,
       ctx,
       ints,
+      times,
       outbox,
       flushSoon,
       describe: (error) => describeThrown(error, key),

@@ -4,7 +4,7 @@
  * batches only while more values are ready; the generator runs only while the caller has given
  * credit, so a stream nobody reads waits here rather than piling up in the caller.
  */
-import { SlotInt, slotInts, type WireError } from '../protocol';
+import { SlotInt, SlotTime, slotInts, slotTimes, type WireError } from '../protocol';
 import type { Outbox } from './outbox';
 import { TinyWork } from './tiny-work';
 
@@ -35,11 +35,15 @@ export interface StreamJob {
   readonly slot: number;
   readonly ctx: StreamContext;
   readonly ints: Int32Array;
+  /** Per-slot times ({@link SlotTime}): the thread records here how long the job waited for credit. */
+  readonly times: Float64Array;
   readonly outbox: Outbox;
   /** Sends what the outbox holds at the end of this turn. */
   readonly flushSoon: () => void;
   readonly describe: (error: unknown) => WireError;
 }
+
+const timeOrigin = performance.timeOrigin;
 
 /** Values held for one message at most, and how long a value may wait for the next. */
 const batchValues = 256;
@@ -58,8 +62,9 @@ async function close(generator: AnyGenerator): Promise<void> {
 
 /** Drives a generator until it ends, throws, or is cancelled; never rejects. */
 export async function driveStream(generator: AnyGenerator, job: StreamJob): Promise<void> {
-  const { slot, ctx, ints, outbox } = job;
+  const { slot, ctx, ints, times, outbox } = job;
   const credit = slot * slotInts + SlotInt.Credit;
+  const pausedAt = slot * slotTimes;
   const isAsync = Symbol.asyncIterator in generator;
   let failure: { wire: WireError; unclonable: boolean } | undefined;
   const steps = new TinyWork();
@@ -73,9 +78,17 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
       }
       const left = Atomics.load(ints, credit);
       if (left <= 0) {
-        // Out of credit: send what is held, and wait for the caller to emit some values.
+        // Out of credit: send what is held, and wait for the caller to emit some values. The wait
+        // (values held back for ordering, or unread) is no run time: its timeout does not count it.
         outbox.flush();
-        if (!outbox.failedStreams.has(slot)) await Atomics.waitAsync(ints, credit, left, creditCheckMs).value;
+        if (!outbox.failedStreams.has(slot)) {
+          const since = timeOrigin + performance.now();
+          times[pausedAt + SlotTime.PausedSince] = since;
+          await Atomics.waitAsync(ints, credit, left, creditCheckMs).value;
+          times[pausedAt + SlotTime.PausedMs] =
+            times[pausedAt + SlotTime.PausedMs]! + timeOrigin + performance.now() - since;
+          times[pausedAt + SlotTime.PausedSince] = 0;
+        }
         continue;
       }
       const stepStarted = performance.now();

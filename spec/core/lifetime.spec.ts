@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { ThreadPool } from 'rxthreads';
+import { fixture } from '../helpers';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -151,4 +152,29 @@ describe('a thread that cannot be spawned', function () {
       rmSync(app, { recursive: true, force: true });
     }
   });
+});
+
+describe('an inThread stage that leaves a timer running in its thread', function () {
+  this.timeout(30_000);
+  for (const [how, source] of [
+    ['completes', 'of(1, 2)'],
+    ['errors', "concat(of(1), throwError(() => new Error('source failed')))"],
+    ['is unsubscribed', 'interval(5)'],
+  ] as const) {
+    it(`${how}, has its thread ended within the stage's close grace, and lets the process exit by itself`, async () => {
+      const { code, stdout, ms } = await runScript(`
+        const { inThread, moduleTask } = require('rxthreads');
+        const { of, concat, throwError, interval, take } = require('rxjs');
+        const stage = inThread(moduleTask(${JSON.stringify(fixture('stage-ops.cjs'))}, 'leavesTimer'), { closeGraceMs: 300 });
+        ${source}.pipe(stage, take(2)).subscribe({
+          next: (v) => console.log('next', v),
+          error: (e) => console.log('error', e.message),
+          complete: () => console.log('complete'),
+        });
+      `);
+      expect(code).to.equal(0);
+      expect(stdout).to.match(/next \d\n(complete|error source failed)\n$/);
+      expect(ms).to.be.lessThan(2_500);
+    });
+  }
 });

@@ -72,6 +72,17 @@ describe('shutdown: threads end cleanly on close()', () => {
       expect(Date.now() - started).to.be.within(150, 5_000);
     });
 
+    it(`${kind}: terminate() during a close cuts a callback that is still running, at once`, async () => {
+      const owner = make(); // closeGraceMs: 5000
+      await run(owner, 'hang', null);
+      const closed = owner.close();
+      await new Promise((done) => setTimeout(done, 50)); // the thread is in its callback now
+      const started = Date.now();
+      await owner.terminate();
+      await closed;
+      expect(Date.now() - started).to.be.lessThan(1_000);
+    });
+
     it(`${kind}: terminate() runs no callback`, async () => {
       const path = join(dir, 'log');
       const owner = make();

@@ -8,6 +8,7 @@ import {
   config,
   EMPTY,
   from,
+  interval,
   lastValueFrom,
   NEVER,
   Observable,
@@ -233,6 +234,19 @@ describe('inThread', () => {
       sub.unsubscribe();
       expect(await osThreadsDownTo(before)).to.be.lessThan(1_100);
       expect(emitted).to.equal(false);
+    });
+
+    it('lets every thread go promptly when 20 subscriptions over interval(1) are unsubscribed mid-stream, started or not', async () => {
+      const before = osThreads();
+      const subs = Array.from({ length: 20 }, () =>
+        interval(1)
+          .pipe(inThread(stage<number, number>('double')))
+          .subscribe(),
+      );
+      await grace(300); // some stages run, some threads still load theirs
+      for (const sub of subs) sub.unsubscribe();
+      // Nothing is left to do in any of them: none waits out the 1 s grace of an unsubscribed stage.
+      expect(await osThreadsDownTo(before, 3_000)).to.be.lessThan(500);
     });
 
     it('with take(n), emits n values and ends the stage in its thread', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EMPTY, lastValueFrom, NEVER, of, range, Subject } from 'rxjs';
+import { EMPTY, from, lastValueFrom, NEVER, of, range, Subject } from 'rxjs';
 import { concatWith, map, take, toArray } from 'rxjs/operators';
 import {
   AbortError,
@@ -230,6 +230,42 @@ describe('streaming tasks (generators)', () => {
       expect(counters.get(3)).to.equal(1); // ctx.signal was aborted when finally ran
     });
   }
+
+  it("on take(1), reaches an async generator's return() at once, every time: its finally runs and its thread lives on", async () => {
+    const fast = moduleTask<Input, number>(fixture('streams.cjs'), 'endlessFastAsync');
+    const one = new ThreadPool({ size: 1, cancelGraceMs: 100 });
+    try {
+      const threadId = () => one.run((_: null, ctx) => ctx.threadId, null);
+      const first = await threadId();
+      for (let round = 0; round < 40; round++) {
+        const counters = new SharedCounters();
+        const out = await lastValueFrom(
+          of({ sab: counters.buffer }).pipe(offloadToThread(fast, { pool: one }), take(1), toArray()),
+        );
+        expect(out).to.deep.equal([0]);
+        // Well within cancelGraceMs, after which the thread would be ended instead.
+        await counters.atLeast(1, 1, 80);
+      }
+      expect(await threadId()).to.equal(first);
+    } finally {
+      await one.terminate();
+    }
+  });
+
+  it('ordered: counts towards timeout only the time a generator runs, not the time its values wait for an earlier input', async () => {
+    const burst = moduleTask<{ before: number; count: number; after: number }, number>(fixture('streams.cjs'), 'burst');
+    // Input 1 yields more than its window at once, so it waits for credit until input 0 (240 ms)
+    // has ended; then it runs 150 ms more. Each runs well under 300 ms; input 1 ends ~400 ms after
+    // it started.
+    const inputs = [
+      { before: 240, count: 1, after: 0 },
+      { before: 0, count: 3000, after: 150 },
+    ];
+    const out = await lastValueFrom(
+      from(inputs).pipe(offloadToThread(burst, { pool, concurrency: 2, timeout: 300 }), toArray()),
+    );
+    expect(out).to.have.length(3001);
+  });
 
   it("on unsubscribe, a source error, a signal or a timeout, runs the generator's finally", async () => {
     const ends: [string, (c: SharedCounters) => Promise<unknown>][] = [
