@@ -112,9 +112,14 @@ export class Executor implements ExecutorApi, ThreadEvents {
     this.threadSet.onClosedBeforeReady = closedFirst;
   }
 
-  /** True if a job submitted now would find a thread with nothing to do. */
-  hasIdleThread(): boolean {
-    return this.threads.length < this.options.size || this.threads.some((thread) => thread.inFlight === 0);
+  /**
+   * Threads running no job (or not started yet): as many waiting jobs will start at once, so they
+   * do not count as waiting for a thread (`maxQueue`).
+   */
+  idleThreads(): number {
+    let idle = this.options.size - this.threads.length;
+    for (const thread of this.threads) if (!thread.running) idle++;
+    return idle;
   }
 
   openGroup(maxThreads: number, maxInFlight: number): Group {

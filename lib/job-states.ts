@@ -151,7 +151,7 @@ export class JobStates {
       // A job whose buffers were moved to that thread has no input left here: it fails rather than
       // run again on detached (empty) buffers.
       if (requeue && !job.moved && !job.settled) again.push(job);
-      else this.fail(job, crash ?? new WorkerCrashedError(thread.exitCode, { message: `${endedMessage} ${why}` }));
+      else this.fail(job, new WorkerCrashedError(thread.exitCode, { message: `${endedMessage} ${why}` }));
     }
     return again;
   }

@@ -151,8 +151,7 @@ export class ThreadPool extends ThreadOwner {
     if (
       this.#maxQueue !== Number.POSITIVE_INFINITY &&
       executor.isOpen &&
-      executor.waitingIn(this.#runs) >= this.#maxQueue &&
-      !executor.hasIdleThread()
+      executor.waitingIn(this.#runs) - executor.idleThreads() >= this.#maxQueue
     ) {
       return Promise.reject(new QueueFullError(`The pool's queue is full (maxQueue ${this.#maxQueue})`));
     }

@@ -6,6 +6,7 @@ import { streamEnded } from './job';
 import type { TaskDefinition } from './protocol';
 import { absent, Reorder } from './reorder';
 import { isPerInputError } from './settle';
+import { watchSignal } from './signal-watch';
 import { definitionOf, type TaskLike, toTask } from './task';
 
 export interface StreamOptions<I> {
@@ -249,15 +250,14 @@ function runStream<I, O>(
       subscriber.error(abortedBy(signal));
       return;
     }
-    const run = new Run<I>(subscriber as Subscriber<unknown>, place(), def, options, feeder());
+    const placement = place();
+    const run = new Run<I>(subscriber as Subscriber<unknown>, placement, def, options, feeder());
     // Registered before the source is read, so that a run ended in the middle of a synchronous
     // source's emission (a throwing transfer callback, a downstream unsubscribe) stops the source
     // right there rather than after its last value.
     subscriber.add(() => run.end('unsubscribe'));
     if (signal !== undefined) {
-      const onAbort = () => run.end('error', abortedBy(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      subscriber.add(() => signal.removeEventListener('abort', onAbort));
+      subscriber.add(watchSignal(placement.executor, signal, () => run.end('error', abortedBy(signal))));
     }
     run.start();
   });

@@ -4,6 +4,7 @@ import { abortedBy } from './errors';
 import type { Executor } from './executor';
 import type { Group } from './job';
 import { checkRemotePairing } from './remote/task';
+import { watchSignal } from './signal-watch';
 import { definitionOf, type TaskLike, toTask } from './task';
 import { checkKnownKeys, checkObject, checkSignal, checkTimeout, optionError, optionKeys } from './validate';
 
@@ -55,22 +56,21 @@ export function submitJob<I, O>(
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(abortedBy(signal));
   const settled = new Promise<O>((resolve, reject) => {
-    let onAbort: (() => void) | undefined;
+    let unwatch: (() => void) | undefined;
     const job = executor.submit(
       group,
       def,
       input,
       options?.transfer,
       (error, value) => {
-        if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+        unwatch?.();
         if (error === undefined) resolve(value as O);
         else reject(error);
       },
       options?.timeout,
     );
     if (signal !== undefined && !job.settled) {
-      onAbort = () => executor.cancel(job, abortedBy(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
+      unwatch = watchSignal(executor, signal, () => executor.cancel(job, abortedBy(signal)));
     }
   });
   return withAwaitingCaller(settled);

@@ -57,6 +57,14 @@ let lastJobMs = 0;
 /** Jobs abandoned by the main thread that may still be running here. */
 let abandoned = 0;
 
+/** A task stopped running (it ended, or was abandoned): the thread goes idle with its last one. */
+function notRunning(now: number): void {
+  if (--running > 0) return;
+  const since = times[busyAt + ThreadTime.BusySince]!;
+  times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
+  times[busyAt + ThreadTime.BusySince] = -1;
+}
+
 class Context extends ContextBase {
   private endedAborted: boolean | undefined;
   /** Set when the main thread abandoned this job: it no longer owns its slot. */
@@ -85,16 +93,11 @@ class Context extends ContextBase {
   end(): boolean {
     this.endedAborted = this.aborted;
     const now = performance.now();
-    // Every job that started counts towards the thread's busy time, abandoned ones too.
-    if (--running === 0) {
-      const since = times[busyAt + ThreadTime.BusySince]!;
-      times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + timeOrigin + now - since;
-      times[busyAt + ThreadTime.BusySince] = -1;
-    }
     if (this.left) {
       abandoned--;
       return false;
     }
+    notRunning(now);
     contexts[this.slot] = undefined;
     // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
     // moment; then the `Abandon` message on its way gets the only answer for this slot.
@@ -114,10 +117,14 @@ class Context extends ContextBase {
     return true;
   }
 
-  /** The main thread abandoned this job while it runs: it ends with the thread, unheard. */
+  /**
+   * The main thread abandoned this job while it runs: it ends with the thread, unheard. From now on
+   * it no longer counts as running (the thread's busy time, for `utilization`).
+   */
   leave(): void {
     this.left = true;
     abandoned++;
+    notRunning(performance.now());
   }
 }
 

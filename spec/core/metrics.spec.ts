@@ -97,6 +97,23 @@ describe('metrics: utilization, runTime, waitTime', () => {
     expect(stats.runTime.count).to.equal(1); // the crashed task never reported
   });
 
+  it('counts no busy time for an EventLoopThread task abandoned after its cancel', async () => {
+    const stuck = new EventLoopThread({ cancelGraceMs: 20 });
+    try {
+      const ac = new AbortController();
+      const never = stuck.submit(() => new Promise<never>(() => {}), null, { signal: ac.signal });
+      await stuck.submit((x: number) => x, 1); // the stuck task has started
+      ac.abort();
+      await never.catch(() => {});
+      await new Promise((done) => setTimeout(done, 300)); // abandoned after 20 ms; idle since
+      const stats = stuck.stats();
+      expect(stats.busy).to.equal(0);
+      expect(stats.utilization).to.be.below(0.3);
+    } finally {
+      await stuck.terminate();
+    }
+  });
+
   it('summarises many tasks in bounded memory', async () => {
     const values = await lastValueFrom(
       range(0, 20_000).pipe(

@@ -115,6 +115,15 @@ describe('ThreadPool', () => {
     });
   });
 
+  describe('maxQueue, counted as piscina counts it', () => {
+    it('accepts size + maxQueue run() calls made in one tick on a started pool, and refuses the next', async () => {
+      pool = new ThreadPool({ size: 1, maxQueue: 10 });
+      await pool.run((x: number) => x, 0); // started
+      const calls = Array.from({ length: 12 }, (_, i) => pool.run((x: number) => x, i).catch((e: Error) => e.name));
+      expect(await Promise.all(calls)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 'QueueFullError']);
+    });
+  });
+
   describe('cancellation', () => {
     it('never starts a queued task whose signal aborts, wherever it waits', async () => {
       pool = new ThreadPool({ size: 1 });

@@ -198,4 +198,41 @@ describe('signal option', () => {
     expect(await result).to.be.instanceOf(AbortError);
     expect(osThreads()).to.be.at.most(before);
   });
+
+  it('keeps one listener per signal and owner, however many tasks and streams share it: no MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const pool = new ThreadPool({ size: 2 });
+    const loop = new EventLoopThread();
+    try {
+      const ac = new AbortController();
+      const { signal } = ac;
+      const runs = Array.from({ length: 30 }, (_, i) => pool.run((x: number) => x, i, { signal }));
+      const submits = Array.from({ length: 30 }, (_, i) => loop.submit((x: number) => x, i, { signal }));
+      const streams = Array.from({ length: 30 }, (_, i) =>
+        lastValueFrom(
+          range(i, 3).pipe(
+            offloadToThread((x: number) => x, { pool, signal }),
+            toArray(),
+          ),
+        ),
+      );
+      expect(getEventListeners(signal, 'abort').length).to.be.at.most(2);
+      await Promise.all([...runs, ...submits, ...streams]);
+      // Let go of once the last task that uses it has settled.
+      expect(getEventListeners(signal, 'abort')).to.have.length(0);
+      // And an abort still reaches every task that waits on it.
+      const waiting = Array.from({ length: 15 }, () =>
+        pool.run(() => new Promise<never>(() => {}), null, { signal }).catch((e: Error) => e.name),
+      );
+      ac.abort();
+      expect(await Promise.all(waiting)).to.deep.equal(Array(15).fill('AbortError'));
+      await new Promise((done) => setImmediate(done));
+      expect(warnings.map((w) => w.name)).to.not.include('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await Promise.all([pool.terminate(), loop.terminate()]);
+    }
+  });
 });
