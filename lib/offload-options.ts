@@ -35,7 +35,8 @@ export interface StreamControlOptions {
    */
   signal?: AbortSignal;
   /**
-   * Ms one task may run on its thread (time spent queued is not counted). A task past it is
+   * Ms one task may run on its thread: its own run time, from its start on the thread; time spent
+   * queued, or (a streaming task) waiting while its values are held back for ordering, is not counted. A task past it is
    * cancelled as on unsubscribe (`ctx.signal` fires; one that ignores it has its thread replaced
    * after `cancelGraceMs`) and fails with `TimeoutError`.
    * @default no limit
