@@ -1,4 +1,12 @@
-export type { TaskContext, Transferable } from './lib/context';
+export type { WorkerSpawnOptions } from './lib/engine/local/worker-options';
+export type { TimeSummary } from './lib/engine/metrics';
+export { EventLoopThread, type EventLoopThreadOptions } from './lib/owners/loop-thread';
+export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/owners/pool';
+export type { SubmitOptions } from './lib/owners/submit';
+export type { StreamControlOptions } from './lib/stream/offload-options';
+export type { Settled, SettledFulfilled, SettledRejected } from './lib/stream/settle';
+export type { TaskContext, Transferable } from './lib/task/context';
+export { type Emitted, inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task/task';
 export {
   AbortError,
   ClosedError,
@@ -7,15 +15,7 @@ export {
   TaskError,
   TimeoutError,
   WorkerCrashedError,
-} from './lib/errors';
-export { EventLoopThread, type EventLoopThreadOptions } from './lib/loop-thread';
-export type { TimeSummary } from './lib/metrics';
-export type { StreamControlOptions } from './lib/offload-options';
-export { defaultPool, ThreadPool, type ThreadPoolOptions, type ThreadPoolStats } from './lib/pool';
-export type { Settled, SettledFulfilled, SettledRejected } from './lib/settle';
-export type { SubmitOptions } from './lib/submit';
-export { type Emitted, inlineTask, moduleTask, type Task, type TaskFunction, type TaskLike } from './lib/task';
-export type { WorkerSpawnOptions } from './lib/worker-options';
+} from './lib/util/errors';
 export { type InThreadOptions, inThread } from './operators/inThread';
 export { type OffloadFromOptions, offloadFrom } from './operators/offloadFrom';
 export { type OffloadOptions, offloadToThread } from './operators/offloadToThread';

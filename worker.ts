@@ -9,6 +9,6 @@
  * }
  * ```
  */
-export type { TaskContext } from './lib/context';
-export { AbortError } from './lib/errors';
+export type { TaskContext } from './lib/task/context';
 export { onThreadClose } from './lib/thread/on-close';
+export { AbortError } from './lib/util/errors';

@@ -1,8 +1,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Transferable } from '../lib/context';
+import { StageRun } from '../lib/owners/stage';
 import { checkRemotePairing } from '../lib/remote/task';
-import { StageRun } from '../lib/stage';
-import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task';
+import type { Transferable } from '../lib/task/context';
+import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task/task';
 import {
   checkInteger,
   checkKnownKeys,
@@ -11,7 +11,7 @@ import {
   checkType,
   optionError,
   optionKeys,
-} from '../lib/validate';
+} from '../lib/util/options';
 
 const overflows: readonly unknown[] = ['buffer', 'block', 'error'];
 

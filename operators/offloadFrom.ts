@@ -1,10 +1,10 @@
 import type { Observable } from 'rxjs';
-import { addCallerSite } from '../lib/caller-site';
-import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
-import type { Settled } from '../lib/settle';
-import { threadMapIterable } from '../lib/stream';
-import type { Emitted, TaskLike } from '../lib/task';
-import { checkInteger, optionKeys } from '../lib/validate';
+import { type OffloadOptions, offloadSetup } from '../lib/stream/offload-options';
+import type { Settled } from '../lib/stream/settle';
+import { threadMapIterable } from '../lib/stream/stream';
+import type { Emitted, TaskLike } from '../lib/task/task';
+import { addCallerSite } from '../lib/util/caller-site';
+import { checkInteger, optionKeys } from '../lib/util/options';
 
 /**
  * Options of {@link offloadFrom}.

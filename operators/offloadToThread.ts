@@ -1,11 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
-import { addCallerSite } from '../lib/caller-site';
-import { type OffloadOptions, offloadSetup } from '../lib/offload-options';
-import type { Settled } from '../lib/settle';
-import { threadMap } from '../lib/stream';
-import { type Emitted, type TaskLike, toTask } from '../lib/task';
+import { type OffloadOptions, offloadSetup } from '../lib/stream/offload-options';
+import type { Settled } from '../lib/stream/settle';
+import { threadMap } from '../lib/stream/stream';
+import { type Emitted, type TaskLike, toTask } from '../lib/task/task';
+import { addCallerSite } from '../lib/util/caller-site';
 
-export type { OffloadOptions } from '../lib/offload-options';
+export type { OffloadOptions } from '../lib/stream/offload-options';
 
 /**
  * Runs a task on a pool thread for each source value and emits the results, like `asyncio.to_thread`

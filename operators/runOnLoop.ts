@@ -1,13 +1,13 @@
 import type { OperatorFunction } from 'rxjs';
-import { addCallerSite } from '../lib/caller-site';
-import type { Transferable } from '../lib/context';
-import { EventLoopThread } from '../lib/loop-thread';
-import { type StreamControlOptions, streamControl } from '../lib/offload-options';
-import { executorOf } from '../lib/owner';
+import { EventLoopThread } from '../lib/owners/loop-thread';
+import { executorOf } from '../lib/owners/owner';
 import { checkRemotePairing } from '../lib/remote/task';
-import type { Settled } from '../lib/settle';
-import { threadMap } from '../lib/stream';
-import { type Emitted, type TaskLike, toTask } from '../lib/task';
+import { type StreamControlOptions, streamControl } from '../lib/stream/offload-options';
+import type { Settled } from '../lib/stream/settle';
+import { threadMap } from '../lib/stream/stream';
+import type { Transferable } from '../lib/task/context';
+import { type Emitted, type TaskLike, toTask } from '../lib/task/task';
+import { addCallerSite } from '../lib/util/caller-site';
 import {
   checkIntegerOrInfinity,
   checkKnownKeys,
@@ -15,7 +15,7 @@ import {
   checkType,
   optionError,
   optionKeys,
-} from '../lib/validate';
+} from '../lib/util/options';
 
 /**
  * Options of {@link runOnLoop}.

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Transferable } from '../context';
-import { AbortError, ClosedError } from '../errors';
-import type { Executor, GroupHandle, JobHandle, StreamSpecHandle } from '../executor-api';
-import type { WireError } from '../protocol';
+import type { Executor, GroupHandle, JobHandle, StreamSpecHandle } from '../engine/port';
+import type { Transferable } from '../task/context';
+import { AbortError, ClosedError } from '../util/errors';
+import type { WireError } from '../wire/protocol';
 import { describeConnection, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { type Batch, RemoteGroup, type RemoteJob } from './group';

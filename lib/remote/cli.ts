@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { TaskLike } from '../task';
+import type { TaskLike } from '../task/task';
 import { describeConnection } from './connection';
 import { serveTasks } from './serve';
 

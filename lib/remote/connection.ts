@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { optionError } from '../validate';
+import { optionError } from '../util/options';
 
 /**
  * Where Redis is: a `redis://` (or `rediss://`) URL, or ioredis options.

@@ -1,4 +1,4 @@
-import type { JobHandle, StreamSpecHandle } from '../executor-api';
+import type { JobHandle, StreamSpecHandle } from '../engine/port';
 
 export interface RemoteJob extends JobHandle {
   readonly group: RemoteGroup;

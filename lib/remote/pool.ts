@@ -1,5 +1,5 @@
-import { ThreadOwner } from '../owner';
-import { checkInteger, checkKnownKeys, checkObject, checkType, optionError, optionKeys } from '../validate';
+import { ThreadOwner } from '../owners/owner';
+import { checkInteger, checkKnownKeys, checkObject, checkType, optionError, optionKeys } from '../util/options';
 import { RemoteExecutor } from './caller';
 import { checkConnection, type RedisConnection } from './connection';
 import type { RemoteTarget } from './task';

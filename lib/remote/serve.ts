@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../errors';
-import { ThreadPool, type ThreadPoolStats } from '../pool';
-import { type TaskLike, toTask } from '../task';
+import { ThreadPool, type ThreadPoolStats } from '../owners/pool';
+import { type TaskLike, toTask } from '../task/task';
+import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import {
   checkInteger,
   checkKnownKeys,
@@ -12,7 +12,7 @@ import {
   checkType,
   optionError,
   optionKeys,
-} from '../validate';
+} from '../util/options';
 import { bullConnection, checkConnection, connect, type RedisConnection } from './connection';
 import {
   cancelChannel,

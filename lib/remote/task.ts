@@ -1,7 +1,7 @@
-import type { ThreadOwner } from '../owner';
-import type { TaskDefinition } from '../protocol';
-import { definitionOf, moduleTask, type Task, type TaskLike, toTask } from '../task';
-import { optionError } from '../validate';
+import type { ThreadOwner } from '../owners/owner';
+import { definitionOf, moduleTask, type Task, type TaskLike, toTask } from '../task/task';
+import { optionError } from '../util/options';
+import type { TaskDefinition } from '../wire/protocol';
 
 // A remote task is carried as a module task on a path no file can have (it holds a NUL), with the
 // task's name as its export: the task machinery stays unchanged, and a remote task that reached a

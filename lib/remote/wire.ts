@@ -1,4 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
+import { toWire } from '../thread/outbox';
 import {
   rebuildError,
   SerializationError,
@@ -6,9 +7,8 @@ import {
   TimeoutError,
   taskErrorFrom,
   WorkerCrashedError,
-} from '../errors';
-import type { WireError } from '../protocol';
-import { toWire } from '../thread/outbox';
+} from '../util/errors';
+import type { WireError } from '../wire/protocol';
 
 /** What a BullMQ job carries: a task name and a structured clone, never code. */
 export interface JobData {

@@ -1,6 +1,6 @@
 import { threadId } from 'node:worker_threads';
-import type { TaskContext, Transferable } from '../context';
-import { AbortError } from '../errors';
+import type { TaskContext, Transferable } from '../task/context';
+import { AbortError } from '../util/errors';
 import { markTransfer } from './outbox';
 
 /** A task's context in the thread; subclasses say where `aborted` is read from (shared memory). */

@@ -3,9 +3,9 @@
  * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { TimeoutError } from '../errors';
-import { record } from '../histogram';
-import { toMicros } from '../metrics';
+import { toMicros } from '../engine/metrics';
+import { TimeoutError } from '../util/errors';
+import { record } from '../util/histogram';
 import {
   Header,
   Kind,
@@ -25,7 +25,7 @@ import {
   threadInts,
   threadTimes,
   type WireError,
-} from '../protocol';
+} from '../wire/protocol';
 import { ContextBase } from './context';
 import { explainThrown } from './inline-scope';
 import { type Loaded, TaskLoader } from './loader';

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { TaskDefinition, ThreadInit } from '../protocol';
+import type { TaskDefinition, ThreadInit } from '../wire/protocol';
 import { evaluateInline } from './inline-scope';
 import { importModule, TypeScriptHooks, typeScriptExtensions, typeScriptHint, typeScriptRuntime } from './typescript';
 

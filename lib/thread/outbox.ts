@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { describeUnclonable } from '../clone-check';
-import { type Transferable, transferList } from '../context';
+import { type Transferable, transferList } from '../task/context';
+import { describeUnclonable } from '../wire/clone';
 import {
   Header,
   Kind,
@@ -11,7 +11,7 @@ import {
   Stride,
   slotOfOutcome,
   type WireError,
-} from '../protocol';
+} from '../wire/protocol';
 
 const transferMark = Symbol.for('rxthreads.transfer');
 

@@ -7,8 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { type Observable, Subject, type Subscription } from 'rxjs';
-import { type Transferable, transferList } from '../context';
-import { rebuildError } from '../errors';
+import { type Transferable, transferList } from '../task/context';
+import { rebuildError } from '../util/errors';
 import {
   StageCounter,
   type StageFromThread,
@@ -16,7 +16,7 @@ import {
   StageKind,
   type StageToThread,
   type WireError,
-} from '../protocol';
+} from '../wire/protocol';
 import { ContextBase } from './context';
 import { TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';

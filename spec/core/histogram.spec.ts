@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { addInto, histogramBuffer, record, summarize } from '../../lib/histogram';
+import { addInto, histogramBuffer, record, summarize } from '../../lib/util/histogram';
 
 const fresh = () => new Float64Array(histogramBuffer());
 

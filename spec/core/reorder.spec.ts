@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { absent, Reorder } from '../../lib/reorder';
+import { absent, Reorder } from '../../lib/stream/reorder';
 
 describe('Reorder (results held until their turn)', () => {
   it('gives back every held value in position order, whatever the arrival order and span', () => {

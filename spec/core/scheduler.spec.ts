@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import type { ExecutorOptions } from '../../lib/executor';
-import { Group, type Job, newJob } from '../../lib/job';
-import { JobStates } from '../../lib/job-states';
-import type { TaskDefinition } from '../../lib/protocol';
-import { Scheduler } from '../../lib/scheduler';
-import type { ThreadHandle } from '../../lib/thread-handle';
-import type { ThreadSet } from '../../lib/thread-set';
+import type { ExecutorOptions } from '../../lib/engine/engine';
+import { Group, type Job, newJob } from '../../lib/engine/job';
+import { JobStates } from '../../lib/engine/job-states';
+import type { ThreadHandle } from '../../lib/engine/local/thread-handle';
+import { Scheduler } from '../../lib/engine/scheduler';
+import type { ThreadSet } from '../../lib/engine/thread-set';
+import type { TaskDefinition } from '../../lib/wire/protocol';
 
 /** A thread as the scheduler sees it: how many jobs it holds, and room for more. */
 class FakeThread {

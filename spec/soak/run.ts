@@ -103,7 +103,7 @@ const lines = [
   '',
   '0. **A task starts at most once per submission.** Every job has one life, owned by one place',
   '   (`lib/job-states.ts`): queued → sent → started → finished → delivered (or cancelled, or failed).',
-  '   The thread writes `Started` in the slot\'s word in shared memory before a task starts and `Finished`',
+  "   The thread writes `Started` in the slot's word in shared memory before a task starts and `Finished`",
   '   after it ends, so that knowledge survives `terminate()`; the main thread can take a job back only',
   '   while its word is `Pending`, by compare-and-swap. When a thread is ended (a timeout, a cancel past',
   '   `cancelGraceMs`, out of memory, a crash), its unstarted jobs run elsewhere; its finished jobs deliver',
@@ -162,7 +162,7 @@ const lines = [
   '| `execArgv` flags Node refuses in a thread (`--max-old-space-size=64`) | `TypeError` at construction |',
   '| a thread script missing (an app bundled into one file) | the work fails with `WorkerCrashedError` saying what to do; no uncaught exception |',
   '| 30 tasks and 30 streams sharing one `AbortSignal` | one listener per signal and owner; no warning |',
-  "| `take(1)` over an async generator waiting for credit | `return()` runs at once; the thread lives on |",
+  '| `take(1)` over an async generator waiting for credit | `return()` runs at once; the thread lives on |',
   '| `terminate()` while a thread runs its `onThreadClose` callbacks | the thread ends at once |',
   '',
 ];

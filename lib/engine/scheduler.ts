@@ -1,7 +1,7 @@
-import type { ExecutorOptions } from './executor';
+import type { ExecutorOptions } from './engine';
 import type { Group, Job } from './job';
 import type { JobStates } from './job-states';
-import type { ThreadHandle } from './thread-handle';
+import type { ThreadHandle } from './local/thread-handle';
 import type { ThreadSet } from './thread-set';
 import { watchTimeout } from './timeouts';
 

@@ -1,14 +1,14 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { ClosedError, WorkerCrashedError } from './errors';
-import { Executor } from './executor';
-import type { Group } from './job';
+import { Executor } from '../engine/engine';
+import type { Group } from '../engine/job';
+import { checkResourceLimits } from '../engine/local/resource-limits';
+import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
+import type { TaskLike } from '../task/task';
+import { ClosedError, WorkerCrashedError } from '../util/errors';
+import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionKeys } from '../util/options';
 import { ThreadOwner } from './owner';
 import type { ThreadPoolStats } from './pool';
-import { checkResourceLimits } from './resource-limits';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
-import type { TaskLike } from './task';
-import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionKeys } from './validate';
-import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
 
 /**
  * Options of an {@link EventLoopThread}.

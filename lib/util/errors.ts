@@ -1,4 +1,4 @@
-import type { WireError } from './protocol';
+import type { WireError } from '../wire/protocol';
 
 /**
  * A task threw (or rejected) inside a thread.

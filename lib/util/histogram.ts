@@ -6,7 +6,7 @@
  * one increment (about 4 ns); a `perf_hooks` histogram's `record()` crosses into C++ and takes a
  * lock (about 25 ns), which is several percent of a tiny task's whole cost.
  */
-import type { TimeSummary } from './metrics';
+import type { TimeSummary } from '../engine/metrics';
 
 const linear = 128;
 const subBits = 7;

@@ -1,8 +1,8 @@
+import type { Transferable } from '../task/context';
+import type { TaskDefinition } from '../wire/protocol';
 import { Backlog } from './backlog';
-import type { Transferable } from './context';
+import type { ThreadHandle } from './local/thread-handle';
 import type { ClockReading } from './metrics';
-import type { TaskDefinition } from './protocol';
-import type { ThreadHandle } from './thread-handle';
 
 /**
  * Called exactly once per job: with an error, or with `undefined` and the result. The job is passed

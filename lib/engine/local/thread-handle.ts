@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
-import { describeUnclonable } from './clone-check';
-import { type Transferable, transferList } from './context';
-import { SerializationError } from './errors';
-import type { Group, Job } from './job';
-import type { Metrics, ThreadHistograms } from './metrics';
+import { type Transferable, transferList } from '../../task/context';
+import { SerializationError } from '../../util/errors';
+import { describeUnclonable } from '../../wire/clone';
 import {
   type AbandonMessage,
   type CloseMessage,
@@ -28,11 +26,13 @@ import {
   ThreadTime,
   threadInts,
   threadTimes,
-} from './protocol';
-import { checkNotDetached } from './transfer';
+} from '../../wire/protocol';
+import { checkNotDetached } from '../../wire/transfer';
+import type { Group, Job } from '../job';
+import type { Metrics, ThreadHistograms } from '../metrics';
 import type { WorkerSpawnOptions } from './worker-options';
 
-const entry = join(__dirname, 'thread', 'entry.js');
+const entry = join(__dirname, '..', '..', 'thread', 'entry.js');
 /**
  * Values a streaming job may yield ahead of the caller emitting them: enough to keep batches of
  * values flowing both ways, few enough that an unread stream holds little memory in the caller.

@@ -1,13 +1,13 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
-import type { Transferable } from './context';
-import { abortedBy } from './errors';
-import type { Executor, JobHandle as Job } from './executor-api';
-import { streamEnded } from './job';
-import type { TaskDefinition } from './protocol';
+import { streamEnded } from '../engine/job';
+import type { Executor, JobHandle as Job } from '../engine/port';
+import type { Transferable } from '../task/context';
+import { definitionOf, type TaskLike, toTask } from '../task/task';
+import { abortedBy } from '../util/errors';
+import { watchSignal } from '../util/signal-watch';
+import type { TaskDefinition } from '../wire/protocol';
 import { absent, Reorder } from './reorder';
 import { isPerInputError } from './settle';
-import { watchSignal } from './signal-watch';
-import { definitionOf, type TaskLike, toTask } from './task';
 
 export interface StreamOptions<I> {
   /** Tasks of one subscription running at once. */

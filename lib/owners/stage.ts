@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
-import { describeUnclonable } from './clone-check';
-import { type Transferable, transferList } from './context';
-import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from './errors';
-import { cancelCloseGraceMs } from './executor-api';
+import { startWorker, tsNodeInit } from '../engine/local/thread-handle';
+import { cancelCloseGraceMs } from '../engine/port';
+import { type Transferable, transferList } from '../task/context';
+import { toWire } from '../thread/outbox';
+import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from '../util/errors';
+import { describeUnclonable } from '../wire/clone';
 import {
   StageCounter,
   type StageFromThread,
@@ -14,11 +16,9 @@ import {
   stageCounters,
   type TaskDefinition,
   type WireError,
-} from './protocol';
-import { toWire } from './thread/outbox';
-import { startWorker, tsNodeInit } from './thread-handle';
+} from '../wire/protocol';
 
-const entry = join(__dirname, 'thread', 'stage-entry.js');
+const entry = join(__dirname, '..', 'thread', 'stage-entry.js');
 
 export interface StageOptions<I> {
   readonly bufferSize: number;

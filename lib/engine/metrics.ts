@@ -1,4 +1,4 @@
-import { addInto, histogramBuffer, summarize } from './histogram';
+import { addInto, histogramBuffer, summarize } from '../util/histogram';
 import { epochNow } from './timeouts';
 
 /** Submissions that may share one clock reading within a synchronous run of them. */

@@ -1,5 +1,5 @@
-import type { Transferable } from './context';
-import type { TaskDefinition } from './protocol';
+import type { Transferable } from '../task/context';
+import type { TaskDefinition } from '../wire/protocol';
 
 /** A submitter's handle on the jobs it runs together (a subscription): opaque to the operators. */
 export type GroupHandle = object;

@@ -1,5 +1,5 @@
 import { type ResourceLimits, SHARE_ENV, Worker } from 'node:worker_threads';
-import { checkObject, optionError } from './validate';
+import { checkObject, optionError } from '../../util/options';
 
 /**
  * Options passed to each `Worker` that a `ThreadPool` or an `EventLoopThread` starts.

@@ -1,4 +1,4 @@
-import type { Executor } from './executor';
+import type { Executor } from '../engine/engine';
 
 let warned = false;
 

@@ -1,5 +1,5 @@
+import { Slot } from '../wire/protocol';
 import type { Job } from './job';
-import { Slot } from './protocol';
 
 /** Now, in ms since the epoch, comparable with the start times threads write. */
 const timeOrigin = performance.timeOrigin;

@@ -1,4 +1,4 @@
-import type { Transferable } from './context';
+import type { Transferable } from '../task/context';
 import type { ClockReading } from './metrics';
 
 /** Values in a backlog's first chunk: a subscription of a few values allocates a few slots. */

@@ -1,13 +1,12 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { QueueFullError } from './errors';
-import { Executor } from './executor';
-import type { Group } from './job';
-import type { TimeSummary } from './metrics';
-import { executorOf, ThreadOwner } from './owner';
-import { checkResourceLimits } from './resource-limits';
-import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
-import type { TaskLike } from './task';
+import { Executor } from '../engine/engine';
+import type { Group } from '../engine/job';
+import { checkResourceLimits } from '../engine/local/resource-limits';
+import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
+import type { TimeSummary } from '../engine/metrics';
+import type { TaskLike } from '../task/task';
+import { QueueFullError } from '../util/errors';
 import {
   checkInteger,
   checkIntegerOrInfinity,
@@ -16,8 +15,9 @@ import {
   checkObject,
   checkType,
   optionKeys,
-} from './validate';
-import { type WorkerSpawnOptions, workerSpawnOptions } from './worker-options';
+} from '../util/options';
+import { executorOf, ThreadOwner } from './owner';
+import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 
 /**
  * Options of a {@link ThreadPool}.

@@ -1,11 +1,9 @@
-import type { Transferable } from './context';
-import { cancelCloseGraceMs } from './executor-api';
-import { engineOf, executorOf, isRemoteOwner } from './owner';
-import { defaultPool, ThreadPool } from './pool';
-import { checkRemotePairing, type RemoteTarget } from './remote/task';
-import type { Settled } from './settle';
-import type { Placement, StreamOptions } from './stream';
-import type { TaskLike } from './task';
+import { cancelCloseGraceMs } from '../engine/port';
+import { engineOf, executorOf, isRemoteOwner } from '../owners/owner';
+import { defaultPool, ThreadPool } from '../owners/pool';
+import { checkRemotePairing, type RemoteTarget } from '../remote/task';
+import type { Transferable } from '../task/context';
+import type { TaskLike } from '../task/task';
 import {
   checkInteger,
   checkIntegerOrInfinity,
@@ -16,7 +14,9 @@ import {
   checkType,
   optionError,
   optionKeys,
-} from './validate';
+} from '../util/options';
+import type { Settled } from './settle';
+import type { Placement, StreamOptions } from './stream';
 
 /**
  * Options that `offloadToThread`, `offloadFrom` and `runOnLoop` share.

@@ -4,7 +4,7 @@ import { TaskError } from './errors';
 
 // This package's own files, not the caller: dist/ when installed, and the sources that the source
 // maps of dist/ point to (a stack mapped by --enable-source-maps or ts-node names those).
-const parent = dirname(__dirname);
+const parent = dirname(join(__dirname, '..'));
 const packageRoot = basename(parent) === 'dist' ? dirname(parent) : parent;
 const ownDirs = [join(packageRoot, 'dist'), packageRoot].flatMap((root) =>
   ['lib', 'operators', 'index.', 'worker.'].map((name) => root + sep + name),

@@ -1,5 +1,5 @@
-import type { Executor as ThreadEngine } from './executor';
-import type { Executor } from './executor-api';
+import type { Executor as ThreadEngine } from '../engine/engine';
+import type { Executor } from '../engine/port';
 import { watchForLeak } from './leak-warning';
 
 const executors = new WeakMap<object, Executor>();

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
-import { ClosedError, TimeoutError, WorkerCrashedError } from './errors';
+import { ClosedError, TimeoutError, WorkerCrashedError } from '../util/errors';
+import type { TaskDefinition } from '../wire/protocol';
+import { checkNotDetached } from '../wire/transfer';
 import type { Job, Settle } from './job';
-import type { TaskDefinition } from './protocol';
-import type { ThreadHandle } from './thread-handle';
-import { checkNotDetached } from './transfer';
+import type { ThreadHandle } from './local/thread-handle';
 
 const settledAlready: Settle = () => {};
 

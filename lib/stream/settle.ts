@@ -1,4 +1,4 @@
-import { SerializationError, TaskError, TimeoutError, WorkerCrashedError } from './errors';
+import { SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../util/errors';
 
 /**
  * The outcome of one input when an operator runs with `settle: true`: the `Promise.allSettled`

@@ -1,5 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import type { Transferable } from './context';
+import type { ThreadPoolStats } from '../owners/pool';
+import type { Transferable } from '../task/context';
 import {
   AbortError,
   rebuildError,
@@ -7,12 +8,7 @@ import {
   TimeoutError,
   taskErrorFrom,
   WorkerCrashedError,
-} from './errors';
-import type { Executor as ExecutorApi } from './executor-api';
-import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
-import { crashedBy, JobStates, overranGrace } from './job-states';
-import { Metrics } from './metrics';
-import type { ThreadPoolStats } from './pool';
+} from '../util/errors';
 import {
   type FromThread,
   Header,
@@ -24,12 +20,16 @@ import {
   slotOfOutcome,
   type TaskDefinition,
   type WireError,
-} from './protocol';
+} from '../wire/protocol';
+import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
+import { crashedBy, JobStates, overranGrace } from './job-states';
+import type { ThreadEvents, ThreadHandle } from './local/thread-handle';
+import type { WorkerSpawnOptions } from './local/worker-options';
+import { Metrics } from './metrics';
+import type { Executor as ExecutorApi } from './port';
 import { Scheduler } from './scheduler';
-import type { ThreadEvents, ThreadHandle } from './thread-handle';
 import { ThreadSet } from './thread-set';
 import { epochNow } from './timeouts';
-import type { WorkerSpawnOptions } from './worker-options';
 
 export interface ExecutorOptions {
   readonly size: number;

@@ -1,5 +1,5 @@
-import type { Transferable } from './context';
-import { SerializationError } from './errors';
+import type { Transferable } from '../task/context';
+import { SerializationError } from '../util/errors';
 
 /**
  * Fails with `SerializationError` if a listed ArrayBuffer is already detached (moved away earlier).

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { extname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { creationPlace } from './caller-site';
+import { creationPlace } from '../util/caller-site';
+import { optionError } from '../util/options';
+import type { TaskDefinition } from '../wire/protocol';
 import type { TaskContext } from './context';
-import type { TaskDefinition } from './protocol';
-import { optionError } from './validate';
 
 /**
  * A function that runs inside a thread: `fn(input, ctx)`, returning a value or a promise.

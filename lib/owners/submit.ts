@@ -1,12 +1,12 @@
-import { withAwaitingCaller } from './caller-site';
-import type { Transferable } from './context';
-import { abortedBy } from './errors';
-import type { Executor } from './executor';
-import type { Group } from './job';
-import { checkRemotePairing } from './remote/task';
-import { watchSignal } from './signal-watch';
-import { definitionOf, type TaskLike, toTask } from './task';
-import { checkKnownKeys, checkObject, checkSignal, checkTimeout, optionError, optionKeys } from './validate';
+import type { Executor } from '../engine/engine';
+import type { Group } from '../engine/job';
+import { checkRemotePairing } from '../remote/task';
+import type { Transferable } from '../task/context';
+import { definitionOf, type TaskLike, toTask } from '../task/task';
+import { withAwaitingCaller } from '../util/caller-site';
+import { abortedBy } from '../util/errors';
+import { checkKnownKeys, checkObject, checkSignal, checkTimeout, optionError, optionKeys } from '../util/options';
+import { watchSignal } from '../util/signal-watch';
 
 /**
  * Options for one `run` or `submit` call.

@@ -1,5 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { checkKnownKeys, checkObject, optionError } from './validate';
+import { checkKnownKeys, checkObject, optionError } from '../../util/options';
 
 /**
  * The range each limit may take. Outside it Node either ignores the value or, for a tiny or huge

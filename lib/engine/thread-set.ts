@@ -1,6 +1,6 @@
-import { WorkerCrashedError } from './errors';
-import type { ExecutorOptions } from './executor';
-import { type ThreadEvents, ThreadHandle } from './thread-handle';
+import { WorkerCrashedError } from '../util/errors';
+import type { ExecutorOptions } from './engine';
+import { type ThreadEvents, ThreadHandle } from './local/thread-handle';
 
 /** Where an executor is in its life. */
 export type State = 'open' | 'closing' | 'terminating' | 'ended';
