@@ -1,8 +1,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { StageRun } from '../lib/owners/stage';
-import { checkRemotePairing } from '../lib/remote/task';
 import type { Transferable } from '../lib/task/context';
-import { definitionOf, type Task, type TaskLike, toTask } from '../lib/task/task';
+import { definitionOf } from '../lib/task/definition';
+import { checkRunsFromCode } from '../lib/task/named';
+import { type Task, type TaskLike, toTask } from '../lib/task/task';
 import {
   checkInteger,
   checkKnownKeys,
@@ -81,8 +82,8 @@ export function inThread<I, O>(
   stage: TaskLike<Observable<I>, Observable<O>> | Task<unknown, unknown>,
   options: InThreadOptions<I> = {},
 ): OperatorFunction<I, O> {
-  checkRemotePairing(stage as TaskLike<never, unknown>, false);
   const def = definitionOf(toTask(stage as TaskLike<Observable<I>, Observable<O>>));
+  checkRunsFromCode(def);
   checkObject('options', options);
   checkKnownKeys('inThread', options, inThreadOptionKeys);
   checkInteger('bufferSize', options.bufferSize, 1);

@@ -1,11 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
 import { EventLoopThread } from '../lib/owners/loop-thread';
-import { executorOf } from '../lib/owners/owner';
-import { checkRemotePairing } from '../lib/remote/task';
+import { threadEngineOf } from '../lib/owners/owner';
 import { type StreamControlOptions, streamControl } from '../lib/stream/offload-options';
 import type { Settled } from '../lib/stream/settle';
 import { threadMap } from '../lib/stream/stream';
 import type { Transferable } from '../lib/task/context';
+import { definitionOf } from '../lib/task/definition';
 import { type Emitted, type TaskLike, toTask } from '../lib/task/task';
 import { addCallerSite } from '../lib/util/caller-site';
 import {
@@ -80,12 +80,12 @@ export function runOnLoop<I, O>(
   checkIntegerOrInfinity('concurrency', options.concurrency, 1);
   checkType('ordered', options.ordered, 'boolean');
   checkType('transfer', options.transfer, 'function');
-  checkRemotePairing(task as TaskLike<never, unknown>, false);
   const control = streamControl(options);
-  const executor = executorOf(loop);
+  const engine = threadEngineOf(loop);
+  engine.checkTask(definitionOf(toTask(task)));
   const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(
     toTask(task),
-    () => ({ executor, release: (_outcome, then) => then() }),
+    () => ({ engine, release: (_outcome, then) => then() }),
     {
       concurrency: options.concurrency ?? Number.POSITIVE_INFINITY,
       ordered: options.ordered ?? true,

@@ -1,37 +1,21 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import type { ThreadPoolStats } from '../owners/pool';
 import type { Transferable } from '../task/context';
-import {
-  AbortError,
-  rebuildError,
-  SerializationError,
-  TimeoutError,
-  taskErrorFrom,
-  WorkerCrashedError,
-} from '../util/errors';
-import {
-  type FromThread,
-  Header,
-  Kind,
-  Outcome,
-  outcomeOf,
-  type RunMode,
-  Stride,
-  slotOfOutcome,
-  type TaskDefinition,
-  type WireError,
-} from '../wire/protocol';
+import type { TaskDefinition } from '../task/definition';
+import { checkRunsFromCode } from '../task/named';
+import { AbortError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
+import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
+import { type FromThread, Header, Kind, Outcome, outcomeOf, type RunMode, Stride, slotOfOutcome } from '../wire/thread';
 import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
 import { crashedBy, JobStates, overranGrace } from './job-states';
 import type { ThreadEvents, ThreadHandle } from './local/thread-handle';
 import type { WorkerSpawnOptions } from './local/worker-options';
-import { Metrics } from './metrics';
-import type { Executor as ExecutorApi } from './port';
+import { Metrics, type ThreadPoolStats } from './metrics';
+import type { Engine } from './port';
 import { Scheduler } from './scheduler';
 import { ThreadSet } from './thread-set';
 import { epochNow } from './timeouts';
 
-export interface ExecutorOptions {
+export interface EngineOptions {
   readonly size: number;
   readonly mode: RunMode;
   /** How long a cancelled running job may take to stop before its thread is replaced (a pool) or it is abandoned (a loop). */
@@ -57,7 +41,7 @@ export interface ExecutorOptions {
  * which thread is the `Scheduler`'s; starting, replacing and closing threads is the `ThreadSet`'s.
  * This class settles each job from its outcome, cancels, and ties the two together.
  */
-export class Executor implements ExecutorApi, ThreadEvents {
+export class ThreadEngine implements Engine, ThreadEvents {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
   readonly threads: ThreadHandle[];
   readonly metrics = new Metrics();
@@ -66,7 +50,7 @@ export class Executor implements ExecutorApi, ThreadEvents {
   private readonly threadSet: ThreadSet;
   private readonly scheduler: Scheduler;
 
-  constructor(readonly options: ExecutorOptions) {
+  constructor(readonly options: EngineOptions) {
     this.threadSet = new ThreadSet(
       options,
       this,
@@ -110,6 +94,11 @@ export class Executor implements ExecutorApi, ThreadEvents {
   whenReady(ready: () => void, closedFirst: () => void): void {
     this.threadSet.onReady = ready;
     this.threadSet.onClosedBeforeReady = closedFirst;
+  }
+
+  /** Local threads run tasks from code: a named task is a `TypeError`. */
+  checkTask(def: TaskDefinition): void {
+    checkRunsFromCode(def);
   }
 
   /**

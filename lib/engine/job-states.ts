@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
+import type { TaskDefinition } from '../task/definition';
 import { ClosedError, TimeoutError, WorkerCrashedError } from '../util/errors';
-import type { TaskDefinition } from '../wire/protocol';
 import { checkNotDetached } from '../wire/transfer';
 import type { Job, Settle } from './job';
 import type { ThreadHandle } from './local/thread-handle';
@@ -182,6 +182,7 @@ export function describeJob(job: Job): string {
 
 function taskName(def: TaskDefinition): string {
   if (def.kind === 'module') return `${basename(def.path)}#${def.exportName}`;
+  if (def.kind === 'named') return `"${def.name}"`;
   const firstLine = def.source.split('\n', 1)[0]!.trim();
   return `\`${firstLine.length > 40 ? `${firstLine.slice(0, 39)}…` : firstLine}\``;
 }

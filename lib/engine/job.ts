@@ -1,5 +1,5 @@
 import type { Transferable } from '../task/context';
-import type { TaskDefinition } from '../wire/protocol';
+import type { TaskDefinition } from '../task/definition';
 import { Backlog } from './backlog';
 import type { ThreadHandle } from './local/thread-handle';
 import type { ClockReading } from './metrics';

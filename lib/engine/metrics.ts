@@ -25,6 +25,39 @@ export interface TimeSummary {
   max: number;
 }
 
+/**
+ * Statistics of a pool at one moment.
+ *
+ * @example
+ * ```ts
+ * const { busy, queued } = pool.stats();
+ * ```
+ */
+export interface ThreadPoolStats {
+  /** Threads alive. */
+  threads: number;
+  /** Threads running a task. */
+  busy: number;
+  /** Tasks waiting for a thread. */
+  queued: number;
+  /** Tasks that returned a value. */
+  completed: number;
+  /** Tasks that threw, could not be cloned, or died with their thread. */
+  failed: number;
+  /** Tasks cancelled before they settled. */
+  cancelled: number;
+  /**
+   * Share of the threads' time spent running tasks since the pool was created, from 0 to 1:
+   * thread-time running tasks / (threads × wall time). For an `EventLoopThread`, a thread counts as
+   * busy while at least one task is in progress on its loop.
+   */
+  utilization: number;
+  /** How long tasks ran on their thread, in ms, over every task that ran. */
+  runTime: TimeSummary;
+  /** How long tasks waited between submission and their start on a thread, in ms. */
+  waitTime: TimeSummary;
+}
+
 /** A duration as a histogram holds it: whole µs, at least 1. */
 export function toMicros(ms: number): number {
   return ms >= 0.001 ? Math.round(ms * 1000) : 1;

@@ -1,5 +1,5 @@
 import type { Transferable } from '../task/context';
-import type { TaskDefinition } from '../wire/protocol';
+import type { TaskDefinition } from '../task/definition';
 
 /** A submitter's handle on the jobs it runs together (a subscription): opaque to the operators. */
 export type GroupHandle = object;
@@ -27,15 +27,18 @@ export interface StreamSpecHandle {
 
 /**
  * What the operators and the thread owners use of an engine: the local thread engine
- * (`lib/executor.ts`) and the remote one (`lib/remote/`) both implement it.
+ * (`ThreadEngine`, engine.ts) and the remote one (`lib/remote/client/`) both implement it.
  */
-export interface Executor {
+export interface Engine {
   /** True until `close()` or `terminate()`. */
   readonly isOpen: boolean;
   /** Resolves once closed or terminated and everything it owns has ended. Never rejects. */
   readonly done: Promise<void>;
-  /** Set only by an engine that runs named tasks elsewhere (`RemotePool`). */
-  readonly remote?: true;
+  /**
+   * Throws a `TypeError` if this engine cannot run tasks of `def`'s kind: local threads run tasks from
+   * code (module, inline), a remote pool only named tasks. Called when an operator or a call is made.
+   */
+  checkTask(def: TaskDefinition): void;
   /** A stream's group: at most `maxThreads` threads (or workers) and `maxInFlight` jobs at once. */
   openStream(maxThreads: number, maxInFlight: number, spec: StreamSpecHandle): GroupHandle;
   /** Queues one input of a stream; `tag` is its position, handed back on its job. */

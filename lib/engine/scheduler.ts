@@ -1,4 +1,4 @@
-import type { ExecutorOptions } from './engine';
+import type { EngineOptions } from './engine';
 import type { Group, Job } from './job';
 import type { JobStates } from './job-states';
 import type { ThreadHandle } from './local/thread-handle';
@@ -26,7 +26,7 @@ export class Scheduler {
   private readonly threads: ThreadHandle[];
 
   constructor(
-    private readonly options: ExecutorOptions,
+    private readonly options: EngineOptions,
     private readonly set: ThreadSet,
     private readonly jobs: JobStates,
     /** Called when a job handed to a thread runs past its timeout. */

@@ -1,5 +1,5 @@
 import { WorkerCrashedError } from '../util/errors';
-import type { ExecutorOptions } from './engine';
+import type { EngineOptions } from './engine';
 import { type ThreadEvents, ThreadHandle } from './local/thread-handle';
 
 /** Where an executor is in its life. */
@@ -36,7 +36,7 @@ export class ThreadSet {
   private spawnTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly options: ExecutorOptions,
+    private readonly options: EngineOptions,
     private readonly events: ThreadEvents,
     /** Hands out queued jobs: called once the start-up back-off has passed. */
     private readonly dispatch: () => void,

@@ -1,4 +1,4 @@
-import { Slot } from '../wire/protocol';
+import { Slot } from '../wire/thread';
 import type { Job } from './job';
 
 /** Now, in ms since the epoch, comparable with the start times threads write. */

@@ -1,10 +1,10 @@
-import type { Executor } from '../engine/engine';
+import type { ThreadEngine } from '../engine/engine';
 
 let warned = false;
 
 // The registry holds the engine, never the owner: a pool that nobody references any more can be
 // collected even though its (unref'd) threads are still running, and then we can say so.
-const registry = new FinalizationRegistry<{ readonly executor: Executor; readonly kind: string }>(
+const registry = new FinalizationRegistry<{ readonly executor: ThreadEngine; readonly kind: string }>(
   ({ executor, kind }) => {
     if (warned || !executor.isOpen || executor.threads.length === 0) return;
     warned = true;
@@ -18,6 +18,6 @@ const registry = new FinalizationRegistry<{ readonly executor: Executor; readonl
 );
 
 /** Warns once per process when `owner` is collected while its threads still run, never closed. */
-export function watchForLeak(owner: object, executor: Executor): void {
+export function watchForLeak(owner: object, executor: ThreadEngine): void {
   registry.register(owner, { executor, kind: owner.constructor.name });
 }

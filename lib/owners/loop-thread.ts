@@ -1,5 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { Executor } from '../engine/engine';
+import { ThreadEngine } from '../engine/engine';
 import type { Group } from '../engine/job';
 import { checkResourceLimits } from '../engine/local/resource-limits';
 import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
@@ -60,7 +60,7 @@ const loopOptionKeys = optionKeys<EventLoopThreadOptions>()(
 export class EventLoopThread extends ThreadOwner {
   /** Resolves once the thread's event loop is running. */
   readonly ready: Promise<void>;
-  readonly #executor: Executor;
+  readonly #executor: ThreadEngine;
   readonly #submissions: Group;
 
   constructor(options: EventLoopThreadOptions = {}) {
@@ -71,7 +71,7 @@ export class EventLoopThread extends ThreadOwner {
     checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkResourceLimits(options.resourceLimits);
     const worker = workerSpawnOptions(options);
-    const executor = new Executor({
+    const executor = new ThreadEngine({
       size: 1,
       mode: 'concurrent',
       cancelGraceMs: options.cancelGraceMs ?? 100,

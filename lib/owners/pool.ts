@@ -1,10 +1,13 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { Executor } from '../engine/engine';
+import { ThreadEngine } from '../engine/engine';
+import type { ThreadPoolStats } from '../engine/metrics';
+
+export type { ThreadPoolStats };
+
 import type { Group } from '../engine/job';
 import { checkResourceLimits } from '../engine/local/resource-limits';
 import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
-import type { TimeSummary } from '../engine/metrics';
 import type { TaskLike } from '../task/task';
 import { QueueFullError } from '../util/errors';
 import {
@@ -16,7 +19,7 @@ import {
   checkType,
   optionKeys,
 } from '../util/options';
-import { executorOf, ThreadOwner } from './owner';
+import { ThreadOwner, threadEngineOf } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
 
 /**
@@ -45,39 +48,6 @@ export interface ThreadPoolOptions extends WorkerSpawnOptions {
   name?: string;
 }
 
-/**
- * Statistics of a pool at one moment.
- *
- * @example
- * ```ts
- * const { busy, queued } = pool.stats();
- * ```
- */
-export interface ThreadPoolStats {
-  /** Threads alive. */
-  threads: number;
-  /** Threads running a task. */
-  busy: number;
-  /** Tasks waiting for a thread. */
-  queued: number;
-  /** Tasks that returned a value. */
-  completed: number;
-  /** Tasks that threw, could not be cloned, or died with their thread. */
-  failed: number;
-  /** Tasks cancelled before they settled. */
-  cancelled: number;
-  /**
-   * Share of the threads' time spent running tasks since the pool was created, from 0 to 1:
-   * thread-time running tasks / (threads × wall time). For an `EventLoopThread`, a thread counts as
-   * busy while at least one task is in progress on its loop.
-   */
-  utilization: number;
-  /** How long tasks ran on their thread, in ms, over every task that ran. */
-  runTime: TimeSummary;
-  /** How long tasks waited between submission and their start on a thread, in ms. */
-  waitTime: TimeSummary;
-}
-
 /** The options `new ThreadPool()` accepts: extend this list with each new option. */
 const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
   'size',
@@ -103,7 +73,7 @@ const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
 export class ThreadPool extends ThreadOwner {
   /** Threads in the pool. */
   readonly size: number;
-  readonly #executor: Executor;
+  readonly #executor: ThreadEngine;
   readonly #maxQueue: number;
   readonly #runs: Group;
 
@@ -118,7 +88,7 @@ export class ThreadPool extends ThreadOwner {
     const worker = workerSpawnOptions(options);
     checkType('name', options.name, 'string');
     const size = options.size ?? availableParallelism();
-    const executor = new Executor({
+    const executor = new ThreadEngine({
       size,
       mode: 'sequential',
       cancelGraceMs: options.cancelGraceMs ?? 100,
@@ -184,6 +154,6 @@ let shared: ThreadPool | undefined;
  * ```
  */
 export function defaultPool(): ThreadPool {
-  if (shared === undefined || !executorOf(shared).isOpen) shared = new ThreadPool({ name: 'rxthreads-default' });
+  if (shared === undefined || !threadEngineOf(shared).isOpen) shared = new ThreadPool({ name: 'rxthreads-default' });
   return shared;
 }

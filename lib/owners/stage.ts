@@ -4,9 +4,10 @@ import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rx
 import { startWorker, tsNodeInit } from '../engine/local/thread-handle';
 import { cancelCloseGraceMs } from '../engine/port';
 import { type Transferable, transferList } from '../task/context';
-import { toWire } from '../thread/outbox';
-import { QueueFullError, rebuildError, SerializationError, taskErrorFrom, WorkerCrashedError } from '../util/errors';
+import type { TaskDefinition } from '../task/definition';
+import { QueueFullError, SerializationError, WorkerCrashedError } from '../util/errors';
 import { describeUnclonable } from '../wire/clone';
+import { rebuildError, taskErrorFrom, toWire, type WireError } from '../wire/errors';
 import {
   StageCounter,
   type StageFromThread,
@@ -14,9 +15,7 @@ import {
   StageKind,
   type StageToThread,
   stageCounters,
-  type TaskDefinition,
-  type WireError,
-} from '../wire/protocol';
+} from '../wire/stage';
 
 const entry = join(__dirname, '..', 'thread', 'stage-entry.js');
 

@@ -1,8 +1,8 @@
-import type { Executor } from '../engine/engine';
+import type { ThreadEngine } from '../engine/engine';
 import type { Group } from '../engine/job';
-import { checkRemotePairing } from '../remote/task';
 import type { Transferable } from '../task/context';
-import { definitionOf, type TaskLike, toTask } from '../task/task';
+import { definitionOf } from '../task/definition';
+import { type TaskLike, toTask } from '../task/task';
 import { withAwaitingCaller } from '../util/caller-site';
 import { abortedBy } from '../util/errors';
 import { checkKnownKeys, checkObject, checkSignal, checkTimeout, optionError, optionKeys } from '../util/options';
@@ -43,21 +43,21 @@ export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkTimeout('timeout', options?.timeout);
 }
 
-/** Runs one task on an executor as a promise, wired to an optional AbortSignal. */
+/** Runs one task on an engine as a promise, wired to an optional AbortSignal. */
 export function submitJob<I, O>(
-  executor: Executor,
+  engine: ThreadEngine,
   group: Group,
   task: TaskLike<I, O>,
   input: I,
   options: SubmitOptions | undefined,
 ): Promise<O> {
-  checkRemotePairing(task as TaskLike<never, unknown>, false);
   const def = definitionOf(toTask(task));
+  engine.checkTask(def);
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(abortedBy(signal));
   const settled = new Promise<O>((resolve, reject) => {
     let unwatch: (() => void) | undefined;
-    const job = executor.submit(
+    const job = engine.submit(
       group,
       def,
       input,
@@ -70,7 +70,7 @@ export function submitJob<I, O>(
       options?.timeout,
     );
     if (signal !== undefined && !job.settled) {
-      unwatch = watchSignal(executor, signal, () => executor.cancel(job, abortedBy(signal)));
+      unwatch = watchSignal(engine, signal, () => engine.cancel(job, abortedBy(signal)));
     }
   });
   return withAwaitingCaller(settled);

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { Executor, GroupHandle, JobHandle, StreamSpecHandle } from '../engine/port';
+import type { Engine, GroupHandle, JobHandle, StreamSpecHandle } from '../engine/port';
 import type { Transferable } from '../task/context';
+import type { TaskDefinition } from '../task/definition';
+import { nameOf } from '../task/named';
 import { AbortError, ClosedError } from '../util/errors';
-import type { WireError } from '../wire/protocol';
+import type { WireError } from '../wire/errors';
 import { describeConnection, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { type Batch, RemoteGroup, type RemoteJob } from './group';
 import { Link } from './link';
-import { remoteNameOf } from './task';
 import {
   cancelChannel,
   decodeReply,
@@ -41,8 +42,7 @@ const jobWorkMs = 10;
  * the outcome onto this pool's own reply list; a cancel removes a waiting job or, for one that a
  * worker holds, is published to the queue's cancel channel so that worker aborts its signal.
  */
-export class RemoteExecutor implements Executor {
-  readonly remote = true as const;
+export class RemoteExecutor implements Engine {
   readonly done: Promise<void>;
   readonly id = randomBytes(6).toString('hex');
   private resolveDone!: () => void;
@@ -88,8 +88,17 @@ export class RemoteExecutor implements Executor {
     void this.done.then(() => queueMicrotask(callback));
   }
 
+  /** A remote pool runs only named tasks: what its workers' `tasks` maps name. */
+  checkTask(def: TaskDefinition): void {
+    if (def.kind === 'named') return;
+    const what = def.kind === 'inline' ? 'an inline task' : `moduleTask(${def.path}, ${def.exportName})`;
+    throw new TypeError(
+      `Expected \`task\` to be a remoteTask('name'): a RemotePool runs only tasks its workers name, got ${what}`,
+    );
+  }
+
   openStream(maxThreads: number, maxInFlight: number, spec: StreamSpecHandle): GroupHandle {
-    return new RemoteGroup(Math.min(maxThreads, maxInFlight), spec, remoteNameOf(spec.def));
+    return new RemoteGroup(Math.min(maxThreads, maxInFlight), spec, nameOf(spec.def) ?? '');
   }
 
   // `transfer` is accepted and copies: nothing can be moved to another process. A streaming

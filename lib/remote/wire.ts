@@ -1,14 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
-import { toWire } from '../thread/outbox';
-import {
-  rebuildError,
-  SerializationError,
-  TaskError,
-  TimeoutError,
-  taskErrorFrom,
-  WorkerCrashedError,
-} from '../util/errors';
-import type { WireError } from '../wire/protocol';
+import { SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../util/errors';
+import type { WireError } from '../wire/errors';
+import { rebuildError, taskErrorFrom, toWire } from '../wire/errors';
 
 /** What a BullMQ job carries: a task name and a structured clone, never code. */
 export interface JobData {

@@ -1,9 +1,9 @@
 import { cancelCloseGraceMs } from '../engine/port';
-import { engineOf, executorOf, isRemoteOwner } from '../owners/owner';
+import { engineOf, isOwner, type RemoteTarget, threadEngineOf } from '../owners/owner';
 import { defaultPool, ThreadPool } from '../owners/pool';
-import { checkRemotePairing, type RemoteTarget } from '../remote/task';
 import type { Transferable } from '../task/context';
-import type { TaskLike } from '../task/task';
+import { definitionOf } from '../task/definition';
+import { type TaskLike, toTask } from '../task/task';
 import {
   checkInteger,
   checkIntegerOrInfinity,
@@ -107,11 +107,8 @@ export function offloadSetup<I>(
   checkObject('options', options);
   checkKnownKeys(api, options, [...offloadOptionKeys, ...moreKeys]);
   const { pool, threads } = options;
-  const remote = isRemoteOwner(pool);
-  if (pool !== undefined && !(pool instanceof ThreadPool) && !remote) {
-    throw optionError('pool', 'a ThreadPool or a RemotePool', pool);
-  }
-  checkRemotePairing(task as TaskLike<never, unknown>, remote);
+  if (pool !== undefined && !isOwner(pool)) throw optionError('pool', 'a ThreadPool or a RemotePool', pool);
+  (pool === undefined ? threadEngineOf(defaultPool()) : engineOf(pool)).checkTask(definitionOf(toTask(task)));
   checkInteger('threads', threads, 1);
   if (pool !== undefined && threads !== undefined) {
     throw optionError('threads', 'unset when `pool` is given', threads);
@@ -123,14 +120,14 @@ export function offloadSetup<I>(
   const place = (): Placement => {
     if (threads !== undefined) {
       const own = new ThreadPool({ size: threads });
-      const executor = executorOf(own);
+      const engine = threadEngineOf(own);
       // Cancelled (an unsubscribe or an error), its threads are gone within cancelGraceMs + 1 s.
       const release = (outcome: string, then: () => void) =>
-        void executor.close(outcome === 'complete' ? undefined : cancelCloseGraceMs).then(then);
-      return { executor, release };
+        void engine.close(outcome === 'complete' ? undefined : cancelCloseGraceMs).then(then);
+      return { engine, release };
     }
     return {
-      executor: pool === undefined ? executorOf(defaultPool()) : engineOf(pool),
+      engine: pool === undefined ? threadEngineOf(defaultPool()) : engineOf(pool),
       release: (_outcome, then) => then(),
     };
   };

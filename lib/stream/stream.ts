@@ -1,11 +1,12 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import { streamEnded } from '../engine/job';
-import type { Executor, JobHandle as Job } from '../engine/port';
+import type { Engine, JobHandle as Job } from '../engine/port';
 import type { Transferable } from '../task/context';
-import { definitionOf, type TaskLike, toTask } from '../task/task';
+import type { TaskDefinition } from '../task/definition';
+import { definitionOf } from '../task/definition';
+import { type TaskLike, toTask } from '../task/task';
 import { abortedBy } from '../util/errors';
 import { watchSignal } from '../util/signal-watch';
-import type { TaskDefinition } from '../wire/protocol';
 import { absent, Reorder } from './reorder';
 import { isPerInputError } from './settle';
 
@@ -14,7 +15,7 @@ export interface StreamOptions<I> {
   readonly concurrency: number;
   readonly ordered: boolean;
   readonly transfer: ((input: I) => Transferable[]) | undefined;
-  /** Whether the executor limits concurrency by threads (a pool) or by jobs in flight (a loop). */
+  /** Whether the engine limits concurrency by threads (a pool) or by jobs in flight (a loop). */
   readonly limitBy: 'threads' | 'jobs';
   /** Aborting it ends the stream with an `AbortError`. */
   readonly signal: AbortSignal | undefined;
@@ -28,7 +29,7 @@ type Outcome = 'complete' | 'error' | 'unsubscribe';
 
 /** Where a subscription's jobs run, and what to do with those threads when it ends. */
 export interface Placement {
-  readonly executor: Executor;
+  readonly engine: Engine;
   /** Called once when the subscription ends; calls `then` once the threads it owns have exited. */
   release(outcome: Outcome, then: () => void): void;
 }
@@ -67,7 +68,7 @@ class Run<I> {
     private readonly options: StreamOptions<I>,
     private readonly feeder: Feeder<I>,
   ) {
-    const { executor } = placement;
+    const { engine } = placement;
     // One settle function for every job of the run, which finds the value's position in its tag.
     const spec = {
       def,
@@ -78,8 +79,8 @@ class Run<I> {
     };
     this.group =
       options.limitBy === 'threads'
-        ? executor.openStream(options.concurrency, Number.POSITIVE_INFINITY, spec)
-        : executor.openStream(Number.POSITIVE_INFINITY, options.concurrency, spec);
+        ? engine.openStream(options.concurrency, Number.POSITIVE_INFINITY, spec)
+        : engine.openStream(Number.POSITIVE_INFINITY, options.concurrency, spec);
   }
 
   start(): void {
@@ -102,7 +103,7 @@ class Run<I> {
         return;
       }
     }
-    this.placement.executor.feed(this.group, value, transferList, this.index++);
+    this.placement.engine.feed(this.group, value, transferList, this.index++);
   }
 
   /** Called with the values a streaming task yields (one function for every job of the run). */
@@ -123,7 +124,7 @@ class Run<I> {
       // below, nor reach the caller from inside a thread's message handler: the stream's own
       // outcome is already decided, as RxJS itself does with a teardown that throws after an error.
     }
-    if (outcome !== 'complete') this.placement.executor.cancelGroup(this.group);
+    if (outcome !== 'complete') this.placement.engine.cancelGroup(this.group);
     this.early.clear();
     this.held.clear();
     this.placement.release(outcome, () => {
@@ -139,7 +140,7 @@ class Run<I> {
     if (!this.options.ordered || at === this.nextToEmit) {
       this.emitAll(outputs);
       // Credit back only once emitted: a held stream stops its generator after a window of values.
-      if (!this.ended) this.placement.executor.grant(job, values.length);
+      if (!this.ended) this.placement.engine.grant(job, values.length);
       return;
     }
     let held = this.held.get(at);
@@ -206,7 +207,7 @@ class Run<I> {
         this.inputsDone++;
       }
       this.emitAll(held.outputs);
-      if (held.job !== undefined && !this.ended) this.placement.executor.grant(held.job, held.yielded);
+      if (held.job !== undefined && !this.ended) this.placement.engine.grant(held.job, held.yielded);
       if (!held.done) return; // now the input that emits; its next values go out as they come
     }
   }
@@ -257,7 +258,7 @@ function runStream<I, O>(
     // right there rather than after its last value.
     subscriber.add(() => run.end('unsubscribe'));
     if (signal !== undefined) {
-      subscriber.add(watchSignal(placement.executor, signal, () => run.end('error', abortedBy(signal))));
+      subscriber.add(watchSignal(placement.engine, signal, () => run.end('error', abortedBy(signal))));
     }
     run.start();
   });

@@ -6,6 +6,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { toMicros } from '../engine/metrics';
 import { TimeoutError } from '../util/errors';
 import { record } from '../util/histogram';
+import { toWire, type WireError } from '../wire/errors';
 import {
   Header,
   Kind,
@@ -24,13 +25,12 @@ import {
   type ToThread,
   threadInts,
   threadTimes,
-  type WireError,
-} from '../wire/protocol';
+} from '../wire/thread';
 import { ContextBase } from './context';
 import { explainThrown } from './inline-scope';
 import { type Loaded, TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';
-import { Outbox, toWire } from './outbox';
+import { Outbox } from './outbox';
 import { driveStream, isGenerator } from './stream-task';
 import { TinyWork } from './tiny-work';
 

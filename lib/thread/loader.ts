@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { TaskDefinition, ThreadInit } from '../wire/protocol';
+import type { TaskDefinition } from '../task/definition';
+import type { ThreadInit } from '../wire/thread';
 import { evaluateInline } from './inline-scope';
 import { importModule, TypeScriptHooks, typeScriptExtensions, typeScriptHint, typeScriptRuntime } from './typescript';
 
@@ -56,6 +57,7 @@ export class TaskLoader {
     const def = this.definitions.get(key);
     if (def === undefined) throw new LoadError(`Unknown task ${key}`);
     if (def.kind === 'inline') return compileInline(def.source);
+    if (def.kind === 'named') throw new LoadError(`The task named "${def.name}" runs only on a RemotePool`);
     const exports = await this.importFile(def.path);
     let value: unknown;
     if (def.exportName === 'default') {

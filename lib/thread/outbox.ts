@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type Transferable, transferList } from '../task/context';
 import { describeUnclonable } from '../wire/clone';
+import { toWire, type WireError } from '../wire/errors';
 import {
   Header,
   Kind,
@@ -10,8 +11,7 @@ import {
   type ResultsMessage,
   Stride,
   slotOfOutcome,
-  type WireError,
-} from '../wire/protocol';
+} from '../wire/thread';
 
 const transferMark = Symbol.for('rxthreads.transfer');
 
@@ -28,36 +28,6 @@ export function markTransfer(value: unknown, list: readonly Transferable[]): Tra
 
 export function isTransfer(value: unknown): value is Transfer {
   return typeof value === 'object' && value !== null && transferMark in value;
-}
-
-/** Turns anything thrown into a cloneable description of it. */
-export function toWire(thrown: unknown, message?: string): WireError {
-  if (!(thrown instanceof Error)) {
-    const props: Record<string, unknown> = {};
-    try {
-      props.thrown = structuredClone(thrown);
-    } catch {
-      // not cloneable: the message says what it was
-    }
-    return { name: 'Error', message: message ?? `Non-error value thrown: ${String(thrown)}`, stack: undefined, props };
-  }
-  const props: Record<string, unknown> = {};
-  for (const name of Object.keys(thrown)) {
-    if (name === 'name' || name === 'message' || name === 'stack') continue;
-    try {
-      props[name] = structuredClone((thrown as unknown as Record<string, unknown>)[name]);
-    } catch {
-      // a property that cannot be cloned stays behind
-    }
-  }
-  if (thrown.cause !== undefined && !('cause' in props)) {
-    try {
-      props.cause = structuredClone(thrown.cause);
-    } catch {
-      props.cause = String(thrown.cause);
-    }
-  }
-  return { name: String(thrown.name), message: message ?? String(thrown.message), stack: thrown.stack, props };
 }
 
 /**

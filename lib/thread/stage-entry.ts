@@ -8,19 +8,12 @@ import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { type Observable, Subject, type Subscription } from 'rxjs';
 import { type Transferable, transferList } from '../task/context';
-import { rebuildError } from '../util/errors';
-import {
-  StageCounter,
-  type StageFromThread,
-  type StageInit,
-  StageKind,
-  type StageToThread,
-  type WireError,
-} from '../wire/protocol';
+import { rebuildError, toWire, type WireError } from '../wire/errors';
+import { StageCounter, type StageFromThread, type StageInit, StageKind, type StageToThread } from '../wire/stage';
 import { ContextBase } from './context';
 import { TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';
-import { isTransfer, toWire } from './outbox';
+import { isTransfer } from './outbox';
 
 const init = workerData as StageInit;
 const { port } = init;

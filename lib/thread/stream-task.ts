@@ -4,7 +4,9 @@
  * batches only while more values are ready; the generator runs only while the caller has given
  * credit, so a stream nobody reads waits here rather than piling up in the caller.
  */
-import { SlotInt, SlotTime, slotInts, slotTimes, type WireError } from '../wire/protocol';
+
+import type { WireError } from '../wire/errors';
+import { SlotInt, SlotTime, slotInts, slotTimes } from '../wire/thread';
 import type { Outbox } from './outbox';
 import { TinyWork } from './tiny-work';
 

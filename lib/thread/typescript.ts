@@ -7,7 +7,7 @@
 import { register as registerHooks } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ThreadInit } from '../wire/protocol';
+import type { ThreadInit } from '../wire/thread';
 
 // `import()` written so that the CommonJS build keeps it a real dynamic import.
 export const importModule = new Function('specifier', 'return import(specifier)') as (

@@ -1,5 +1,3 @@
-import type { WireError } from '../wire/protocol';
-
 /**
  * A task threw (or rejected) inside a thread.
  *
@@ -115,25 +113,6 @@ export class ClosedError extends Error {
  */
 export class QueueFullError extends Error {
   override readonly name = 'QueueFullError';
-}
-
-/** Rebuilds an error that crossed from a thread, keeping its name, stack and properties. */
-export function rebuildError(wire: WireError): Error {
-  const error = new Error(wire.message);
-  Object.defineProperty(error, 'name', {
-    value: wire.name,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
-  if (wire.stack !== undefined) error.stack = wire.stack;
-  Object.assign(error, wire.props);
-  return error;
-}
-
-/** The error for a task that threw, rebuilt from the wire. */
-export function taskErrorFrom(wire: WireError): TaskError {
-  return new TaskError(wire.message, { cause: rebuildError(wire) });
 }
 
 /** The error an operation ends with when its `signal` aborts (`cause`: the signal's reason). */

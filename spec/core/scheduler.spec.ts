@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import type { ExecutorOptions } from '../../lib/engine/engine';
+import type { EngineOptions } from '../../lib/engine/engine';
 import { Group, type Job, newJob } from '../../lib/engine/job';
 import { JobStates } from '../../lib/engine/job-states';
 import type { ThreadHandle } from '../../lib/engine/local/thread-handle';
 import { Scheduler } from '../../lib/engine/scheduler';
 import type { ThreadSet } from '../../lib/engine/thread-set';
-import type { TaskDefinition } from '../../lib/wire/protocol';
+import type { TaskDefinition } from '../../lib/task/definition';
 
 /** A thread as the scheduler sees it: how many jobs it holds, and room for more. */
 class FakeThread {
@@ -34,7 +34,7 @@ class FakeThread {
 
 describe('Scheduler (main-thread scheduling logic)', () => {
   const def: TaskDefinition = { key: 1, kind: 'inline', source: '(x) => x' };
-  const options = { mode: 'sequential', slotCount: 1024 } as ExecutorOptions;
+  const options = { mode: 'sequential', slotCount: 1024 } as EngineOptions;
 
   function setUp(threads: FakeThread[], jobs: number) {
     const set = { threads, state: 'open', spawnMissing() {} } as unknown as ThreadSet;

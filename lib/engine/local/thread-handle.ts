@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ResourceLimits, type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
 import { type Transferable, transferList } from '../../task/context';
+import type { TaskDefinition } from '../../task/definition';
 import { SerializationError } from '../../util/errors';
 import { describeUnclonable } from '../../wire/clone';
 import {
@@ -20,13 +21,12 @@ import {
   Stride,
   slotInts,
   slotTimes,
-  type TaskDefinition,
   type ThreadInit,
   ThreadInt,
   ThreadTime,
   threadInts,
   threadTimes,
-} from '../../wire/protocol';
+} from '../../wire/thread';
 import { checkNotDetached } from '../../wire/transfer';
 import type { Group, Job } from '../job';
 import type { Metrics, ThreadHistograms } from '../metrics';

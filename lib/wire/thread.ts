@@ -1,5 +1,7 @@
+import type { TaskDefinition } from '../task/definition';
+
 /**
- * The messages that cross between the main thread and a worker thread.
+ * The messages that cross between the main thread and a pool or event-loop thread.
  *
  * Jobs travel in batches: one `run` message carries many jobs and one `results` message carries
  * many outcomes, so per-message cost is shared by all the values in it. Each job sits in a *slot*:
@@ -95,10 +97,6 @@ export type RunMode =
   /** Every job at once, interleaved on the thread's event loop (an event-loop thread). */
   | 'concurrent';
 
-export type TaskDefinition =
-  | { readonly key: number; readonly kind: 'module'; readonly path: string; readonly exportName: string }
-  | { readonly key: number; readonly kind: 'inline'; readonly source: string };
-
 /** What `workerData` carries to a new thread. */
 export interface ThreadInit {
   readonly states: SharedArrayBuffer;
@@ -114,14 +112,6 @@ export interface ThreadInit {
   readonly mode: RunMode;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;
-}
-
-/** An error as it crosses the boundary: enough to rebuild it with its name, stack and properties. */
-export interface WireError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack: string | undefined;
-  readonly props: Record<string, unknown>;
 }
 
 /** Outcome codes in a `results` message. */
@@ -233,83 +223,3 @@ export type ReadyMessage = [kind: typeof Kind.Ready];
 export type ResultsMessage = [kind: typeof Kind.Results, busyMs: number, ...outcomes: unknown[]];
 
 export type FromThread = ReadyMessage | ResultsMessage;
-
-// ---- inThread: a whole stage running in a thread of its own ----
-//
-// A stage thread has a MessageChannel of its own (not the worker's port) and a few Int32 counters
-// in shared memory. Messages are flat arrays, as above, discriminated by a `StageKind`.
-
-export const StageKind = {
-  /** `[Next, value, value, …]` either way: source values in, stage outputs out. */
-  Next: 0,
-  /** `[Complete]` either way: the source completed / the stage completed. */
-  Complete: 1,
-  /** `[Error, wire]` either way: the source errored / the stage errored (`[Error, wire, 1]`: with the source's error). */
-  Error: 2,
-  /** `[Stop]` in: unsubscribe the stage (its teardown runs in the thread). `[Stop]` out: done so. */
-  Stop: 3,
-  /** `[Unclonable, wire]` out: an output could not be cloned to the caller. */
-  Unclonable: 4,
-  /** `[CloseError, wire]` out: an `onThreadClose` callback threw, after the thread's last outcome. */
-  CloseError: 5,
-} as const;
-
-// ---- main thread → stage thread ----
-
-/** `[Next, value, …]`: source values for `input$`, in order. */
-export type StageNextMessage = [kind: typeof StageKind.Next, ...values: unknown[]];
-
-export type StageToThread =
-  | StageNextMessage
-  /** The source completed: complete `input$`. */
-  | [kind: typeof StageKind.Complete]
-  /** The source errored: error `input$` with the rebuilt error. */
-  | [kind: typeof StageKind.Error, error: WireError]
-  /** The caller unsubscribed: unsubscribe the stage here, then end the thread. */
-  | [kind: typeof StageKind.Stop];
-
-// ---- stage thread → main thread ----
-// `Complete`, `Error`, `Stop` and `Unclonable` carry the stage's outcome: it is sent once, after
-// every output. The thread then runs its `onThreadClose` callbacks (a `CloseError` for each one
-// that throws), closes its port and exits by itself once its event loop has drained.
-
-export type StageFromThread =
-  /** What the stage emitted, in order. */
-  | StageNextMessage
-  /** The stage completed (its teardown has run). */
-  | [kind: typeof StageKind.Complete]
-  /**
-   * The stage errored, failed to load, or completed but its teardown threw; `passedThrough` is 1
-   * when the error is the source's own.
-   */
-  | [kind: typeof StageKind.Error, error: WireError, passedThrough?: 1]
-  /** The stage was unsubscribed, as asked, and its teardown has run; `[Stop, wire]`: it threw. */
-  | [kind: typeof StageKind.Stop, teardownError?: WireError]
-  /** An output could not be cloned: the values before it were sent, the stage is unsubscribed. */
-  | [kind: typeof StageKind.Unclonable, error: WireError]
-  /** An `onThreadClose` callback threw. */
-  | [kind: typeof StageKind.CloseError, error: WireError];
-
-/** Shared Int32 counters of a stage thread. */
-export const StageCounter = {
-  /** Source values the thread has handed to the stage: the sender's credit. Notified on change. */
-  Consumed: 0,
-  /** 1 once the caller unsubscribed (or the stream failed on the caller's side): `ctx.aborted`. */
-  Aborted: 1,
-  /** 1 once the thread is exiting (also on process.exit or an uncaught error); `Consumed` is notified. */
-  Exited: 2,
-  /** 1 once the stage has subscribed to `input$`'s values (`overflow: 'block'` waits only then). */
-  Started: 3,
-} as const;
-
-/** Int32 counters in a stage thread's shared buffer. */
-export const stageCounters = 4;
-
-/** What `workerData` carries to a stage thread. */
-export interface StageInit {
-  readonly def: TaskDefinition;
-  readonly counters: SharedArrayBuffer;
-  /** The port the stage's messages travel on, both ways. */
-  readonly port: import('node:worker_threads').MessagePort;
-  readonly tsNode: ThreadInit['tsNode'];
-}
