@@ -119,6 +119,7 @@ export class TaskServer {
   readonly #client: Redis;
   readonly #subscriber: Redis;
   readonly #tasks: Map<string, TaskLike<unknown, unknown>>;
+  readonly #queue: string;
   /** Cancels that came before their job reached the processor, by job id, with when they expire. */
   readonly #early = new Map<string, number>();
   /** The order in which the jobs running here started, by job id. */
@@ -149,6 +150,7 @@ export class TaskServer {
     checkInteger('lockDuration', options.lockDuration, 1);
     checkInteger('stalledInterval', options.stalledInterval, 1);
     checkType('prefix', options.prefix, 'string');
+    this.#queue = options.queue;
     this.#tasks = new Map();
     for (const [name, task] of Object.entries(options.tasks)) {
       this.#tasks.set(name, toTask(task as TaskLike<unknown, unknown>));
@@ -331,6 +333,15 @@ return 1`,
     }
   }
 
+  /** The error of a job for a task name this worker does not serve: what was asked for, and what is served. */
+  #notServed(name: string): Error {
+    const served = [...this.#tasks.keys()].sort().join(', ');
+    const serves = served === '' ? 'this worker serves no tasks' : `this worker serves: ${served}`;
+    return new Error(
+      `No task named ${JSON.stringify(name)} is served on queue ${JSON.stringify(this.#queue)}; ${serves}`,
+    );
+  }
+
   /** The outcome of one input, or `undefined` for a cancelled one (nobody waits for it). */
   async #run(
     job: Job,
@@ -345,13 +356,7 @@ return 1`,
       return [RemoteOutcome.Crashed, wireOf(cause), 1];
     }
     const task = this.#tasks.get(data.t);
-    if (task === undefined) {
-      const names = [...this.#tasks.keys()].join(', ');
-      return [
-        RemoteOutcome.Threw,
-        wireOf(new Error(`Unknown task '${data.t}': this worker serves ${names || 'no tasks'}`)),
-      ];
-    }
+    if (task === undefined) return [RemoteOutcome.Threw, wireOf(this.#notServed(data.t))];
     let value: unknown;
     try {
       value = decodeValue(Buffer.from(input, 'base64'));
