@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect, describeConnection, type RedisConnection } from './connection';
+import { connect, connectTimeoutError, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { liveTtlMs } from './wire';
 
@@ -64,12 +64,10 @@ export class Link {
       redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
     this.ready = new Promise<void>((resolve, reject) => {
       this.giveUp = reject;
-      const timer = setTimeout(() => {
-        const where = describeConnection(connection);
-        const why = this.lastError === undefined ? '' : ` (${this.lastError.message})`;
-        const message = `Could not connect to Redis at ${where} within ${connectTimeout} ms${why}`;
-        reject(new RemoteConnectionError(message, { cause: this.lastError }));
-      }, connectTimeout);
+      const timer = setTimeout(
+        () => reject(connectTimeoutError(connection, connectTimeout, this.lastError)),
+        connectTimeout,
+      );
       this.stopWaiting = () => clearTimeout(timer);
       void Promise.all([readyOf(this.client), readyOf(this.blocking)]).then(() => {
         clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../errors';
+import { AbortError, ClosedError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../errors';
 import { ThreadPool, type ThreadPoolStats } from '../pool';
 import { type TaskLike, toTask } from '../task';
 import {
@@ -13,7 +13,7 @@ import {
   optionError,
   optionKeys,
 } from '../validate';
-import { bullConnection, checkConnection, connect, type RedisConnection } from './connection';
+import { bullConnection, checkConnection, connect, connectTimeoutError, type RedisConnection } from './connection';
 import {
   cancelChannel,
   decodeValue,
@@ -56,6 +56,11 @@ export interface ServeTasksOptions {
   stalledInterval?: number;
   /** BullMQ's key prefix; callers must use the same. @default 'bull' */
   prefix?: string;
+  /**
+   * How long the server waits for Redis: past it, `ready` rejects with `RemoteConnectionError`
+   * and the server closes itself. @default 5000
+   */
+  connectTimeout?: number;
 }
 
 const serveTasksOptionKeys = optionKeys<ServeTasksOptions>()(
@@ -68,6 +73,7 @@ const serveTasksOptionKeys = optionKeys<ServeTasksOptions>()(
   'lockDuration',
   'stalledInterval',
   'prefix',
+  'connectTimeout',
 );
 
 /**
@@ -110,7 +116,12 @@ const replyTtlMs = 3_600_000;
  * ```
  */
 export class TaskServer {
-  /** Resolves once connected to Redis, taking jobs and listening for cancels. */
+  /**
+   * Resolves once connected to Redis, taking jobs and listening for cancels. Rejects with
+   * `RemoteConnectionError` if that takes longer than `connectTimeout` (the server then closes
+   * itself, and `done` resolves), or with `ClosedError` if the server is closed first. Need not be
+   * awaited: a rejection is never an unhandled one.
+   */
   readonly ready: Promise<void>;
   /** Resolves once closed or terminated and every thread has exited. Never rejects. */
   readonly done: Promise<void>;
@@ -128,6 +139,9 @@ export class TaskServer {
   /** Inputs handed to the pool and not settled. */
   #inPool = 0;
   #requeue = false;
+  #lastError: Error | undefined;
+  /** Rejects `ready` while it is pending: the server closed before it connected. */
+  #notReady: (error: Error) => void = () => {};
   #closing: Promise<void> | undefined;
   #resolveDone!: () => void;
   #running = 0;
@@ -150,6 +164,7 @@ export class TaskServer {
     checkInteger('lockDuration', options.lockDuration, 1);
     checkInteger('stalledInterval', options.stalledInterval, 1);
     checkType('prefix', options.prefix, 'string');
+    checkInteger('connectTimeout', options.connectTimeout, 1);
     this.#queue = options.queue;
     this.#tasks = new Map();
     for (const [name, task] of Object.entries(options.tasks)) {
@@ -164,6 +179,9 @@ export class TaskServer {
     this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
     this.#client = connect(options.connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
+    this.#client.on('error', (error: Error) => {
+      this.#lastError = error;
+    });
     // One atomic step: a caller that has closed (its live key deleted) gets nothing more on its list.
     this.#client.defineCommand('rxthreadsReply', {
       numberOfKeys: 2,
@@ -190,12 +208,29 @@ return 1`,
     this.#worker.on('error', () => {}); // connection errors: BullMQ reconnects by itself
     const channel = cancelChannel(prefix, options.queue);
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancel(message));
-    this.ready = Promise.all([
+    const connected = Promise.all([
       this.#worker.waitUntilReady(),
       this.#subscriber.subscribe(channel),
       this.#client.status === 'ready' ? undefined : new Promise((resolve) => this.#client.once('ready', resolve)),
-    ]).then(() => {});
-    this.ready.catch(() => {});
+    ]);
+    this.ready = this.#readyWithin(connected, options.connection, options.connectTimeout ?? 5000);
+    // Handled here, so that a script that never awaits `ready` sees no unhandled rejection.
+    this.ready.catch(() => void this.close());
+  }
+
+  /** `connected`, or a `RemoteConnectionError` once `ms` have passed without it. */
+  #readyWithin(connected: Promise<unknown>, connection: RedisConnection, ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(connectTimeoutError(connection, ms, this.#lastError)), ms);
+      this.#notReady = (error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      connected.then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, this.#notReady);
+    });
   }
 
   /** Jobs running, served and cancelled, and the local pool's statistics, now. */
@@ -231,6 +266,7 @@ return 1`,
   }
 
   async #shutdown(): Promise<void> {
+    this.#notReady(new ClosedError('The task server was closed before it connected to Redis'));
     // Never connected (Redis unreachable): there is nothing to finish, and a graceful close would
     // wait for a connection that may never come.
     const connected = this.#client.status === 'ready';

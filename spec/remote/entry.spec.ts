@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { ClosedError } from 'rxthreads';
 import { RemotePool, remoteTask, serveTasks } from 'rxthreads/remote';
 
 const run = promisify(execFile);
@@ -35,6 +36,48 @@ setTimeout(async () => {
     expect(exit, 'ms from closed to exited').to.be.below(1_000);
   });
 
+  it('rejects serveTasks(...).ready after connectTimeout when Redis is unreachable, naming where and how long, and cleans up', async () => {
+    // One server's ready is awaited; the other's is never looked at, and must not be an unhandled
+    // rejection. Both must close their connections and threads by themselves, so the process exits.
+    const script = `const { serveTasks } = require('rxthreads/remote');
+const connection = 'redis://127.0.0.1:1';
+const options = { queue: 'q', connection, threads: 1, tasks: { a: (x) => x }, connectTimeout: 300 };
+const started = Date.now();
+const awaited = serveTasks(options);
+const ignored = serveTasks(options);
+awaited.ready.then(
+  () => console.log(JSON.stringify({ ready: 'resolved' })),
+  (error) => console.log(JSON.stringify({ ready: error.name + ': ' + error.message, after: Date.now() - started })),
+);
+Promise.all([awaited.done, ignored.done]).then(() => {
+  const done = Date.now();
+  process.on('exit', () => console.log(JSON.stringify({ done: done - started, exit: Date.now() - done })));
+});`;
+    const { stdout } = await run(process.execPath, ['-e', script], { timeout: 10_000 });
+    const [first, second] = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(first.ready).to.match(
+      /^RemoteConnectionError: Could not connect to Redis at redis:\/\/127\.0\.0\.1:1 within 300 ms \(.*ECONNREFUSED.*\)$/,
+    );
+    expect(first.after, 'ms to reject ready').to.be.within(300, 2_000);
+    expect(second.done, 'ms to done').to.be.below(3_000);
+    expect(second.exit, 'ms from done to exited').to.be.below(1_000);
+  });
+
+  it('rejects ready with ClosedError for a task server closed before it connected', async () => {
+    const server = serveTasks({
+      queue: 'q',
+      connection: 'redis://127.0.0.1:1',
+      threads: 1,
+      tasks: { a: (x: number) => x },
+    });
+    const ready = server.ready.catch((e: unknown) => e);
+    await server.close();
+    expect(await ready).to.be.instanceOf(ClosedError);
+  });
+
   it('validates RemotePool options, echoing the value', () => {
     const connection = 'redis://127.0.0.1:6379';
     expect(() => new RemotePool(undefined as never)).to.throw(TypeError, /`options`/);
@@ -60,6 +103,10 @@ setTimeout(async () => {
     expect(() => serveTasks({ queue: 'q', connection, tasks: { x: 1 as never } })).to.throw(TypeError, /`task`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, threads: 0 })).to.throw(TypeError, /`threads`/);
     expect(() => serveTasks({ queue: 'q', connection: 7 as never, tasks: {} })).to.throw(TypeError, /`connection`/);
+    expect(() => serveTasks({ queue: 'q', connection, tasks: {}, connectTimeout: 0 })).to.throw(
+      TypeError,
+      /`connectTimeout` to be a positive integer, got `0` \(number\)/,
+    );
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, thread: 2 } as never)).to.throw(
       TypeError,
       /Unknown option `thread` of serveTasks/,
