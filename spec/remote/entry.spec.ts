@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { ClosedError } from 'rxthreads';
@@ -76,6 +77,17 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     const ready = server.ready.catch((e: unknown) => e);
     await server.close();
     expect(await ready).to.be.instanceOf(ClosedError);
+  });
+
+  it('rxthreads-worker exits 1 with a one-line error when Redis is unreachable within --connect-timeout', async () => {
+    const bin = join(__dirname, '..', '..', 'dist', 'bin', 'rxthreads-worker.js');
+    const tasks = join(__dirname, 'fixtures', 'tasks-map.cjs');
+    const args = ['--queue', 'q', '--redis', 'redis://127.0.0.1:1', '--tasks', tasks, '--connect-timeout', '300'];
+    const failed = await run(process.execPath, [bin, ...args], { timeout: 10_000 }).catch((e: unknown) => e);
+    expect(failed).to.have.property('code', 1);
+    expect((failed as { stderr: string }).stderr.trim()).to.match(
+      /^rxthreads-worker: Could not connect to Redis at redis:\/\/127\.0\.0\.1:1 within 300 ms \(.*\)$/,
+    );
   });
 
   it('validates RemotePool options, echoing the value', () => {
