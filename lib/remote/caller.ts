@@ -6,7 +6,7 @@ import type { WireError } from '../protocol';
 import { describeConnection, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { type Batch, RemoteGroup, type RemoteJob } from './group';
-import { Link } from './link';
+import { Link, within } from './link';
 import { remoteNameOf } from './task';
 import {
   cancelChannel,
@@ -27,6 +27,8 @@ export interface RemoteExecutorOptions {
   readonly prefix: string;
   readonly attempts: number;
   readonly connectTimeout: number;
+  /** How long the end of a close waits for a Redis that does not answer (see `tearDown`). */
+  readonly closeGraceMs: number;
   /** Most inputs per BullMQ job; `undefined`: sized from the tasks' durations (see `batchSizeFor`). */
   readonly batchSize: number | undefined;
 }
@@ -413,15 +415,22 @@ export class RemoteExecutor implements Executor {
   private checkDrained(): void {
     if (this.state !== 'closing' || this.queued > 0 || this.sentInputs > 0) return;
     this.state = 'ended';
-    void (async () => {
-      // A flush may still be due this turn (the cancels of the last stream): let it go out first.
-      if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
-      // Still connecting: no job reached Redis, so no cancel need wait for the connection.
-      if (this.link !== undefined && !this.link.connected) await this.link.close();
-      await Promise.all(this.requests);
-      await this.link?.close();
-      this.resolveDone();
-    })();
+    void this.tearDown().then(() => this.resolveDone());
+  }
+
+  /**
+   * Sends the last cancels, deletes this pool's keys and closes the connections. A Redis that does
+   * not answer is waited for at most closeGraceMs (ioredis would retry each command for over a
+   * minute); then the connections are dropped, and the keys expire by themselves.
+   */
+  private async tearDown(): Promise<void> {
+    // A flush may still be due this turn (the cancels of the last stream): let it go out first.
+    if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
+    const link = this.link;
+    // Still connecting: no job reached Redis, so no cancel need wait for the connection.
+    if (link !== undefined && !link.connected) await link.close();
+    const closed = Promise.all(this.requests).then(() => link?.close());
+    if (!(await within(closed, this.options.closeGraceMs))) link?.drop();
   }
 }
 

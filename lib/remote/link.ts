@@ -26,6 +26,21 @@ export interface LinkEvents {
 /** Most outcomes read from the reply list in one command. */
 const replyBatch = 1000;
 
+/** Most ms a timer can wait: beyond, Node fires it after 1 ms. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** True if `work` fulfils within `ms`; false if it rejects or takes longer (it is not stopped). */
+export function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.min(ms, maxTimerMs));
+    const settle = (fulfilled: boolean) => () => {
+      clearTimeout(timer);
+      resolve(fulfilled);
+    };
+    work.then(settle(true), settle(false));
+  });
+}
+
 /**
  * A pool's connections to Redis: one for commands (and BullMQ's queue), one blocked on the reply
  * list. `ready` rejects with `RemoteConnectionError` if both are not ready within `connectTimeout`.
@@ -111,11 +126,7 @@ export class Link {
   /** Closes the connections, deleting the live key and the reply list if they were ever made. */
   async close(): Promise<void> {
     if (!this.alive) return;
-    this.alive = false;
-    clearInterval(this.renew);
-    // Closed while still connecting: nothing reached Redis, and nothing waits for it any longer.
-    this.stopWaiting();
-    this.giveUp(new RemoteConnectionError('The remote pool closed before it connected to Redis'));
+    this.stop();
     this.blocking.disconnect();
     await this.queue.close().catch(() => {});
     if (!this.connected) {
@@ -125,5 +136,24 @@ export class Link {
     // Without the live key, workers drop the outcomes of this pool's jobs still running.
     await this.client.del(this.options.live, this.options.replies).catch(() => {});
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /**
+   * Closes the connections at once, also during a `close()`, and sends nothing more: for a Redis
+   * that does not answer. The live key and the reply list, if any, expire by themselves.
+   */
+  drop(): void {
+    if (this.alive) this.stop();
+    this.blocking.disconnect();
+    this.client.disconnect();
+    void this.queue.close().catch(() => {});
+  }
+
+  private stop(): void {
+    this.alive = false;
+    clearInterval(this.renew);
+    // Closed while still connecting: nothing reached Redis, and nothing waits for it any longer.
+    this.stopWaiting();
+    this.giveUp(new RemoteConnectionError('The remote pool closed before it connected to Redis'));
   }
 }

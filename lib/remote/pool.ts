@@ -1,5 +1,13 @@
 import { ThreadOwner } from '../owner';
-import { checkInteger, checkKnownKeys, checkObject, checkType, optionError, optionKeys } from '../validate';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../validate';
 import { RemoteExecutor } from './caller';
 import { checkConnection, type RedisConnection } from './connection';
 import type { RemoteTarget } from './task';
@@ -23,6 +31,13 @@ export interface RemotePoolOptions {
   attempts?: number;
   /** How long the first job waits for Redis before failing with `RemoteConnectionError`. @default 5000 */
   connectTimeout?: number;
+  /**
+   * How long the end of `close()` and `terminate()` (sending the last cancels, deleting the pool's
+   * keys) waits for a Redis that does not answer (down, hung or out of reach). Past it the
+   * connections are dropped and `done` resolves; the keys expire by themselves. With 0, it does
+   * not wait for Redis at all. @default 5000
+   */
+  closeGraceMs?: number;
   /** BullMQ's key prefix; workers must use the same. @default 'bull' */
   prefix?: string;
   /**
@@ -40,6 +55,7 @@ const remotePoolOptionKeys = optionKeys<RemotePoolOptions>()(
   'size',
   'attempts',
   'connectTimeout',
+  'closeGraceMs',
   'prefix',
   'batchSize',
 );
@@ -95,6 +111,7 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
     checkInteger('size', options.size, 1);
     checkInteger('attempts', options.attempts, 1);
     checkInteger('connectTimeout', options.connectTimeout, 1);
+    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkType('prefix', options.prefix, 'string');
     checkInteger('batchSize', options.batchSize, 1);
     const executor = new RemoteExecutor({
@@ -103,6 +120,7 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
       prefix: options.prefix ?? 'bull',
       attempts: options.attempts ?? 3,
       connectTimeout: options.connectTimeout ?? 5000,
+      closeGraceMs: options.closeGraceMs ?? 5000,
       batchSize: options.batchSize,
     });
     super(executor);

@@ -103,6 +103,11 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     expect(() => new RemotePool({ queue: 'q', connection, attempts: 1.5 })).to.throw(TypeError, /`attempts`/);
     expect(() => new RemotePool({ queue: 'q', connection, batchSize: -1 })).to.throw(TypeError, /`batchSize`/);
     expect(() => new RemotePool({ queue: 'q', connection, connectTimeout: 0 })).to.throw(TypeError, /`connectTimeout`/);
+    expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: -1 })).to.throw(
+      TypeError,
+      'Expected `closeGraceMs` to be a finite number >= 0, got `-1` (number)',
+    );
+    expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: Number.NaN })).to.throw(TypeError, /`NaN`/);
     expect(() => new RemotePool({ queue: 'q', connection, batchsize: 2 } as never)).to.throw(
       TypeError,
       /Unknown option `batchsize` of RemotePool. Did you mean `batchSize`\?/,

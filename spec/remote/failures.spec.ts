@@ -107,6 +107,28 @@ describe('RemotePool when workers or Redis fail', function () {
     await remote.close();
   });
 
+  it('bounds close() by closeGraceMs while Redis is down, and lets the process exit by itself', async () => {
+    // Stopped Redis: ioredis retries each command 20 times over about 73 s before it fails it, and
+    // close() used to wait for the cancels and the clean-up of its keys that way, one after the other.
+    const child = await WorkerProcess.start(redis!.url, queue, join(__dirname, 'fixtures', 'close-while-down.cjs'), [
+      redis!.url,
+      queue,
+      '500',
+    ]);
+    workers.push(child);
+    await redis!.stop();
+    try {
+      child.child.kill('SIGUSR2');
+      expect(await child.exited, child.output).to.equal(0);
+      const { ended, close, exit } = JSON.parse(child.output.trim().split('\n').at(-1)!);
+      expect(ended).to.match(/^RemoteConnectionError: .*Redis at redis:\/\/127\.0\.0\.1:\d+/);
+      expect(close, 'ms to close').to.be.below(500 + 1_000);
+      expect(exit, 'ms from closed to exited').to.be.below(1_000);
+    } finally {
+      await redis!.start();
+    }
+  });
+
   it('lets a process exit by itself once its RemotePool and task server are closed', async () => {
     const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures', 'exits.cjs'), redis!.url], {
       timeout: 15_000,
