@@ -103,6 +103,11 @@ export class Link {
     );
   }
 
+  /** True if Redis answers a PING within `ms`. */
+  answers(ms: number): Promise<boolean> {
+    return within(this.client.ping(), ms);
+  }
+
   /** Sets the pool's live key; sent before a batch of jobs on the same connection, so it goes first. */
   markLive(): void {
     void this.client.set(this.options.live, '1', 'PX', liveTtlMs).catch(() => {});

@@ -32,10 +32,12 @@ export interface RemotePoolOptions {
   /** How long the first job waits for Redis before failing with `RemoteConnectionError`. @default 5000 */
   connectTimeout?: number;
   /**
-   * How long the end of `close()` and `terminate()` (sending the last cancels, deleting the pool's
-   * keys) waits for a Redis that does not answer (down, hung or out of reach). Past it the
-   * connections are dropped and `done` resolves; the keys expire by themselves. With 0, it does
-   * not wait for Redis at all. @default 5000
+   * How long `close()` and `terminate()` wait for a Redis that does not answer (down, hung or out
+   * of reach). While Redis answers, `close()` waits for the inputs in flight to finish; once a
+   * check has gone unanswered this long, those inputs fail with `RemoteConnectionError` (saying
+   * how many were abandoned), the connections are dropped and `done` resolves. The pool's keys in
+   * Redis then expire by themselves. With 0, closing does not wait for Redis at all.
+   * @default 5000
    */
   closeGraceMs?: number;
   /** BullMQ's key prefix; workers must use the same. @default 'bull' */
