@@ -8,7 +8,7 @@ import type { WireError } from '../wire/errors';
 import { describeConnection, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { type Batch, RemoteGroup, type RemoteJob } from './group';
-import { Link } from './link';
+import { Link, within } from './link';
 import {
   cancelChannel,
   decodeReply,
@@ -28,6 +28,8 @@ export interface RemoteExecutorOptions {
   readonly prefix: string;
   readonly attempts: number;
   readonly connectTimeout: number;
+  /** How long a close waits for a Redis that does not answer (see `watchRedis`). */
+  readonly closeGraceMs: number;
   /** Most inputs per BullMQ job; `undefined`: sized from the tasks' durations (see `batchSizeFor`). */
   readonly batchSize: number | undefined;
 }
@@ -167,8 +169,10 @@ export class RemoteExecutor implements Engine {
   }
 
   close(): Promise<void> {
-    if (this.state === 'open') this.state = 'closing';
+    const closing = this.state === 'open';
+    if (closing) this.state = 'closing';
     this.checkDrained();
+    if (closing && this.state === 'closing') void this.watchRedis();
     return this.done;
   }
 
@@ -266,6 +270,13 @@ export class RemoteExecutor implements Engine {
 
   private flush(): void {
     this.scheduled = false;
+    if (this.state === 'ended' && this.link?.alive !== true) {
+      // Given up on Redis (see `abandon`): the cancels of the streams it failed are not sent, and
+      // no new connection is made for them.
+      this.outbox = [];
+      this.cancels = [];
+      return;
+    }
     for (const batch of this.outbox) batch.sealed = true;
     const batches = this.outbox.filter((batch) => batch.open > 0);
     this.outbox = [];
@@ -422,16 +433,80 @@ export class RemoteExecutor implements Engine {
   private checkDrained(): void {
     if (this.state !== 'closing' || this.queued > 0 || this.sentInputs > 0) return;
     this.state = 'ended';
-    void (async () => {
-      // A flush may still be due this turn (the cancels of the last stream): let it go out first.
-      if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
-      // Still connecting: no job reached Redis, so no cancel need wait for the connection.
-      if (this.link !== undefined && !this.link.connected) await this.link.close();
-      await Promise.all(this.requests);
-      await this.link?.close();
-      this.resolveDone();
-    })();
+    void this.tearDown().then(() => this.resolveDone());
   }
+
+  /**
+   * Sends the last cancels, deletes this pool's keys and closes the connections. A Redis that does
+   * not answer is waited for at most closeGraceMs (ioredis would retry each command for over a
+   * minute); then the connections are dropped, and the keys expire by themselves.
+   */
+  private async tearDown(): Promise<void> {
+    // A flush may still be due this turn (the cancels of the last stream): let it go out first.
+    if (this.scheduled) await new Promise((resolve) => setImmediate(resolve));
+    const link = this.link;
+    // Still connecting: no job reached Redis, so no cancel need wait for the connection.
+    if (link !== undefined && !link.connected) await link.close();
+    const closed = Promise.all(this.requests).then(() => link?.close());
+    if (!(await within(closed, this.options.closeGraceMs))) link?.drop();
+  }
+
+  /**
+   * While a close waits for inputs in flight, checks that Redis still answers. Once a PING has gone
+   * unanswered for closeGraceMs (Redis down, or hung, or out of reach), the close stops waiting:
+   * see `abandon`.
+   */
+  private async watchRedis(): Promise<void> {
+    const graceMs = this.options.closeGraceMs;
+    // Between checks; a timer waits at most 2^31 - 1 ms.
+    const pauseMs = Math.max(10, Math.min(graceMs / 2, 2 ** 30));
+    while (this.state === 'closing') {
+      const link = this.link;
+      if (link === undefined || (await link.answers(graceMs))) {
+        await new Promise((resolve) => setTimeout(resolve, pauseMs).unref());
+      } else if (this.state === 'closing' && this.link === link) {
+        // Checked again after the wait: the inputs may have settled meanwhile, or this link failed
+        // to connect and was replaced (then the next turn watches the new one).
+        this.abandon(link);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Gives up on a Redis that does not answer while closing: the connections are dropped and every
+   * input left fails with a `RemoteConnectionError` that says how many were abandoned.
+   */
+  private abandon(link: Link): void {
+    const error = this.unreachable(link);
+    link.drop();
+    for (const group of this.groups) {
+      for (const job of group.drain()) {
+        if (job.settled) continue;
+        this.queued--;
+        this.failed++;
+        this.settle(job, error);
+      }
+    }
+    this.lose([...this.inFlight.values()], error);
+  }
+
+  private unreachable(link: Link): Error {
+    const where = describeConnection(this.options.connection);
+    const ids = [...this.inFlight.keys()];
+    const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
+    const notSent = this.queued > 0 ? ` and ${this.queued} not yet sent` : '';
+    return new RemoteConnectionError(
+      `Could not reach Redis at ${where} within closeGraceMs (${this.options.closeGraceMs} ms) while the pool ` +
+        `closed: abandoned ${count(this.sentInputs, 'input')} in flight (BullMQ ${ids.length === 1 ? 'job' : 'jobs'} ` +
+        `${shown})${notSent}; a worker may still run them`,
+      { cause: link.lastError },
+    );
+  }
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 function wireOfLocal(error: unknown): WireError {

@@ -2,16 +2,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TaskLike } from '../task/task';
+import { ClosedError } from '../util/errors';
 import { describeConnection } from './connection';
 import { serveTasks } from './serve';
 
 const usage = `Usage: rxthreads-worker --queue NAME --redis URL --tasks FILE [--threads N] [--concurrency N]
-                        [--grace MS] [--lock-duration MS] [--prefix PREFIX]
+                        [--grace MS] [--lock-duration MS] [--connect-timeout MS] [--prefix PREFIX]
 
 Serves the tasks that FILE exports (an object of name: moduleTask(...) or self-contained function)
 to RemotePool callers on the BullMQ queue NAME. On SIGINT or SIGTERM it takes no more jobs, lets the
 running ones finish for up to --grace ms (default 10000), then puts the rest back in the queue for
-another worker, and exits 0.`;
+another worker, and exits 0. If Redis cannot be reached within --connect-timeout ms (default 5000)
+when it starts, it says so and exits 1.`;
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -43,6 +45,7 @@ export async function main(argv: string[]): Promise<void> {
         concurrency: { type: 'string' },
         grace: { type: 'string' },
         'lock-duration': { type: 'string' },
+        'connect-timeout': { type: 'string' },
         prefix: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -68,6 +71,7 @@ export async function main(argv: string[]): Promise<void> {
     threads: int('threads', values.threads as string | undefined),
     concurrency: int('concurrency', values.concurrency as string | undefined),
     lockDuration: int('lock-duration', values['lock-duration'] as string | undefined),
+    connectTimeout: int('connect-timeout', values['connect-timeout'] as string | undefined),
     prefix: values.prefix as string | undefined,
   });
   const stop = (signal: string): void => {
@@ -84,7 +88,18 @@ export async function main(argv: string[]): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   const waiting = setTimeout(() => console.error(`rxthreads-worker: waiting for Redis at ${where}...`), 2_000);
-  await server.ready;
-  clearTimeout(waiting);
+  try {
+    await server.ready;
+  } catch (error) {
+    // Redis was not reached in time (the server closes itself), or a signal closed it first.
+    if (!(error instanceof ClosedError)) {
+      console.error(`rxthreads-worker: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+    await server.done;
+    return;
+  } finally {
+    clearTimeout(waiting);
+  }
   console.error(`rxthreads-worker: serving queue '${values.queue}' on ${where} (pid ${process.pid})`);
 }

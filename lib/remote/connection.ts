@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { optionError } from '../util/options';
+import { RemoteConnectionError } from './errors';
 
 /**
  * Where Redis is: a `redis://` (or `rediss://`) URL, or ioredis options.
@@ -41,4 +42,11 @@ export function bullConnection(connection: RedisConnection, extra: RedisOptions)
 export function describeConnection(connection: RedisConnection): string {
   if (typeof connection === 'string') return connection.replace(/\/\/[^@/]*@/, '//');
   return `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}`;
+}
+
+/** The error of a connection to Redis not ready within `ms`: where, how long, and its last error. */
+export function connectTimeoutError(connection: RedisConnection, ms: number, lastError: Error | undefined): Error {
+  const why = lastError === undefined ? '' : ` (${lastError.message})`;
+  const message = `Could not connect to Redis at ${describeConnection(connection)} within ${ms} ms${why}`;
+  return new RemoteConnectionError(message, { cause: lastError });
 }

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect, describeConnection, type RedisConnection } from './connection';
+import { connect, connectTimeoutError, type RedisConnection } from './connection';
 import { RemoteConnectionError } from './errors';
 import { liveTtlMs } from './wire';
 
@@ -25,6 +25,21 @@ export interface LinkEvents {
 
 /** Most outcomes read from the reply list in one command. */
 const replyBatch = 1000;
+
+/** Most ms a timer can wait: beyond, Node fires it after 1 ms. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** True if `work` fulfils within `ms`; false if it rejects or takes longer (it is not stopped). */
+export function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.min(ms, maxTimerMs));
+    const settle = (fulfilled: boolean) => () => {
+      clearTimeout(timer);
+      resolve(fulfilled);
+    };
+    work.then(settle(true), settle(false));
+  });
+}
 
 /**
  * A pool's connections to Redis: one for commands (and BullMQ's queue), one blocked on the reply
@@ -64,12 +79,10 @@ export class Link {
       redis.status === 'ready' ? Promise.resolve() : new Promise((resolve) => redis.once('ready', () => resolve()));
     this.ready = new Promise<void>((resolve, reject) => {
       this.giveUp = reject;
-      const timer = setTimeout(() => {
-        const where = describeConnection(connection);
-        const why = this.lastError === undefined ? '' : ` (${this.lastError.message})`;
-        const message = `Could not connect to Redis at ${where} within ${connectTimeout} ms${why}`;
-        reject(new RemoteConnectionError(message, { cause: this.lastError }));
-      }, connectTimeout);
+      const timer = setTimeout(
+        () => reject(connectTimeoutError(connection, connectTimeout, this.lastError)),
+        connectTimeout,
+      );
       this.stopWaiting = () => clearTimeout(timer);
       void Promise.all([readyOf(this.client), readyOf(this.blocking)]).then(() => {
         clearTimeout(timer);
@@ -88,6 +101,11 @@ export class Link {
       },
       () => void this.close(),
     );
+  }
+
+  /** True if Redis answers a PING within `ms`. */
+  answers(ms: number): Promise<boolean> {
+    return within(this.client.ping(), ms);
   }
 
   /** Sets the pool's live key; sent before a batch of jobs on the same connection, so it goes first. */
@@ -113,11 +131,7 @@ export class Link {
   /** Closes the connections, deleting the live key and the reply list if they were ever made. */
   async close(): Promise<void> {
     if (!this.alive) return;
-    this.alive = false;
-    clearInterval(this.renew);
-    // Closed while still connecting: nothing reached Redis, and nothing waits for it any longer.
-    this.stopWaiting();
-    this.giveUp(new RemoteConnectionError('The remote pool closed before it connected to Redis'));
+    this.stop();
     this.blocking.disconnect();
     await this.queue.close().catch(() => {});
     if (!this.connected) {
@@ -127,5 +141,24 @@ export class Link {
     // Without the live key, workers drop the outcomes of this pool's jobs still running.
     await this.client.del(this.options.live, this.options.replies).catch(() => {});
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  /**
+   * Closes the connections at once, also during a `close()`, and sends nothing more: for a Redis
+   * that does not answer. The live key and the reply list, if any, expire by themselves.
+   */
+  drop(): void {
+    if (this.alive) this.stop();
+    this.blocking.disconnect();
+    this.client.disconnect();
+    void this.queue.close().catch(() => {});
+  }
+
+  private stop(): void {
+    this.alive = false;
+    clearInterval(this.renew);
+    // Closed while still connecting: nothing reached Redis, and nothing waits for it any longer.
+    this.stopWaiting();
+    this.giveUp(new RemoteConnectionError('The remote pool closed before it connected to Redis'));
   }
 }

@@ -1,5 +1,13 @@
 import { ThreadOwner } from '../owners/owner';
-import { checkInteger, checkKnownKeys, checkObject, checkType, optionError, optionKeys } from '../util/options';
+import {
+  checkInteger,
+  checkKnownKeys,
+  checkNonNegativeNumber,
+  checkObject,
+  checkType,
+  optionError,
+  optionKeys,
+} from '../util/options';
 import { RemoteExecutor } from './caller';
 import { checkConnection, type RedisConnection } from './connection';
 import type { RemoteTarget } from './task';
@@ -23,6 +31,15 @@ export interface RemotePoolOptions {
   attempts?: number;
   /** How long the first job waits for Redis before failing with `RemoteConnectionError`. @default 5000 */
   connectTimeout?: number;
+  /**
+   * How long `close()` and `terminate()` wait for a Redis that does not answer (down, hung or out
+   * of reach). While Redis answers, `close()` waits for the inputs in flight to finish; once a
+   * check has gone unanswered this long, those inputs fail with `RemoteConnectionError` (saying
+   * how many were abandoned), the connections are dropped and `done` resolves. The pool's keys in
+   * Redis then expire by themselves. With 0, closing does not wait for Redis at all.
+   * @default 5000
+   */
+  closeGraceMs?: number;
   /** BullMQ's key prefix; workers must use the same. @default 'bull' */
   prefix?: string;
   /**
@@ -40,6 +57,7 @@ const remotePoolOptionKeys = optionKeys<RemotePoolOptions>()(
   'size',
   'attempts',
   'connectTimeout',
+  'closeGraceMs',
   'prefix',
   'batchSize',
 );
@@ -95,6 +113,7 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
     checkInteger('size', options.size, 1);
     checkInteger('attempts', options.attempts, 1);
     checkInteger('connectTimeout', options.connectTimeout, 1);
+    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
     checkType('prefix', options.prefix, 'string');
     checkInteger('batchSize', options.batchSize, 1);
     const executor = new RemoteExecutor({
@@ -103,6 +122,7 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
       prefix: options.prefix ?? 'bull',
       attempts: options.attempts ?? 3,
       connectTimeout: options.connectTimeout ?? 5000,
+      closeGraceMs: options.closeGraceMs ?? 5000,
       batchSize: options.batchSize,
     });
     super(executor);

@@ -3,7 +3,14 @@ import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ThreadPool, type ThreadPoolStats } from '../owners/pool';
 import { type TaskLike, toTask } from '../task/task';
-import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../util/errors';
+import {
+  AbortError,
+  ClosedError,
+  SerializationError,
+  TaskError,
+  TimeoutError,
+  WorkerCrashedError,
+} from '../util/errors';
 import {
   checkInteger,
   checkKnownKeys,
@@ -13,7 +20,7 @@ import {
   optionError,
   optionKeys,
 } from '../util/options';
-import { bullConnection, checkConnection, connect, type RedisConnection } from './connection';
+import { bullConnection, checkConnection, connect, connectTimeoutError, type RedisConnection } from './connection';
 import {
   cancelChannel,
   decodeValue,
@@ -56,6 +63,11 @@ export interface ServeTasksOptions {
   stalledInterval?: number;
   /** BullMQ's key prefix; callers must use the same. @default 'bull' */
   prefix?: string;
+  /**
+   * How long the server waits for Redis: past it, `ready` rejects with `RemoteConnectionError`
+   * and the server closes itself. @default 5000
+   */
+  connectTimeout?: number;
 }
 
 const serveTasksOptionKeys = optionKeys<ServeTasksOptions>()(
@@ -68,6 +80,7 @@ const serveTasksOptionKeys = optionKeys<ServeTasksOptions>()(
   'lockDuration',
   'stalledInterval',
   'prefix',
+  'connectTimeout',
 );
 
 /**
@@ -110,7 +123,12 @@ const replyTtlMs = 3_600_000;
  * ```
  */
 export class TaskServer {
-  /** Resolves once connected to Redis, taking jobs and listening for cancels. */
+  /**
+   * Resolves once connected to Redis, taking jobs and listening for cancels. Rejects with
+   * `RemoteConnectionError` if that takes longer than `connectTimeout` (the server then closes
+   * itself, and `done` resolves), or with `ClosedError` if the server is closed first. Need not be
+   * awaited: a rejection is never an unhandled one.
+   */
   readonly ready: Promise<void>;
   /** Resolves once closed or terminated and every thread has exited. Never rejects. */
   readonly done: Promise<void>;
@@ -119,6 +137,7 @@ export class TaskServer {
   readonly #client: Redis;
   readonly #subscriber: Redis;
   readonly #tasks: Map<string, TaskLike<unknown, unknown>>;
+  readonly #queue: string;
   /** Cancels that came before their job reached the processor, by job id, with when they expire. */
   readonly #early = new Map<string, number>();
   /** The order in which the jobs running here started, by job id. */
@@ -127,6 +146,9 @@ export class TaskServer {
   /** Inputs handed to the pool and not settled. */
   #inPool = 0;
   #requeue = false;
+  #lastError: Error | undefined;
+  /** Rejects `ready` while it is pending: the server closed before it connected. */
+  #notReady: (error: Error) => void = () => {};
   #closing: Promise<void> | undefined;
   #resolveDone!: () => void;
   #running = 0;
@@ -149,6 +171,8 @@ export class TaskServer {
     checkInteger('lockDuration', options.lockDuration, 1);
     checkInteger('stalledInterval', options.stalledInterval, 1);
     checkType('prefix', options.prefix, 'string');
+    checkInteger('connectTimeout', options.connectTimeout, 1);
+    this.#queue = options.queue;
     this.#tasks = new Map();
     for (const [name, task] of Object.entries(options.tasks)) {
       this.#tasks.set(name, toTask(task as TaskLike<unknown, unknown>));
@@ -162,6 +186,9 @@ export class TaskServer {
     this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
     this.#client = connect(options.connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
+    this.#client.on('error', (error: Error) => {
+      this.#lastError = error;
+    });
     // One atomic step: a caller that has closed (its live key deleted) gets nothing more on its list.
     this.#client.defineCommand('rxthreadsReply', {
       numberOfKeys: 2,
@@ -188,12 +215,29 @@ return 1`,
     this.#worker.on('error', () => {}); // connection errors: BullMQ reconnects by itself
     const channel = cancelChannel(prefix, options.queue);
     this.#subscriber.on('message', (_channel: string, message: string) => this.#onCancel(message));
-    this.ready = Promise.all([
+    const connected = Promise.all([
       this.#worker.waitUntilReady(),
       this.#subscriber.subscribe(channel),
       this.#client.status === 'ready' ? undefined : new Promise((resolve) => this.#client.once('ready', resolve)),
-    ]).then(() => {});
-    this.ready.catch(() => {});
+    ]);
+    this.ready = this.#readyWithin(connected, options.connection, options.connectTimeout ?? 5000);
+    // Handled here, so that a script that never awaits `ready` sees no unhandled rejection.
+    this.ready.catch(() => void this.close());
+  }
+
+  /** `connected`, or a `RemoteConnectionError` once `ms` have passed without it. */
+  #readyWithin(connected: Promise<unknown>, connection: RedisConnection, ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(connectTimeoutError(connection, ms, this.#lastError)), ms);
+      this.#notReady = (error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      connected.then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, this.#notReady);
+    });
   }
 
   /** Jobs running, served and cancelled, and the local pool's statistics, now. */
@@ -229,6 +273,7 @@ return 1`,
   }
 
   async #shutdown(): Promise<void> {
+    this.#notReady(new ClosedError('The task server was closed before it connected to Redis'));
     // Never connected (Redis unreachable): there is nothing to finish, and a graceful close would
     // wait for a connection that may never come.
     const connected = this.#client.status === 'ready';
@@ -331,6 +376,15 @@ return 1`,
     }
   }
 
+  /** The error of a job for a task name this worker does not serve: what was asked for, and what is served. */
+  #notServed(name: string): Error {
+    const served = [...this.#tasks.keys()].sort().join(', ');
+    const serves = served === '' ? 'this worker serves no tasks' : `this worker serves: ${served}`;
+    return new Error(
+      `No task named ${JSON.stringify(name)} is served on queue ${JSON.stringify(this.#queue)}; ${serves}`,
+    );
+  }
+
   /** The outcome of one input, or `undefined` for a cancelled one (nobody waits for it). */
   async #run(
     job: Job,
@@ -345,13 +399,7 @@ return 1`,
       return [RemoteOutcome.Crashed, wireOf(cause), 1];
     }
     const task = this.#tasks.get(data.t);
-    if (task === undefined) {
-      const names = [...this.#tasks.keys()].join(', ');
-      return [
-        RemoteOutcome.Threw,
-        wireOf(new Error(`Unknown task '${data.t}': this worker serves ${names || 'no tasks'}`)),
-      ];
-    }
+    if (task === undefined) return [RemoteOutcome.Threw, wireOf(this.#notServed(data.t))];
     let value: unknown;
     try {
       value = decodeValue(Buffer.from(input, 'base64'));

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { ClosedError } from 'rxthreads';
 import { RemotePool, remoteTask, serveTasks } from 'rxthreads/remote';
 
 const run = promisify(execFile);
@@ -35,6 +37,59 @@ setTimeout(async () => {
     expect(exit, 'ms from closed to exited').to.be.below(1_000);
   });
 
+  it('rejects serveTasks(...).ready after connectTimeout when Redis is unreachable, naming where and how long, and cleans up', async () => {
+    // One server's ready is awaited; the other's is never looked at, and must not be an unhandled
+    // rejection. Both must close their connections and threads by themselves, so the process exits.
+    const script = `const { serveTasks } = require('rxthreads/remote');
+const connection = 'redis://127.0.0.1:1';
+const options = { queue: 'q', connection, threads: 1, tasks: { a: (x) => x }, connectTimeout: 300 };
+const started = Date.now();
+const awaited = serveTasks(options);
+const ignored = serveTasks(options);
+awaited.ready.then(
+  () => console.log(JSON.stringify({ ready: 'resolved' })),
+  (error) => console.log(JSON.stringify({ ready: error.name + ': ' + error.message, after: Date.now() - started })),
+);
+Promise.all([awaited.done, ignored.done]).then(() => {
+  const done = Date.now();
+  process.on('exit', () => console.log(JSON.stringify({ done: done - started, exit: Date.now() - done })));
+});`;
+    const { stdout } = await run(process.execPath, ['-e', script], { timeout: 10_000 });
+    const [first, second] = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(first.ready).to.match(
+      /^RemoteConnectionError: Could not connect to Redis at redis:\/\/127\.0\.0\.1:1 within 300 ms \(.*ECONNREFUSED.*\)$/,
+    );
+    expect(first.after, 'ms to reject ready').to.be.within(300, 2_000);
+    expect(second.done, 'ms to done').to.be.below(3_000);
+    expect(second.exit, 'ms from done to exited').to.be.below(1_000);
+  });
+
+  it('rejects ready with ClosedError for a task server closed before it connected', async () => {
+    const server = serveTasks({
+      queue: 'q',
+      connection: 'redis://127.0.0.1:1',
+      threads: 1,
+      tasks: { a: (x: number) => x },
+    });
+    const ready = server.ready.catch((e: unknown) => e);
+    await server.close();
+    expect(await ready).to.be.instanceOf(ClosedError);
+  });
+
+  it('rxthreads-worker exits 1 with a one-line error when Redis is unreachable within --connect-timeout', async () => {
+    const bin = join(__dirname, '..', '..', 'dist', 'bin', 'rxthreads-worker.js');
+    const tasks = join(__dirname, 'fixtures', 'tasks-map.cjs');
+    const args = ['--queue', 'q', '--redis', 'redis://127.0.0.1:1', '--tasks', tasks, '--connect-timeout', '300'];
+    const failed = await run(process.execPath, [bin, ...args], { timeout: 10_000 }).catch((e: unknown) => e);
+    expect(failed).to.have.property('code', 1);
+    expect((failed as { stderr: string }).stderr.trim()).to.match(
+      /^rxthreads-worker: Could not connect to Redis at redis:\/\/127\.0\.0\.1:1 within 300 ms \(.*\)$/,
+    );
+  });
+
   it('validates RemotePool options, echoing the value', () => {
     const connection = 'redis://127.0.0.1:6379';
     expect(() => new RemotePool(undefined as never)).to.throw(TypeError, /`options`/);
@@ -48,6 +103,11 @@ setTimeout(async () => {
     expect(() => new RemotePool({ queue: 'q', connection, attempts: 1.5 })).to.throw(TypeError, /`attempts`/);
     expect(() => new RemotePool({ queue: 'q', connection, batchSize: -1 })).to.throw(TypeError, /`batchSize`/);
     expect(() => new RemotePool({ queue: 'q', connection, connectTimeout: 0 })).to.throw(TypeError, /`connectTimeout`/);
+    expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: -1 })).to.throw(
+      TypeError,
+      'Expected `closeGraceMs` to be a finite number >= 0, got `-1` (number)',
+    );
+    expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: Number.NaN })).to.throw(TypeError, /`NaN`/);
     expect(() => new RemotePool({ queue: 'q', connection, batchsize: 2 } as never)).to.throw(
       TypeError,
       /Unknown option `batchsize` of RemotePool. Did you mean `batchSize`\?/,
@@ -60,6 +120,10 @@ setTimeout(async () => {
     expect(() => serveTasks({ queue: 'q', connection, tasks: { x: 1 as never } })).to.throw(TypeError, /`task`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, threads: 0 })).to.throw(TypeError, /`threads`/);
     expect(() => serveTasks({ queue: 'q', connection: 7 as never, tasks: {} })).to.throw(TypeError, /`connection`/);
+    expect(() => serveTasks({ queue: 'q', connection, tasks: {}, connectTimeout: 0 })).to.throw(
+      TypeError,
+      /`connectTimeout` to be a positive integer, got `0` \(number\)/,
+    );
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, thread: 2 } as never)).to.throw(
       TypeError,
       /Unknown option `thread` of serveTasks/,

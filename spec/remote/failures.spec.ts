@@ -107,6 +107,57 @@ describe('RemotePool when workers or Redis fail', function () {
     await remote.close();
   });
 
+  it('bounds close() by closeGraceMs while Redis is down, and lets the process exit by itself', async () => {
+    // Stopped Redis: ioredis retries each command 20 times over about 73 s before it fails it, and
+    // close() used to wait for the cancels and the clean-up of its keys that way, one after the other.
+    const child = await WorkerProcess.start(redis!.url, queue, join(__dirname, 'fixtures', 'close-while-down.cjs'), [
+      redis!.url,
+      queue,
+      '500',
+    ]);
+    workers.push(child);
+    await redis!.stop();
+    try {
+      child.child.kill('SIGUSR2');
+      expect(await child.exited, child.output).to.equal(0);
+      const { ended, close, exit } = JSON.parse(child.output.trim().split('\n').at(-1)!);
+      expect(ended).to.match(/^RemoteConnectionError: .*Redis at redis:\/\/127\.0\.0\.1:\d+/);
+      expect(close, 'ms to close').to.be.below(500 + 1_000);
+      expect(exit, 'ms from closed to exited').to.be.below(1_000);
+    } finally {
+      await redis!.start();
+    }
+  });
+
+  it('bounds close() by closeGraceMs while Redis does not answer, and fails the inputs left in flight saying how many', async () => {
+    const log = join(dir, 'paused.log');
+    const watch = remoteTask<{ log: string; id: number }, never>('watch');
+    remote = new RemotePool({ queue, connection: redis!.url, batchSize: 1, closeGraceMs: 300 });
+    const failed = lastValueFrom(
+      range(0, 3).pipe(
+        map((id) => ({ log, id })),
+        offloadToThread(watch, { pool: remote }),
+      ),
+    ).catch((e: unknown) => e);
+    await until(() => readWatchLog(log).length === 3, 'three tasks running on the workers');
+    redis!.pause();
+    try {
+      const started = Date.now();
+      await remote.close();
+      const elapsed = Date.now() - started;
+      const error = await failed;
+      expect(error).to.be.instanceOf(RemoteConnectionError);
+      expect((error as Error).message).to.match(
+        /^Could not reach Redis at redis:\/\/127\.0\.0\.1:\d+ within closeGraceMs \(300 ms\) while the pool closed: abandoned 3 inputs in flight \(BullMQ jobs \w+-0, \w+-1, \w+-2\); a worker may still run them$/,
+      );
+      expect(elapsed, 'ms to close').to.be.within(300, 1_500);
+      expect(remote.stats()).to.include({ inFlight: 0, queued: 0 });
+      await remote.done;
+    } finally {
+      redis!.resume();
+    }
+  });
+
   it('lets a process exit by itself once its RemotePool and task server are closed', async () => {
     const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures', 'exits.cjs'), redis!.url], {
       timeout: 15_000,

@@ -81,6 +81,18 @@ export class RedisServer {
     await once(child, 'exit');
   }
 
+  /**
+   * Freezes the server (SIGSTOP): its connections stay open but nothing is answered, as with a
+   * network partition or a hung Redis. `resume` lets it go on.
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** A plain client, for looking into Redis; closed by `close`. */
   client(): Redis {
     const client = new Redis(this.url, { maxRetriesPerRequest: 1 });

@@ -180,12 +180,17 @@ describe('RemotePool over BullMQ', function () {
     expect((error as TaskError).message).to.match(/cannot run task 'countTo' remotely: .*generator/);
   });
 
-  it('fails an unknown task name with TaskError naming it', async () => {
-    const error = await lastValueFrom(of(1).pipe(offloadToThread(remoteTask('nope'), { pool: remote }))).catch(
+  it('fails a job for a task the worker does not serve with TaskError naming the key, the queue and the tasks served', async () => {
+    const error = await lastValueFrom(of(1).pipe(offloadToThread(remoteTask('sqaure'), { pool: remote }))).catch(
       (e: unknown) => e,
     );
     expect(error).to.be.instanceOf(TaskError);
-    expect((error as TaskError).message).to.match(/Unknown task 'nope'.*square/);
+    const served = Object.keys(require('./fixtures/tasks.cjs') as object)
+      .sort()
+      .join(', ');
+    expect((error as TaskError).message).to.equal(
+      `No task named "sqaure" is served on queue "${queue}"; this worker serves: ${served}`,
+    );
   });
 
   it('fails an input that cannot be serialized with SerializationError before it reaches Redis', async () => {
