@@ -10,8 +10,9 @@
  * files$.pipe(offloadToThread(remoteTask<string, Thumb>('thumbnail'), { pool: remote }));
  * ```
  */
+
+export { RemotePool, type RemotePoolOptions, type RemotePoolStats } from './lib/remote/client/pool';
+export { type RemoteTarget, remoteTask } from './lib/remote/client/task';
 export type { RedisConnection } from './lib/remote/connection';
 export { RemoteConnectionError } from './lib/remote/errors';
-export { RemotePool, type RemotePoolOptions, type RemotePoolStats } from './lib/remote/pool';
-export { type ServeTasksOptions, serveTasks, TaskServer, type TaskServerStats } from './lib/remote/serve';
-export { type RemoteTarget, remoteTask } from './lib/remote/task';
+export { type ServeTasksOptions, serveTasks, TaskServer, type TaskServerStats } from './lib/remote/server/serve';

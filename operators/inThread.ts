@@ -4,17 +4,7 @@ import type { Transferable } from '../lib/task/context';
 import { definitionOf } from '../lib/task/definition';
 import { checkRunsFromCode } from '../lib/task/named';
 import { type Task, type TaskLike, toTask } from '../lib/task/task';
-import {
-  checkInteger,
-  checkKnownKeys,
-  checkNonNegativeNumber,
-  checkObject,
-  checkType,
-  optionError,
-  optionKeys,
-} from '../lib/util/options';
-
-const overflows: readonly unknown[] = ['buffer', 'block', 'error'];
+import { checkOptions, is, type OptionTable } from '../lib/util/options';
 
 /**
  * Options of {@link inThread}.
@@ -54,8 +44,12 @@ export interface InThreadOptions<I> {
   closeGraceMs?: number;
 }
 
-/** The options `inThread` accepts: extend this list with each new option. */
-const inThreadOptionKeys = optionKeys<InThreadOptions<unknown>>()('bufferSize', 'overflow', 'transfer', 'closeGraceMs');
+const inThreadTable: OptionTable<InThreadOptions<unknown>> = {
+  bufferSize: is.positiveInteger,
+  overflow: is.oneOf('buffer', 'block', 'error'),
+  transfer: is.function,
+  closeGraceMs: is.nonNegative,
+};
 
 /**
  * Runs a whole RxJS stage inside a thread of its own, one per subscription: the stage receives the
@@ -84,14 +78,7 @@ export function inThread<I, O>(
 ): OperatorFunction<I, O> {
   const def = definitionOf(toTask(stage as TaskLike<Observable<I>, Observable<O>>));
   checkRunsFromCode(def);
-  checkObject('options', options);
-  checkKnownKeys('inThread', options, inThreadOptionKeys);
-  checkInteger('bufferSize', options.bufferSize, 1);
-  if (options.overflow !== undefined && !overflows.includes(options.overflow)) {
-    throw optionError('overflow', "'buffer', 'block' or 'error'", options.overflow);
-  }
-  checkType('transfer', options.transfer, 'function');
-  checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
+  checkOptions('inThread', inThreadTable, options);
   const stageOptions = {
     bufferSize: options.bufferSize ?? 1024,
     overflow: options.overflow ?? 'buffer',

@@ -1,10 +1,10 @@
 import type { Observable } from 'rxjs';
-import { type OffloadOptions, offloadSetup } from '../lib/stream/offload-options';
+import { type OffloadOptions, offloadSetup, offloadTable } from '../lib/stream/offload-options';
 import type { Settled } from '../lib/stream/settle';
 import { threadMapIterable } from '../lib/stream/stream';
 import type { Emitted, TaskLike } from '../lib/task/task';
 import { addCallerSite } from '../lib/util/caller-site';
-import { checkInteger, optionKeys } from '../lib/util/options';
+import { is, type OptionTable } from '../lib/util/options';
 
 /**
  * Options of {@link offloadFrom}.
@@ -19,9 +19,10 @@ export interface OffloadFromOptions<I> extends OffloadOptions<I> {
   highWaterMark?: number;
 }
 
-/** The options `offloadFrom` accepts beyond `offloadToThread`'s: extend this list with each new option. */
-const offloadFromOptionKeys =
-  optionKeys<Omit<OffloadFromOptions<unknown>, keyof OffloadOptions<unknown>>>()('highWaterMark');
+const offloadFromTable: OptionTable<OffloadFromOptions<unknown>> = {
+  ...offloadTable,
+  highWaterMark: is.positiveInteger,
+};
 
 /**
  * Runs a task on pool threads for each value of an iterable or async iterable, reading the source
@@ -63,8 +64,7 @@ export function offloadFrom<I, O>(
       `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,
     );
   }
-  const { place, stream } = offloadSetup(task, options, 'offloadFrom', offloadFromOptionKeys);
-  checkInteger('highWaterMark', options.highWaterMark, 1);
+  const { place, stream } = offloadSetup(task, options, 'offloadFrom', offloadFromTable);
   return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(source, task, place, {
     ...stream,
     highWaterMark: options.highWaterMark ?? 4096,

@@ -1,21 +1,19 @@
 import type { OperatorFunction } from 'rxjs';
 import { EventLoopThread } from '../lib/owners/loop-thread';
 import { threadEngineOf } from '../lib/owners/owner';
-import { type StreamControlOptions, streamControl } from '../lib/stream/offload-options';
+import {
+  type StreamControlOptions,
+  streamControl,
+  streamControlTable,
+  streamShapeTable,
+} from '../lib/stream/offload-options';
 import type { Settled } from '../lib/stream/settle';
 import { threadMap } from '../lib/stream/stream';
 import type { Transferable } from '../lib/task/context';
 import { definitionOf } from '../lib/task/definition';
 import { type Emitted, type TaskLike, toTask } from '../lib/task/task';
 import { addCallerSite } from '../lib/util/caller-site';
-import {
-  checkIntegerOrInfinity,
-  checkKnownKeys,
-  checkObject,
-  checkType,
-  optionError,
-  optionKeys,
-} from '../lib/util/options';
+import { checkOptions, type OptionTable, optionError } from '../lib/util/options';
 
 /**
  * Options of {@link runOnLoop}.
@@ -35,14 +33,7 @@ export interface RunOnLoopOptions<I> extends StreamControlOptions {
 }
 
 /** The options `runOnLoop` accepts: extend this list with each new option. */
-const runOnLoopOptionKeys = optionKeys<RunOnLoopOptions<unknown>>()(
-  'concurrency',
-  'ordered',
-  'transfer',
-  'signal',
-  'timeout',
-  'settle',
-);
+const runOnLoopTable: OptionTable<RunOnLoopOptions<unknown>> = { ...streamShapeTable, ...streamControlTable };
 
 /**
  * Runs a task on an {@link EventLoopThread} for each source value, many at once, interleaved on
@@ -75,11 +66,7 @@ export function runOnLoop<I, O>(
   options: RunOnLoopOptions<I> = {},
 ): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   if (!(loop instanceof EventLoopThread)) throw optionError('loop', 'an EventLoopThread', loop);
-  checkObject('options', options);
-  checkKnownKeys('runOnLoop', options, runOnLoopOptionKeys);
-  checkIntegerOrInfinity('concurrency', options.concurrency, 1);
-  checkType('ordered', options.ordered, 'boolean');
-  checkType('transfer', options.transfer, 'function');
+  checkOptions('runOnLoop', runOnLoopTable, options);
   const control = streamControl(options);
   const engine = threadEngineOf(loop);
   engine.checkTask(definitionOf(toTask(task)));

@@ -76,7 +76,7 @@ export class ThreadEngine implements Engine, ThreadEvents {
 
   /** Resolves once closed or terminated and every thread has exited. */
   get done(): Promise<void> {
-    return this.threadSet.done;
+    return this.threadSet.done.promise;
   }
 
   /**
@@ -84,7 +84,7 @@ export class ThreadEngine implements Engine, ThreadEvents {
    * so one that throws is an uncaught exception (as from a timer) and does not stop the others.
    */
   onDone(callback: () => void): void {
-    this.threadSet.onDone(callback);
+    this.threadSet.done.onDone(callback);
   }
 
   /**

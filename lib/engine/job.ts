@@ -1,5 +1,6 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
+import { Queue } from '../util/queue';
 import { Backlog } from './backlog';
 import type { ThreadHandle } from './local/thread-handle';
 import type { ClockReading } from './metrics';
@@ -84,8 +85,7 @@ export interface Job {
  * that keep at most `concurrency` of them running at once.
  */
 export class Group {
-  private items: (Job | undefined)[] = [];
-  private head = 0;
+  private readonly items = new Queue<Job>();
   // A stream's values wait here as bare inputs (see backlog.ts) and become jobs only when a thread
   // takes them. Jobs in `items` (taken back from a dying thread, or looked at and left) come first.
   private readonly backlog = new Backlog();
@@ -114,7 +114,7 @@ export class Group {
   ) {}
 
   get queued(): number {
-    return this.items.length - this.head + (this.made === undefined ? 0 : 1) + this.backlog.length;
+    return this.items.length + (this.made === undefined ? 0 : 1) + this.backlog.length;
   }
 
   /** Queues a stream's value without making a job of it yet. */
@@ -141,40 +141,29 @@ export class Group {
 
   /** Puts a job taken back from a dying thread at the front, so it keeps its place. */
   unshift(job: Job): void {
-    if (this.head > 0) this.items[--this.head] = job;
-    else this.items.unshift(job);
+    this.items.unshift(job);
     this.waiting++;
   }
 
   /** The first job not cancelled, left in the queue; cancelled ones before it are dropped. */
   peek(): Job | undefined {
     for (;;) {
-      let job: Job;
-      if (this.head < this.items.length) job = this.items[this.head]!;
-      else if (this.made !== undefined) job = this.made;
-      else if (this.backlog.length > 0) job = this.made = this.backlog.take(this.make);
-      else return undefined;
+      // Jobs in `items` (taken back from a thread, or pushed by run()) come before the backlog's.
+      let job = this.items.peek() ?? this.made;
+      if (job === undefined) {
+        if (this.backlog.length === 0) return undefined;
+        job = this.made = this.backlog.take(this.make);
+      }
       if (!job.settled) return job;
       this.shift();
     }
   }
 
   shift(): Job | undefined {
-    if (this.head >= this.items.length) {
-      const made = this.made;
-      this.made = undefined;
-      return made;
-    }
-    const job = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return job;
+    if (this.items.length > 0) return this.items.shift();
+    const made = this.made;
+    this.made = undefined;
+    return made;
   }
 
   /**
@@ -184,15 +173,13 @@ export class Group {
    */
   drain(): { jobs: Job[]; dropped: number } {
     let dropped = this.backlog.length;
-    const jobs = this.items.slice(this.head) as Job[];
+    const jobs = this.items.drain();
     if (this.made !== undefined) jobs.push(this.made);
     if (dropped > 0 && !jobs.some((job) => !job.settled)) {
       jobs.push(this.backlog.take(this.make));
       dropped--;
     }
-    this.items = [];
     this.made = undefined;
-    this.head = 0;
     this.waiting = 0;
     this.backlog.clear();
     return { jobs, dropped };

@@ -1,3 +1,4 @@
+import { DoneFuture } from '../util/done-future';
 import { WorkerCrashedError } from '../util/errors';
 import type { EngineOptions } from './engine';
 import { type ThreadEvents, ThreadHandle } from './local/thread-handle';
@@ -22,9 +23,7 @@ export class ThreadSet {
   state: State = 'open';
   /** How long a closing thread may take to exit by itself before it is terminated. */
   closeGraceMs: number;
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
-  private readonly doneCallbacks: (() => void)[] = [];
+  readonly done = new DoneFuture();
   /** Called when the first thread has started its loop. */
   onReady: (() => void) | undefined;
   /** Called instead of `onReady` when `close()` or `terminate()` comes before the first thread runs. */
@@ -46,18 +45,6 @@ export class ThreadSet {
     private readonly cannotSpawn: (crash: WorkerCrashedError) => void,
   ) {
     this.closeGraceMs = options.closeGraceMs;
-    this.done = new Promise((resolve) => {
-      this.resolveDone = resolve;
-    });
-  }
-
-  /**
-   * Calls `callback` when done, never synchronously from here. Each runs in a microtask of its own,
-   * so one that throws is an uncaught exception (as from a timer) and does not stop the others.
-   */
-  onDone(callback: () => void): void {
-    if (this.state === 'ended') queueMicrotask(callback);
-    else this.doneCallbacks.push(callback);
   }
 
   /** A thread's loop runs. */
@@ -169,8 +156,7 @@ export class ThreadSet {
       this.state = 'ended';
       clearTimeout(this.spawnTimer);
       this.ending();
-      this.resolveDone();
-      for (const callback of this.doneCallbacks.splice(0)) queueMicrotask(callback);
+      this.done.resolve();
     }
   }
 }

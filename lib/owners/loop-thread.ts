@@ -1,14 +1,14 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { ThreadEngine } from '../engine/engine';
+import type { ThreadEngine } from '../engine/engine';
 import type { Group } from '../engine/job';
-import { checkResourceLimits } from '../engine/local/resource-limits';
-import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
+import type { WorkerSpawnOptions } from '../engine/local/worker-options';
+import type { ThreadPoolStats } from '../engine/metrics';
 import type { TaskLike } from '../task/task';
 import { ClosedError, WorkerCrashedError } from '../util/errors';
-import { checkKnownKeys, checkNonNegativeNumber, checkObject, checkType, optionKeys } from '../util/options';
+import { checkOptions } from '../util/options';
 import { ThreadOwner } from './owner';
-import type { ThreadPoolStats } from './pool';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
+import { threadEngine, threadOwnerTable } from './thread-options';
 
 /**
  * Options of an {@link EventLoopThread}.
@@ -37,15 +37,6 @@ export interface EventLoopThreadOptions extends WorkerSpawnOptions {
 }
 
 /** The options `new EventLoopThread()` accepts: extend this list with each new option. */
-const loopOptionKeys = optionKeys<EventLoopThreadOptions>()(
-  'name',
-  'resourceLimits',
-  'cancelGraceMs',
-  'closeGraceMs',
-  'env',
-  'execArgv',
-  'argv',
-);
 
 /**
  * One long-lived thread running its own event loop: submitted tasks run there at once,
@@ -64,24 +55,8 @@ export class EventLoopThread extends ThreadOwner {
   readonly #submissions: Group;
 
   constructor(options: EventLoopThreadOptions = {}) {
-    checkObject('options', options);
-    checkKnownKeys('EventLoopThread', options, loopOptionKeys);
-    checkType('name', options.name, 'string');
-    checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
-    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
-    checkResourceLimits(options.resourceLimits);
-    const worker = workerSpawnOptions(options);
-    const executor = new ThreadEngine({
-      size: 1,
-      mode: 'concurrent',
-      cancelGraceMs: options.cancelGraceMs ?? 100,
-      closeGraceMs: options.closeGraceMs ?? 5000,
-      resourceLimits: options.resourceLimits,
-      name: options.name,
-      worker,
-      slotCount: 16384,
-      replaceCrashed: false,
-    });
+    checkOptions('EventLoopThread', threadOwnerTable, options);
+    const executor = threadEngine(options, { size: 1, mode: 'concurrent', slotCount: 16384, replaceCrashed: false });
     super(executor);
     this.#executor = executor;
     this.#submissions = executor.openGroup(1, Number.POSITIVE_INFINITY);

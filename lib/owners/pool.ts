@@ -1,26 +1,17 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { ThreadEngine } from '../engine/engine';
-import type { ThreadPoolStats } from '../engine/metrics';
-
-export type { ThreadPoolStats };
-
+import type { ThreadEngine } from '../engine/engine';
 import type { Group } from '../engine/job';
-import { checkResourceLimits } from '../engine/local/resource-limits';
-import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
+import type { WorkerSpawnOptions } from '../engine/local/worker-options';
+import type { ThreadPoolStats } from '../engine/metrics';
 import type { TaskLike } from '../task/task';
 import { QueueFullError } from '../util/errors';
-import {
-  checkInteger,
-  checkIntegerOrInfinity,
-  checkKnownKeys,
-  checkNonNegativeNumber,
-  checkObject,
-  checkType,
-  optionKeys,
-} from '../util/options';
+import { checkOptions, is, type OptionTable } from '../util/options';
 import { ThreadOwner, threadEngineOf } from './owner';
 import { checkSubmitOptions, type SubmitOptions, submitJob } from './submit';
+import { threadEngine, threadOwnerTable } from './thread-options';
+
+export type { ThreadPoolStats };
 
 /**
  * Options of a {@link ThreadPool}.
@@ -48,18 +39,11 @@ export interface ThreadPoolOptions extends WorkerSpawnOptions {
   name?: string;
 }
 
-/** The options `new ThreadPool()` accepts: extend this list with each new option. */
-const threadPoolOptionKeys = optionKeys<ThreadPoolOptions>()(
-  'size',
-  'maxQueue',
-  'cancelGraceMs',
-  'closeGraceMs',
-  'resourceLimits',
-  'name',
-  'env',
-  'execArgv',
-  'argv',
-);
+const threadPoolTable: OptionTable<ThreadPoolOptions> = {
+  size: is.positiveInteger,
+  maxQueue: is.countOrInfinity,
+  ...threadOwnerTable,
+};
 
 /**
  * A pool of worker threads that run tasks, like an executor: each `run` call takes a thread.
@@ -78,27 +62,9 @@ export class ThreadPool extends ThreadOwner {
   readonly #runs: Group;
 
   constructor(options: ThreadPoolOptions = {}) {
-    checkObject('options', options);
-    checkKnownKeys('ThreadPool', options, threadPoolOptionKeys);
-    checkInteger('size', options.size, 1);
-    checkIntegerOrInfinity('maxQueue', options.maxQueue, 0);
-    checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
-    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
-    checkResourceLimits(options.resourceLimits);
-    const worker = workerSpawnOptions(options);
-    checkType('name', options.name, 'string');
+    checkOptions('ThreadPool', threadPoolTable, options);
     const size = options.size ?? availableParallelism();
-    const executor = new ThreadEngine({
-      size,
-      mode: 'sequential',
-      cancelGraceMs: options.cancelGraceMs ?? 100,
-      closeGraceMs: options.closeGraceMs ?? 5000,
-      resourceLimits: options.resourceLimits,
-      name: options.name,
-      worker,
-      slotCount: 1024,
-      replaceCrashed: true,
-    });
+    const executor = threadEngine(options, { size, mode: 'sequential', slotCount: 1024, replaceCrashed: true });
     super(executor);
     this.#executor = executor;
     this.size = size;

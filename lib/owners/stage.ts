@@ -6,6 +6,7 @@ import { cancelCloseGraceMs } from '../engine/port';
 import { type Transferable, transferList } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { QueueFullError, SerializationError, WorkerCrashedError } from '../util/errors';
+import { Queue } from '../util/queue';
 import { describeUnclonable } from '../wire/clone';
 import { rebuildError, taskErrorFrom, toWire, type WireError } from '../wire/errors';
 import {
@@ -56,9 +57,8 @@ export class StageRun<I> {
   private flushScheduled = false;
   /** Source values posted to the thread so far. */
   private sent = 0;
-  /** Source values beyond `bufferSize` in flight, waiting on this side for credit (from `head` on). */
-  private queue: I[] = [];
-  private head = 0;
+  /** Source values beyond `bufferSize` in flight, waiting on this side for credit. */
+  private readonly queue = new Queue<I>();
   private pumpArmed = false;
   /** The source's end, sent once every waiting value has gone. */
   private sourceEnd: StageToThread | undefined;
@@ -156,7 +156,7 @@ export class StageRun<I> {
   }
 
   private waiting(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** Batches a value for the thread. */
@@ -181,13 +181,7 @@ export class StageRun<I> {
   private pump(): void {
     const { bufferSize } = this.options;
     while (this.outcome === undefined && this.waiting() > 0 && this.backlog() < bufferSize) {
-      const value = this.queue[this.head]!;
-      this.queue[this.head++] = undefined as I;
-      this.send(value);
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+      this.send(this.queue.shift()!);
     }
     this.flush();
     if (this.waiting() > 0) this.armPump();
@@ -330,8 +324,7 @@ export class StageRun<I> {
     this.outcome = outcome;
     this.batch = [StageKind.Next];
     this.batchTransfers = [];
-    this.queue = [];
-    this.head = 0;
+    this.queue.drain();
     if (this.exited) return;
     let graceMs = this.options.closeGraceMs;
     if (!fromThread) {
@@ -355,7 +348,7 @@ export class StageRun<I> {
     this.drain();
     this.port.close();
     this.stopTheSource();
-    this.queue = [];
+    this.queue.drain();
     // A terminated thread never notified its last credit: release our own pending waitAsync.
     Atomics.notify(this.counters, StageCounter.Consumed);
     const outcome = this.outcome ?? { kind: 'error', error: new WorkerCrashedError(code, { cause: this.crash }) };

@@ -5,7 +5,7 @@ import { definitionOf } from '../task/definition';
 import { type TaskLike, toTask } from '../task/task';
 import { withAwaitingCaller } from '../util/caller-site';
 import { abortedBy } from '../util/errors';
-import { checkKnownKeys, checkObject, checkSignal, checkTimeout, optionError, optionKeys } from '../util/options';
+import { checkOptions, is, type OptionTable, optionError } from '../util/options';
 import { watchSignal } from '../util/signal-watch';
 
 /**
@@ -30,17 +30,16 @@ export interface SubmitOptions {
   timeout?: number;
 }
 
-/** The options `run` and `submit` accept: extend this list with each new option. */
-const submitOptionKeys = optionKeys<SubmitOptions>()('signal', 'transfer', 'timeout');
+const submitTable: OptionTable<SubmitOptions> = {
+  signal: is.signal,
+  transfer: (name, value) => {
+    if (value !== undefined && !Array.isArray(value)) throw optionError(name, 'an array', value);
+  },
+  timeout: is.timeout,
+};
 
 export function checkSubmitOptions(options: SubmitOptions | undefined): void {
-  checkObject('options', options);
-  checkKnownKeys('run/submit', options, submitOptionKeys);
-  checkSignal('signal', options?.signal);
-  if (options?.transfer !== undefined && !Array.isArray(options.transfer)) {
-    throw optionError('transfer', 'an array', options.transfer);
-  }
-  checkTimeout('timeout', options?.timeout);
+  checkOptions('run/submit', submitTable, options);
 }
 
 /** Runs one task on an engine as a promise, wired to an optional AbortSignal. */

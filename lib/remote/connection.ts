@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { optionError } from '../util/options';
+import { is, type OptionCheck, optionError } from '../util/options';
 import { RemoteConnectionError } from './errors';
 
 /**
@@ -18,6 +18,18 @@ export function checkConnection(value: unknown): void {
     throw optionError('connection', 'a redis:// URL or ioredis options', value);
   }
 }
+
+/** How a remote pool and a task server both reach their queue: the options they share. */
+export const remoteQueueTable = {
+  queue: ((name, value) => {
+    if (typeof value !== 'string' || value === '' || value.includes(':')) {
+      throw optionError(name, 'a non-empty string without `:`', value);
+    }
+  }) as OptionCheck,
+  connection: ((_, value) => checkConnection(value)) as OptionCheck,
+  prefix: is.string,
+  connectTimeout: is.positiveInteger,
+} as const;
 
 /** A new ioredis client; `extra` options win over the user's. */
 export function connect(connection: RedisConnection, extra: RedisOptions): Redis {

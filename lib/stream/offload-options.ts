@@ -4,17 +4,7 @@ import { defaultPool, ThreadPool } from '../owners/pool';
 import type { Transferable } from '../task/context';
 import { definitionOf } from '../task/definition';
 import { type TaskLike, toTask } from '../task/task';
-import {
-  checkInteger,
-  checkIntegerOrInfinity,
-  checkKnownKeys,
-  checkObject,
-  checkSignal,
-  checkTimeout,
-  checkType,
-  optionError,
-  optionKeys,
-} from '../util/options';
+import { checkOptions, is, type OptionTable, optionError } from '../util/options';
 import type { Settled } from './settle';
 import type { Placement, StreamOptions } from './stream';
 
@@ -52,15 +42,26 @@ export interface StreamControlOptions {
   settle?: boolean;
 }
 
-/** Checks {@link StreamControlOptions}; returns what a stream needs of them. */
+/** The options every stream operator takes, checked as one family. */
+export const streamControlTable: OptionTable<StreamControlOptions> = {
+  signal: is.signal,
+  timeout: is.timeout,
+  settle: is.boolean,
+};
+
+/** How a stream operator spreads its values over threads: `offloadToThread`, `offloadFrom`, `runOnLoop`. */
+export const streamShapeTable = {
+  concurrency: is.positiveIntegerOrInfinity,
+  ordered: is.boolean,
+  transfer: is.function,
+} as const;
+
+/** What a stream needs of {@link StreamControlOptions}, checked already, with their defaults. */
 export function streamControl(options: StreamControlOptions): {
   signal: AbortSignal | undefined;
   timeout: number;
   settle: boolean;
 } {
-  checkSignal('signal', options.signal);
-  checkTimeout('timeout', options.timeout);
-  checkType('settle', options.settle, 'boolean');
   return { signal: options.signal, timeout: options.timeout ?? 0, settle: options.settle ?? false };
 }
 
@@ -85,37 +86,29 @@ export interface OffloadOptions<I> extends StreamControlOptions {
   transfer?: (input: I) => Transferable[];
 }
 
-/** The options `offloadToThread` (and `offloadFrom`) accept: extend this list with each new option. */
-const offloadOptionKeys = optionKeys<OffloadOptions<unknown>>()(
-  'pool',
-  'threads',
-  'concurrency',
-  'ordered',
-  'transfer',
-  'signal',
-  'timeout',
-  'settle',
-);
+/** The options `offloadToThread` takes (and `offloadFrom`, with more). */
+export const offloadTable: OptionTable<OffloadOptions<unknown>> = {
+  pool: (name, pool) => {
+    if (pool !== undefined && !isOwner(pool)) throw optionError(name, 'a ThreadPool or a RemotePool', pool);
+  },
+  threads: is.positiveInteger,
+  ...streamShapeTable,
+  ...streamControlTable,
+};
 
 /** Checks the options at creation and returns how each subscription places its work. */
 export function offloadSetup<I>(
   task: TaskLike<I, unknown>,
   options: OffloadOptions<I>,
   api = 'offloadToThread',
-  moreKeys: readonly string[] = [],
+  table: OptionTable<OffloadOptions<unknown>> = offloadTable,
 ): { place: () => Placement; stream: StreamOptions<I> } {
-  checkObject('options', options);
-  checkKnownKeys(api, options, [...offloadOptionKeys, ...moreKeys]);
+  checkOptions(api, table, options);
   const { pool, threads } = options;
-  if (pool !== undefined && !isOwner(pool)) throw optionError('pool', 'a ThreadPool or a RemotePool', pool);
-  (pool === undefined ? threadEngineOf(defaultPool()) : engineOf(pool)).checkTask(definitionOf(toTask(task)));
-  checkInteger('threads', threads, 1);
   if (pool !== undefined && threads !== undefined) {
     throw optionError('threads', 'unset when `pool` is given', threads);
   }
-  checkIntegerOrInfinity('concurrency', options.concurrency, 1);
-  checkType('ordered', options.ordered, 'boolean');
-  checkType('transfer', options.transfer, 'function');
+  (pool === undefined ? threadEngineOf(defaultPool()) : engineOf(pool)).checkTask(definitionOf(toTask(task)));
 
   const place = (): Placement => {
     if (threads !== undefined) {

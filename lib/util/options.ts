@@ -97,13 +97,50 @@ export function checkKnownKeys(api: string, options: object | undefined, known: 
   }
 }
 
+/** How one option is checked: a `TypeError` naming it and echoing the value, if it is wrong. */
+export type OptionCheck = (name: string, value: unknown) => void;
+
+/** The checks option tables are made of. */
+export const is = {
+  positiveInteger: ((name, value) => checkInteger(name, value, 1)) as OptionCheck,
+  positiveIntegerOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 1)) as OptionCheck,
+  countOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 0)) as OptionCheck,
+  nonNegative: checkNonNegativeNumber as OptionCheck,
+  timeout: checkTimeout as OptionCheck,
+  signal: checkSignal as OptionCheck,
+  string: ((name, value) => checkType(name, value, 'string')) as OptionCheck,
+  boolean: ((name, value) => checkType(name, value, 'boolean')) as OptionCheck,
+  function: ((name, value) => checkType(name, value, 'function')) as OptionCheck,
+  oneOf:
+    (...allowed: readonly string[]): OptionCheck =>
+    (name, value) => {
+      if (value !== undefined && !allowed.includes(value as string)) {
+        throw optionError(
+          name,
+          allowed
+            .map((a) => `'${a}'`)
+            .join(', ')
+            .replace(/, ([^,]*)$/, ' or $1'),
+          value,
+        );
+      }
+    },
+  /** Checked elsewhere (by the code that takes it apart), or anything goes. */
+  checkedElsewhere: (() => {}) as OptionCheck,
+};
+
+/** An option table: each option of `T` with its check. It does not compile unless every option is there. */
+export type OptionTable<T> = { readonly [K in keyof Required<T> & string]: OptionCheck };
+
 /**
- * The keys of an options type, listed once at run time for {@link checkKnownKeys}. It does not
- * compile unless every key of `T` is listed, so a new option cannot be forgotten here:
- * `optionKeys<ThreadPoolOptions>()('size', 'maxQueue', …)`.
+ * Checks one family's options with its table: an object (or nothing), no unknown key (a TypeError
+ * with a did-you-mean), then each option's check, in the table's order.
  */
-export function optionKeys<T>() {
-  return <const K extends readonly (keyof T & string)[]>(
-    ...keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T, K[number]> })
-  ): readonly string[] => keys;
+export function checkOptions<T>(api: string, table: OptionTable<T>, options: T | undefined): void {
+  checkObject('options', options);
+  if (options === undefined) return;
+  checkKnownKeys(api, options as object, Object.keys(table));
+  for (const [name, check] of Object.entries(table) as [string, OptionCheck][]) {
+    check(name, (options as Record<string, unknown>)[name]);
+  }
 }

@@ -1,4 +1,5 @@
-import type { JobHandle, StreamSpecHandle } from '../engine/port';
+import type { JobHandle, StreamSpecHandle } from '../../engine/port';
+import { Queue } from '../../util/queue';
 
 export interface RemoteJob extends JobHandle {
   readonly group: RemoteGroup;
@@ -27,8 +28,7 @@ export interface Batch {
 export class RemoteGroup {
   /** The task's name in the workers' `tasks` map; '' for a task that is not a remote task. */
   readonly name: string;
-  waiting: RemoteJob[] = [];
-  head = 0;
+  readonly waiting = new Queue<RemoteJob>();
   /** Inputs in Redis or on a worker, not settled yet. */
   sent = 0;
   readonly batches = new Set<Batch>();
@@ -43,26 +43,6 @@ export class RemoteGroup {
   }
 
   get idle(): boolean {
-    return this.sent === 0 && this.head >= this.waiting.length;
-  }
-
-  shift(): RemoteJob | undefined {
-    if (this.head >= this.waiting.length) return undefined;
-    const job = this.waiting[this.head++];
-    if (this.head === this.waiting.length) {
-      this.waiting = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.head);
-      this.head = 0;
-    }
-    return job;
-  }
-
-  drain(): RemoteJob[] {
-    const jobs = this.waiting.slice(this.head);
-    this.waiting = [];
-    this.head = 0;
-    return jobs;
+    return this.sent === 0 && this.waiting.length === 0;
   }
 }

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connect, connectTimeoutError, type RedisConnection } from './connection';
-import { RemoteConnectionError } from './errors';
-import { liveTtlMs } from './wire';
+import { liveTtlMs } from '../../wire/remote';
+import { connect, connectTimeoutError, type RedisConnection } from '../connection';
+import { RemoteConnectionError } from '../errors';
 
 export interface LinkOptions {
   readonly connection: RedisConnection;

@@ -1,7 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../util/errors';
-import type { WireError } from '../wire/errors';
-import { rebuildError, taskErrorFrom, toWire } from '../wire/errors';
+import type { WireError } from './errors';
+import { rebuildError, taskErrorFrom, toWire } from './errors';
 
 /** What a BullMQ job carries: a task name and a structured clone, never code. */
 export interface JobData {

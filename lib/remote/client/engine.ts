@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Engine, GroupHandle, JobHandle, StreamSpecHandle } from '../engine/port';
-import type { Transferable } from '../task/context';
-import type { TaskDefinition } from '../task/definition';
-import { nameOf } from '../task/named';
-import { AbortError, ClosedError } from '../util/errors';
-import type { WireError } from '../wire/errors';
-import { describeConnection, type RedisConnection } from './connection';
-import { RemoteConnectionError } from './errors';
-import { type Batch, RemoteGroup, type RemoteJob } from './group';
-import { Link, within } from './link';
+import type { Engine, GroupHandle, JobHandle, StreamSpecHandle } from '../../engine/port';
+import type { Transferable } from '../../task/context';
+import type { TaskDefinition } from '../../task/definition';
+import { nameOf } from '../../task/named';
+import { DoneFuture } from '../../util/done-future';
+import { AbortError, ClosedError } from '../../util/errors';
+import type { WireError } from '../../wire/errors';
 import {
   cancelChannel,
   decodeReply,
@@ -20,7 +17,11 @@ import {
   RemoteOutcome,
   type Reply,
   replyKey,
-} from './wire';
+} from '../../wire/remote';
+import { describeConnection, type RedisConnection } from '../connection';
+import { RemoteConnectionError } from '../errors';
+import { type Batch, RemoteGroup, type RemoteJob } from './group';
+import { Link, within } from './link';
 
 export interface RemoteExecutorOptions {
   readonly queue: string;
@@ -44,10 +45,10 @@ const jobWorkMs = 10;
  * the outcome onto this pool's own reply list; a cancel removes a waiting job or, for one that a
  * worker holds, is published to the queue's cancel channel so that worker aborts its signal.
  */
-export class RemoteExecutor implements Engine {
-  readonly done: Promise<void>;
+export class RemoteEngine implements Engine {
   readonly id = randomBytes(6).toString('hex');
-  private resolveDone!: () => void;
+  private readonly ended = new DoneFuture();
+  readonly done = this.ended.promise;
   private state: State = 'open';
   private link: Link | undefined;
   private seq = 0;
@@ -73,9 +74,6 @@ export class RemoteExecutor implements Engine {
   cancelled = 0;
 
   constructor(readonly options: RemoteExecutorOptions) {
-    this.done = new Promise((resolve) => {
-      this.resolveDone = resolve;
-    });
     this.replies = replyKey(options.prefix, options.queue, this.id);
     this.live = liveKey(options.prefix, options.queue, this.id);
     this.channel = cancelChannel(options.prefix, options.queue);
@@ -86,8 +84,7 @@ export class RemoteExecutor implements Engine {
   }
 
   onDone(callback: () => void): void {
-    // Never inside onDone; a callback that throws surfaces as an uncaught exception, like a timer's.
-    void this.done.then(() => queueMicrotask(callback));
+    this.ended.onDone(callback);
   }
 
   /** A remote pool runs only named tasks: what its workers' `tasks` maps name. */
@@ -155,7 +152,7 @@ export class RemoteExecutor implements Engine {
   cancelGroup(groupHandle: GroupHandle, reason?: Error): void {
     const group = groupHandle as RemoteGroup;
     reason ??= new AbortError();
-    for (const job of group.drain()) {
+    for (const job of group.waiting.drain()) {
       if (job.settled) continue;
       this.settle(job, reason);
       this.cancelled++;
@@ -224,7 +221,7 @@ export class RemoteExecutor implements Engine {
   private pump(group: RemoteGroup): void {
     const batchSize = this.batchSizeFor(group.name, group.limit);
     while (group.sent < group.limit) {
-      const job = group.shift();
+      const job = group.waiting.shift();
       if (job === undefined) break;
       if (job.settled) continue;
       let batch = group.filling;
@@ -433,7 +430,7 @@ export class RemoteExecutor implements Engine {
   private checkDrained(): void {
     if (this.state !== 'closing' || this.queued > 0 || this.sentInputs > 0) return;
     this.state = 'ended';
-    void this.tearDown().then(() => this.resolveDone());
+    void this.tearDown().then(() => this.ended.resolve());
   }
 
   /**
@@ -481,7 +478,7 @@ export class RemoteExecutor implements Engine {
     const error = this.unreachable(link);
     link.drop();
     for (const group of this.groups) {
-      for (const job of group.drain()) {
+      for (const job of group.waiting.drain()) {
         if (job.settled) continue;
         this.queued--;
         this.failed++;

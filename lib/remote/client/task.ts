@@ -1,7 +1,7 @@
-import type { Task } from '../task/definition';
-import { namedTask } from '../task/named';
+import type { Task } from '../../task/definition';
+import { namedTask } from '../../task/named';
 
-export type { RemoteTarget } from '../owners/owner';
+export type { RemoteTarget } from '../../owners/owner';
 
 /**
  * A task that a worker process runs by name: the worker's `serveTasks({ tasks })` map says which

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ThreadPool, type ThreadPoolStats } from '../owners/pool';
-import { type TaskLike, toTask } from '../task/task';
+import { ThreadPool, type ThreadPoolStats } from '../../owners/pool';
+import { type TaskLike, toTask } from '../../task/task';
+import { DoneFuture } from '../../util/done-future';
 import {
   AbortError,
   ClosedError,
@@ -10,17 +11,8 @@ import {
   TaskError,
   TimeoutError,
   WorkerCrashedError,
-} from '../util/errors';
-import {
-  checkInteger,
-  checkKnownKeys,
-  checkNonNegativeNumber,
-  checkObject,
-  checkType,
-  optionError,
-  optionKeys,
-} from '../util/options';
-import { bullConnection, checkConnection, connect, connectTimeoutError, type RedisConnection } from './connection';
+} from '../../util/errors';
+import { checkOptions, is, type OptionTable, optionError } from '../../util/options';
 import {
   cancelChannel,
   decodeValue,
@@ -30,7 +22,8 @@ import {
   RemoteOutcome,
   type Reply,
   wireOf,
-} from './wire';
+} from '../../wire/remote';
+import { bullConnection, connect, connectTimeoutError, type RedisConnection, remoteQueueTable } from '../connection';
 
 /**
  * Options of {@link serveTasks}.
@@ -70,18 +63,17 @@ export interface ServeTasksOptions {
   connectTimeout?: number;
 }
 
-const serveTasksOptionKeys = optionKeys<ServeTasksOptions>()(
-  'queue',
-  'connection',
-  'tasks',
-  'threads',
-  'concurrency',
-  'cancelGraceMs',
-  'lockDuration',
-  'stalledInterval',
-  'prefix',
-  'connectTimeout',
-);
+const serveTasksTable: OptionTable<ServeTasksOptions> = {
+  ...remoteQueueTable,
+  tasks: (name, value) => {
+    if (typeof value !== 'object' || value === null) throw optionError(name, 'an object', value);
+  },
+  threads: is.positiveInteger,
+  concurrency: is.positiveInteger,
+  cancelGraceMs: is.nonNegative,
+  lockDuration: is.positiveInteger,
+  stalledInterval: is.positiveInteger,
+};
 
 /**
  * Statistics of a task server at one moment.
@@ -150,28 +142,14 @@ export class TaskServer {
   /** Rejects `ready` while it is pending: the server closed before it connected. */
   #notReady: (error: Error) => void = () => {};
   #closing: Promise<void> | undefined;
-  #resolveDone!: () => void;
+  readonly #ended = new DoneFuture();
   #running = 0;
   #served = 0;
   #cancelled = 0;
 
   constructor(options: ServeTasksOptions) {
-    checkObject('options', options);
     if (options === undefined) throw optionError('options', 'an object', options);
-    checkKnownKeys('serveTasks', options, serveTasksOptionKeys);
-    if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
-      throw optionError('queue', 'a non-empty string without `:`', options.queue);
-    }
-    checkConnection(options.connection);
-    if (typeof options.tasks !== 'object' || options.tasks === null)
-      throw optionError('tasks', 'an object', options.tasks);
-    checkInteger('threads', options.threads, 1);
-    checkInteger('concurrency', options.concurrency, 1);
-    checkNonNegativeNumber('cancelGraceMs', options.cancelGraceMs);
-    checkInteger('lockDuration', options.lockDuration, 1);
-    checkInteger('stalledInterval', options.stalledInterval, 1);
-    checkType('prefix', options.prefix, 'string');
-    checkInteger('connectTimeout', options.connectTimeout, 1);
+    checkOptions('serveTasks', serveTasksTable, options);
     this.#queue = options.queue;
     this.#tasks = new Map();
     for (const [name, task] of Object.entries(options.tasks)) {
@@ -180,9 +158,7 @@ export class TaskServer {
     const threads = options.threads ?? availableParallelism();
     const prefix = options.prefix ?? 'bull';
     const lockDuration = options.lockDuration ?? defaultLockMs;
-    this.done = new Promise((resolve) => {
-      this.#resolveDone = resolve;
-    });
+    this.done = this.#ended.promise;
     this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
     this.#client = connect(options.connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
@@ -264,7 +240,7 @@ return 1`,
 
   /** Calls `callback` once done. */
   onDone(callback: () => void): void {
-    void this.done.then(() => queueMicrotask(callback));
+    this.#ended.onDone(callback);
   }
 
   /** `close()`, for `await using`. */
@@ -283,7 +259,7 @@ return 1`,
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
       else redis.disconnect();
     }
-    this.#resolveDone();
+    this.#ended.resolve();
   }
 
   /** Pushes one outcome onto its caller's reply list, only while that caller's live key exists. */

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { TaskLike } from '../task/task';
-import { ClosedError } from '../util/errors';
-import { describeConnection } from './connection';
+import type { TaskLike } from '../../task/task';
+import { ClosedError } from '../../util/errors';
+import { describeConnection } from '../connection';
 import { serveTasks } from './serve';
 
 const usage = `Usage: rxthreads-worker --queue NAME --redis URL --tasks FILE [--threads N] [--concurrency N]

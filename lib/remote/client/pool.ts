@@ -1,15 +1,7 @@
-import { ThreadOwner } from '../owners/owner';
-import {
-  checkInteger,
-  checkKnownKeys,
-  checkNonNegativeNumber,
-  checkObject,
-  checkType,
-  optionError,
-  optionKeys,
-} from '../util/options';
-import { RemoteExecutor } from './caller';
-import { checkConnection, type RedisConnection } from './connection';
+import { ThreadOwner } from '../../owners/owner';
+import { checkOptions, is, type OptionTable, optionError } from '../../util/options';
+import { type RedisConnection, remoteQueueTable } from '../connection';
+import { RemoteEngine } from './engine';
 import type { RemoteTarget } from './task';
 
 /**
@@ -51,16 +43,13 @@ export interface RemotePoolOptions {
   batchSize?: number;
 }
 
-const remotePoolOptionKeys = optionKeys<RemotePoolOptions>()(
-  'queue',
-  'connection',
-  'size',
-  'attempts',
-  'connectTimeout',
-  'closeGraceMs',
-  'prefix',
-  'batchSize',
-);
+const remotePoolTable: OptionTable<RemotePoolOptions> = {
+  ...remoteQueueTable,
+  size: is.positiveInteger,
+  attempts: is.positiveInteger,
+  closeGraceMs: is.nonNegative,
+  batchSize: is.positiveInteger,
+};
 
 /**
  * Statistics of a remote pool at one moment.
@@ -100,23 +89,12 @@ export class RemotePool extends ThreadOwner implements RemoteTarget {
   readonly size: number;
   /** The BullMQ queue's name. */
   readonly queue: string;
-  readonly #executor: RemoteExecutor;
+  readonly #executor: RemoteEngine;
 
   constructor(options: RemotePoolOptions) {
-    checkObject('options', options);
     if (options === undefined) throw optionError('options', 'an object', options);
-    checkKnownKeys('RemotePool', options, remotePoolOptionKeys);
-    if (typeof options.queue !== 'string' || options.queue === '' || options.queue.includes(':')) {
-      throw optionError('queue', 'a non-empty string without `:`', options.queue);
-    }
-    checkConnection(options.connection);
-    checkInteger('size', options.size, 1);
-    checkInteger('attempts', options.attempts, 1);
-    checkInteger('connectTimeout', options.connectTimeout, 1);
-    checkNonNegativeNumber('closeGraceMs', options.closeGraceMs);
-    checkType('prefix', options.prefix, 'string');
-    checkInteger('batchSize', options.batchSize, 1);
-    const executor = new RemoteExecutor({
+    checkOptions('RemotePool', remotePoolTable, options);
+    const executor = new RemoteEngine({
       queue: options.queue,
       connection: options.connection,
       prefix: options.prefix ?? 'bull',
