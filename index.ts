@@ -6,9 +6,10 @@ export type { SubmitOptions } from './lib/owners/submit';
 export type { StreamControlOptions } from './lib/stream/offload-options';
 export type { Settled, SettledFulfilled, SettledRejected } from './lib/stream/settle';
 export type { TaskContext, Transferable } from './lib/task/context';
+export type { TaskFunction } from './lib/task/definition';
 export { inlineTask } from './lib/task/inline';
 export { moduleTask } from './lib/task/module';
-export type { Emitted, Task, TaskFunction, TaskLike } from './lib/task/task';
+export type { Emitted, Task, TaskLike } from './lib/task/task';
 export {
   AbortError,
   ClosedError,

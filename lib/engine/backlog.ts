@@ -1,5 +1,5 @@
 import type { Transferable } from '../task/context';
-import type { ClockReading } from './metrics';
+import type { ClockReading } from '../util/clock';
 
 /** Values in a backlog's first chunk: a subscription of a few values allocates a few slots. */
 const firstChunkSize = 16;

@@ -1,39 +1,19 @@
-import type { ResourceLimits } from 'node:worker_threads';
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { checkRunsFromCode } from '../task/named';
+import { epochNow } from '../util/clock';
 import { AbortError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
-import { type FromThread, Header, Kind, Outcome, outcomeOf, type RunMode, Stride, slotOfOutcome } from '../wire/thread';
-import { Group, type Job, newJob, type Settle, type StreamSpec, streamEnded } from './job';
+import { type FromThread, Header, Kind, Outcome, outcomeOf, Stride, slotOfOutcome } from '../wire/thread';
+import { Group, type Job, type JobThread, newJob, type Settle, type StreamSpec } from './job';
 import { crashedBy, JobStates, overranGrace } from './job-states';
-import type { ThreadEvents, ThreadHandle } from './local/thread-handle';
-import type { WorkerSpawnOptions } from './local/worker-options';
 import { Metrics, type ThreadPoolStats } from './metrics';
+import type { EngineOptions } from './options';
 import type { Engine } from './port';
+import { streamEnded } from './port';
 import { Scheduler } from './scheduler';
+import type { ThreadEvents } from './thread-handle';
 import { ThreadSet } from './thread-set';
-import { epochNow } from './timeouts';
-
-export interface EngineOptions {
-  readonly size: number;
-  readonly mode: RunMode;
-  /** How long a cancelled running job may take to stop before its thread is replaced (a pool) or it is abandoned (a loop). */
-  readonly cancelGraceMs: number;
-  /** How long a closing thread may take to exit by itself before it is terminated. */
-  readonly closeGraceMs: number;
-  readonly resourceLimits: ResourceLimits | undefined;
-  /** `env`, `execArgv` and `argv` for each Worker. */
-  readonly worker?: WorkerSpawnOptions;
-  readonly name: string | undefined;
-  /** Slots per thread: the most jobs one thread can hold at once. */
-  readonly slotCount: number;
-  /**
-   * A pool replaces a crashed thread, and one whose cancelled job runs past the grace period; an
-   * event-loop thread ends with a crash, and abandons a cancelled job instead (its other tasks live on).
-   */
-  readonly replaceCrashed: boolean;
-}
 
 /**
  * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads
@@ -41,9 +21,9 @@ export interface EngineOptions {
  * which thread is the `Scheduler`'s; starting, replacing and closing threads is the `ThreadSet`'s.
  * This class settles each job from its outcome, cancels, and ties the two together.
  */
-export class ThreadEngine implements Engine, ThreadEvents {
+export class ThreadEngine implements Engine, ThreadEvents<Job> {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
-  readonly threads: ThreadHandle[];
+  readonly threads: JobThread[];
   readonly metrics = new Metrics();
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();
@@ -210,14 +190,14 @@ export class ThreadEngine implements Engine, ThreadEvents {
     }
     // Jobs not started yet are cancelled before running ones are aborted: an aborted job that
     // returns at once must not let its thread start the next one of this group in between.
-    held.sort((a, b) => Number(a.thread!.isRunning(a.slot)) - Number(b.thread!.isRunning(b.slot)));
+    held.sort((a, b) => Number(a.thread!.slots.isRunning(a.slot)) - Number(b.thread!.slots.isRunning(b.slot)));
     for (const job of held) this.cancel(job, reason);
   }
 
   /** The caller emitted `values` of a streaming job's values: it may yield that many more. */
   grant(job: Job, values: number): void {
     const thread = job.thread;
-    if (thread !== undefined && !job.settled && thread.jobs[job.slot] === job) thread.grant(job.slot, values);
+    if (thread !== undefined && !job.settled && thread.jobs[job.slot] === job) thread.slots.grant(job.slot, values);
   }
 
   close(graceMs?: number): Promise<void> {
@@ -259,7 +239,7 @@ export class ThreadEngine implements Engine, ThreadEvents {
     }
     const now = epochNow();
     let busyMs = 0;
-    for (const thread of this.threadSet.living) busyMs += thread.busyMs(now);
+    for (const thread of this.threadSet.living) busyMs += thread.slots.busyMs(now);
     return {
       threads: this.threads.length,
       busy,
@@ -284,9 +264,9 @@ export class ThreadEngine implements Engine, ThreadEvents {
     this.threadSet.spawnMissing(true);
   }
 
-  // ---- ThreadEvents ----
+  // ---- ThreadEvents<Job> ----
 
-  message(thread: ThreadHandle, message: FromThread): void {
+  message(thread: JobThread, message: FromThread): void {
     if (message[0] === Kind.Ready) {
       this.threadSet.ready();
       return;
@@ -341,7 +321,7 @@ export class ThreadEngine implements Engine, ThreadEvents {
     this.checkDrained();
   }
 
-  unsendable(thread: ThreadHandle, failures: [Job, SerializationError][]): void {
+  unsendable(thread: JobThread, failures: [Job, SerializationError][]): void {
     for (const [job, error] of failures) {
       job.group.released(thread);
       this.jobs.fail(job, error);
@@ -350,8 +330,8 @@ export class ThreadEngine implements Engine, ThreadEvents {
     this.checkDrained();
   }
 
-  exit(thread: ThreadHandle, exitCode: number, error: Error | undefined): void {
-    if (this.threadSet.living.delete(thread)) this.metrics.retire(thread.histograms, thread.busyMs(epochNow()));
+  exit(thread: JobThread, exitCode: number, error: Error | undefined): void {
+    if (this.threadSet.living.delete(thread)) this.metrics.retire(thread.histograms, thread.slots.busyMs(epochNow()));
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) {
       const crash = new WorkerCrashedError(exitCode, { cause: error });
@@ -378,7 +358,7 @@ export class ThreadEngine implements Engine, ThreadEvents {
    * A thread is gone or going: its unstarted jobs run elsewhere (a pool), its started ones fail
    * (with `crash` if it died, else saying `why` it was ended), its finished ones wait for its exit.
    */
-  private lose(thread: ThreadHandle, why: string, crash?: WorkerCrashedError): void {
+  private lose(thread: JobThread, why: string, crash?: WorkerCrashedError): void {
     const threadSet = this.threadSet;
     threadSet.remove(thread);
     const replace = this.options.replaceCrashed && threadSet.state !== 'terminating';
@@ -397,9 +377,9 @@ export class ThreadEngine implements Engine, ThreadEvents {
    * or is abandoned (an event-loop thread, whose other tasks must live on): its slot is freed and
    * it no longer holds the process nor a `close()`.
    */
-  private armGrace(thread: ThreadHandle, job: Job, reason: Error): void {
+  private armGrace(thread: JobThread, job: Job, reason: Error): void {
     const slot = job.slot;
-    const holds = () => thread.alive && thread.jobs[slot] === job && thread.isRunning(slot);
+    const holds = () => thread.alive && thread.jobs[slot] === job && thread.slots.isRunning(slot);
     const timer = setTimeout(() => {
       // Only while this very job still runs there: it may have finished (its result not read yet,
       // if this thread was busy) and the thread gone on to another job, which must not be harmed.
@@ -410,9 +390,9 @@ export class ThreadEngine implements Engine, ThreadEvents {
       }
       // Halted, the thread starts no other job: if this one still runs now, nothing else can
       // have started, and only it and finished results are on the thread when it ends.
-      thread.halt();
+      thread.slots.halt();
       if (!holds()) {
-        thread.resume();
+        thread.slots.resume();
         return;
       }
       thread.stop();

@@ -2,8 +2,7 @@ import { basename } from 'node:path';
 import type { TaskDefinition } from '../task/definition';
 import { ClosedError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import { checkNotDetached } from '../wire/transfer';
-import type { Job, Settle } from './job';
-import type { ThreadHandle } from './local/thread-handle';
+import type { Job, JobThread, Settle } from './job';
 
 const settledAlready: Settle = () => {};
 
@@ -74,7 +73,7 @@ export class JobStates {
   }
 
   /** queued → sent: the job takes a slot on `thread`, and goes out with its next batch. */
-  send(job: Job, thread: ThreadHandle): void {
+  send(job: Job, thread: JobThread): void {
     job.group.assigned(thread);
     thread.assign(job);
   }
@@ -96,7 +95,7 @@ export class JobStates {
    * A job's outcome arrived (finished → delivered), or the thread skipped it: frees its slot and
    * returns the job, if the slot still held one that is not settled.
    */
-  arrived(thread: ThreadHandle, slot: number): Job | undefined {
+  arrived(thread: JobThread, slot: number): Job | undefined {
     const job = thread.release(slot);
     if (job === undefined) return undefined;
     job.group.released(thread);
@@ -123,7 +122,7 @@ export class JobStates {
   }
 
   /** Terminated: every job the thread holds fails with `error`, whatever its state. */
-  terminated(thread: ThreadHandle, error: Error): void {
+  terminated(thread: JobThread, error: Error): void {
     for (const job of thread.takeAll()) {
       job.group.released(thread);
       this.abort(job, error);
@@ -138,7 +137,7 @@ export class JobStates {
    * - finished: stay on the thread until its exit, so that the results it posted are still delivered
    *   ({@link exited} fails those that never came).
    */
-  lose(thread: ThreadHandle, why: string, crash: WorkerCrashedError | undefined, requeue: boolean): Job[] {
+  lose(thread: JobThread, why: string, crash: WorkerCrashedError | undefined, requeue: boolean): Job[] {
     thread.endedBecause = why;
     const { pending, started } = thread.takeBack();
     const again: Job[] = [];
@@ -160,7 +159,7 @@ export class JobStates {
    * The thread has exited, and every message it posted has been read: a finished job still held
    * finished in the thread but its result never left it. It is not run again: it fails, saying why.
    */
-  exited(thread: ThreadHandle): void {
+  exited(thread: JobThread): void {
     for (const job of thread.takeAll()) {
       job.group.released(thread);
       this.fail(

@@ -1,9 +1,9 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
+import type { ClockReading } from '../util/clock';
 import { Queue } from '../util/queue';
 import { Backlog } from './backlog';
-import type { ThreadHandle } from './local/thread-handle';
-import type { ClockReading } from './metrics';
+import type { ThreadHandle } from './thread-handle';
 
 /**
  * Called exactly once per job: with an error, or with `undefined` and the result. The job is passed
@@ -18,6 +18,9 @@ export interface StreamSpec {
   readonly timeout: number;
   readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
 }
+
+/** A thread as the engine sees it: a thread handle holding jobs. */
+export type JobThread = ThreadHandle<Job>;
 
 /** A new job, not yet queued. */
 export function newJob(
@@ -49,9 +52,6 @@ export function newJob(
   };
 }
 
-/** The "result" a streaming job settles with when its generator has finished: it has no value. */
-export const streamEnded: unique symbol = Symbol('rxthreads.streamEnded');
-
 /** One task run on one input, from submission until it settles and its slot is free again. */
 export interface Job {
   readonly def: TaskDefinition;
@@ -64,7 +64,7 @@ export interface Job {
   /** Settled (a result, an error, or cancelled); the slot may still be held until the thread acks. */
   settled: boolean;
   /** The thread holding it, once assigned. */
-  thread: ThreadHandle | undefined;
+  thread: JobThread | undefined;
   slot: number;
   /** Bytes of buffer input, counted while a thread holds the job. */
   bytes: number;
@@ -102,7 +102,7 @@ export class Group {
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
   waiting = 0;
   /** Jobs assigned to each thread, kept only when `maxThreads` can bind. */
-  readonly threads = new Map<ThreadHandle, number>();
+  readonly threads = new Map<JobThread, number>();
 
   constructor(
     /** Most threads this group may use at once (a pool thread runs one job at a time). */
@@ -185,17 +185,17 @@ export class Group {
     return { jobs, dropped };
   }
 
-  canTake(thread: ThreadHandle): boolean {
+  canTake(thread: JobThread): boolean {
     if (this.inFlight >= this.maxInFlight) return false;
     return !this.tracksThreads || this.threads.has(thread) || this.threads.size < this.maxThreads;
   }
 
-  assigned(thread: ThreadHandle): void {
+  assigned(thread: JobThread): void {
     this.inFlight++;
     if (this.tracksThreads) this.threads.set(thread, (this.threads.get(thread) ?? 0) + 1);
   }
 
-  released(thread: ThreadHandle): void {
+  released(thread: JobThread): void {
     this.inFlight--;
     if (this.tracksThreads) {
       const left = (this.threads.get(thread) ?? 1) - 1;

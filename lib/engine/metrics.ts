@@ -1,29 +1,10 @@
-import { addInto, histogramBuffer, summarize } from '../util/histogram';
-import { epochNow } from './timeouts';
+import { type ClockReading, epochNow } from '../util/clock';
+import { addInto, histogramBuffer, summarize, type TimeSummary } from '../util/histogram';
+
+export type { TimeSummary };
 
 /** Submissions that may share one clock reading within a synchronous run of them. */
 const clockReuse = 64;
-
-/**
- * A summary of task durations in ms, over every task that ran (bounded memory: a histogram with
- * under 1% error, not a list of samples).
- *
- * @example
- * ```ts
- * const { p99, count } = pool.stats().runTime;
- * ```
- */
-export interface TimeSummary {
-  /** Tasks measured. */
-  count: number;
-  /** Mean ms (0 when none). */
-  mean: number;
-  /** Median ms. */
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
 
 /**
  * Statistics of a pool at one moment.
@@ -56,16 +37,6 @@ export interface ThreadPoolStats {
   runTime: TimeSummary;
   /** How long tasks waited between submission and their start on a thread, in ms. */
   waitTime: TimeSummary;
-}
-
-/** A duration as a histogram holds it: whole µs, at least 1. */
-export function toMicros(ms: number): number {
-  return ms >= 0.001 ? Math.round(ms * 1000) : 1;
-}
-
-/** One reading of the clock (epoch ms), shared by the jobs submitted around it. */
-export interface ClockReading {
-  readonly at: number;
 }
 
 /** One thread's histograms (see histogram.ts), which it records into and the main thread reads. */

@@ -1,6 +1,9 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 
+/** The "result" a streaming job settles with when its generator has finished: it has no value. */
+export const streamEnded: unique symbol = Symbol('rxthreads.streamEnded');
+
 /** A submitter's handle on the jobs it runs together (a subscription): opaque to the operators. */
 export type GroupHandle = object;
 

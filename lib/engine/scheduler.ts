@@ -1,7 +1,6 @@
-import type { EngineOptions } from './engine';
-import type { Group, Job } from './job';
+import type { Group, Job, JobThread } from './job';
 import type { JobStates } from './job-states';
-import type { ThreadHandle } from './local/thread-handle';
+import type { EngineOptions } from './options';
 import type { ThreadSet } from './thread-set';
 import { watchTimeout } from './timeouts';
 
@@ -23,7 +22,7 @@ export class Scheduler {
   private jobMs = -1;
   private stealTimer: NodeJS.Timeout | undefined;
   /** The thread set's own array, which it only ever changes in place. */
-  private readonly threads: ThreadHandle[];
+  private readonly threads: JobThread[];
 
   constructor(
     private readonly options: EngineOptions,
@@ -126,9 +125,9 @@ export class Scheduler {
     // small result message frees would lock both sides into one-job messages. The threshold is
     // checked once per thread and call: a thread that passed it is filled to `room`, or it would
     // stop a job short of the threshold and then take one job per result from there on.
-    const filling: ThreadHandle[] = [];
+    const filling: JobThread[] = [];
     while (this.active.length > 0) {
-      let target: ThreadHandle | undefined;
+      let target: JobThread | undefined;
       for (const thread of this.threads) {
         if (thread.hasRoom(room) && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
       }
@@ -158,7 +157,7 @@ export class Scheduler {
   }
 
   /** The next job a thread may take, round-robin over the groups that allow it. */
-  private nextFor(thread: ThreadHandle): Job | undefined {
+  private nextFor(thread: JobThread): Job | undefined {
     for (let tries = this.active.length; tries > 0; tries--) {
       if (this.turn >= this.active.length) this.turn = 0;
       const group = this.active[this.turn]!;

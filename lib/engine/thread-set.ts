@@ -1,7 +1,8 @@
 import { DoneFuture } from '../util/done-future';
 import { WorkerCrashedError } from '../util/errors';
-import type { EngineOptions } from './engine';
-import { type ThreadEvents, ThreadHandle } from './local/thread-handle';
+import type { Job, JobThread } from './job';
+import type { EngineOptions } from './options';
+import { type ThreadEvents, ThreadHandle } from './thread-handle';
 
 /** Where an executor is in its life. */
 export type State = 'open' | 'closing' | 'terminating' | 'ended';
@@ -17,9 +18,9 @@ const startRetryMs = [20, 100, 500];
  * lost ones, closes them once drained, and resolves `done` once every one has exited.
  */
 export class ThreadSet {
-  readonly threads: ThreadHandle[] = [];
+  readonly threads: JobThread[] = [];
   /** Every thread not yet exited, including those being stopped. */
-  readonly living = new Set<ThreadHandle>();
+  readonly living = new Set<JobThread>();
   state: State = 'open';
   /** How long a closing thread may take to exit by itself before it is terminated. */
   closeGraceMs: number;
@@ -36,7 +37,7 @@ export class ThreadSet {
 
   constructor(
     private readonly options: EngineOptions,
-    private readonly events: ThreadEvents,
+    private readonly events: ThreadEvents<Job>,
     /** Hands out queued jobs: called once the start-up back-off has passed. */
     private readonly dispatch: () => void,
     /** Called on ending, before `done` resolves: the executor's other timers stop. */
@@ -70,7 +71,7 @@ export class ThreadSet {
   }
 
   /** Takes a lost thread out of `threads`. */
-  remove(thread: ThreadHandle): void {
+  remove(thread: JobThread): void {
     const index = this.threads.indexOf(thread);
     if (index >= 0) this.threads.splice(index, 1);
   }
@@ -123,7 +124,7 @@ export class ThreadSet {
 
   /** Starts a thread; false if Node refused to (then what waits fails, in a microtask). */
   private spawnOne(holdUntilReady: boolean): boolean {
-    let thread: ThreadHandle;
+    let thread: JobThread;
     try {
       thread = new ThreadHandle(this.options.slotCount, this.options.mode, this.options, this.events, holdUntilReady);
     } catch (error) {

@@ -1,11 +1,6 @@
+import { epochNow } from '../util/clock';
 import { Slot } from '../wire/thread';
 import type { Job } from './job';
-
-/** Now, in ms since the epoch, comparable with the start times threads write. */
-const timeOrigin = performance.timeOrigin;
-export function epochNow(): number {
-  return timeOrigin + performance.now();
-}
 
 /**
  * Calls `expire` once a job assigned to a thread has run there for `job.timeout` ms (not counting
@@ -20,10 +15,10 @@ export function watchTimeout(job: Job, expire: (job: Job) => void): void {
   const held = () => !job.settled && thread.alive && thread.jobs[slot] === job;
   const check = (): void => {
     if (!held()) return;
-    const state = Atomics.load(thread.states, slot);
+    const state = Atomics.load(thread.slots.states, slot);
     if (state === Slot.Pending) {
       // Bounded by the timeout itself, so that a waiter for a job that never starts goes away.
-      const wait = Atomics.waitAsync(thread.states, slot, Slot.Pending, job.timeout);
+      const wait = Atomics.waitAsync(thread.slots.states, slot, Slot.Pending, job.timeout);
       if (wait.async) void wait.value.then(check);
       else check();
       return;
@@ -33,11 +28,11 @@ export function watchTimeout(job: Job, expire: (job: Job) => void): void {
   };
   // Armed for the time left; a streaming job that waited for credit meanwhile has more left.
   const arm = (): void => {
-    const left = job.timeout - thread.ranFor(slot, epochNow());
+    const left = job.timeout - thread.slots.ranFor(slot, epochNow());
     const timer = setTimeout(
       () => {
-        if (!held() || Atomics.load(thread.states, slot) !== Slot.Started) return;
-        if (thread.ranFor(slot, epochNow()) >= job.timeout) expire(job);
+        if (!held() || Atomics.load(thread.slots.states, slot) !== Slot.Started) return;
+        if (thread.slots.ranFor(slot, epochNow()) >= job.timeout) expire(job);
         else arm();
       },
       Math.max(0, Math.ceil(left)),

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
-import { startWorker, tsNodeInit } from '../engine/local/thread-handle';
+import { spawnThread, tsNodeInit } from '../engine/local/platform';
+import type { PlatformThread } from '../engine/platform';
 import { cancelCloseGraceMs } from '../engine/port';
 import { type Transferable, transferList } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
@@ -17,8 +17,6 @@ import {
   type StageToThread,
   stageCounters,
 } from '../wire/stage';
-
-const entry = join(__dirname, '..', 'thread', 'stage-entry.js');
 
 export interface StageOptions<I> {
   readonly bufferSize: number;
@@ -49,7 +47,7 @@ function reportUnhandled(error: unknown): void {
  * failed, as `overflow` says), and joined before `complete` or `error` goes out.
  */
 export class StageRun<I> {
-  private readonly worker: Worker;
+  private readonly thread: PlatformThread;
   private readonly port: MessagePort;
   private readonly counters: Int32Array;
   private batch: unknown[] = [StageKind.Next];
@@ -81,12 +79,18 @@ export class StageRun<I> {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: StageInit = { def, counters: sab, port: port2, tsNode: tsNodeInit() };
-    this.worker = startWorker(entry, { workerData: init, transferList: [port2] });
+    this.thread = spawnThread(
+      { script: 'stage', data: init, transfer: [port2] },
+      {
+        // The stage talks on its own port; the thread's own channel carries nothing.
+        message: () => {},
+        error: (error) => {
+          this.crash = error;
+        },
+        exit: (code) => this.onExit(code),
+      },
+    );
     this.port.on('message', (message: StageFromThread) => this.receive(message));
-    this.worker.on('error', (error) => {
-      this.crash = error;
-    });
-    this.worker.on('exit', (code) => this.onExit(code));
   }
 
   /**
@@ -335,7 +339,7 @@ export class StageRun<I> {
       // would only finish loading to exit: its thread ends now.
       graceMs = Atomics.load(this.counters, StageCounter.Started) === 0 ? 0 : Math.min(graceMs, cancelCloseGraceMs);
     }
-    this.graceTimer = setTimeout(() => void this.worker.terminate(), graceMs);
+    this.graceTimer = setTimeout(() => this.thread.terminate(), graceMs);
     this.graceTimer.unref();
   }
 

@@ -1,7 +1,8 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { type EngineOptions, ThreadEngine } from '../engine/engine';
+import { ThreadEngine } from '../engine/engine';
 import { checkResourceLimits } from '../engine/local/resource-limits';
 import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
+import type { EngineOptions } from '../engine/options';
 import { is, type OptionCheck, type OptionTable } from '../util/options';
 
 /** What every owner of local threads (a pool, a loop thread) takes. */

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
-import { streamEnded } from '../engine/job';
 import type { Engine, JobHandle as Job } from '../engine/port';
+import { streamEnded } from '../engine/port';
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { definitionOf } from '../task/definition';

@@ -1,3 +1,5 @@
+import type { TaskContext } from './context';
+
 /**
  * What a thread needs to find a task: a module's export, an inline function's source, or a name
  * that only a remote worker can resolve (`remoteTask`). Crosses to threads as data.
@@ -6,6 +8,16 @@ export type TaskDefinition =
   | { readonly key: number; readonly kind: 'module'; readonly path: string; readonly exportName: string }
   | { readonly key: number; readonly kind: 'inline'; readonly source: string }
   | { readonly key: number; readonly kind: 'named'; readonly name: string };
+
+/**
+ * A function that runs inside a thread: `fn(input, ctx)`, returning a value or a promise.
+ *
+ * @example
+ * ```ts
+ * const double: TaskFunction<number, number> = (x) => x * 2;
+ * ```
+ */
+export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
 
 export const definition = Symbol('rxthreads.task');
 

@@ -1,7 +1,7 @@
 import { creationPlace } from '../util/caller-site';
 import { optionError } from '../util/options';
+import type { TaskFunction } from './definition';
 import { intern, type Task } from './definition';
-import type { TaskFunction } from './task';
 
 // Tasks by function, so that one function passed again and again is looked at once.
 const byFunction = new WeakMap<Function, Task<unknown, unknown>>();

@@ -1,19 +1,8 @@
 import { optionError } from '../util/options';
-import type { TaskContext } from './context';
-import { definition, type Task } from './definition';
+import { definition, type Task, type TaskFunction } from './definition';
 import { inlineTask } from './inline';
 
-export type { Task } from './definition';
-
-/**
- * A function that runs inside a thread: `fn(input, ctx)`, returning a value or a promise.
- *
- * @example
- * ```ts
- * const double: TaskFunction<number, number> = (x) => x * 2;
- * ```
- */
-export type TaskFunction<I, O> = (input: I, ctx: TaskContext) => O | Promise<O>;
+export type { Task, TaskFunction } from './definition';
 
 /**
  * What an operator emits for a task whose function returns `O`: each yielded value for a streaming

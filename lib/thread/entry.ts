@@ -3,9 +3,8 @@
  * time on a pool thread, all at once on an event-loop thread), and sends outcomes back in batches.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { toMicros } from '../engine/metrics';
 import { TimeoutError } from '../util/errors';
-import { record } from '../util/histogram';
+import { record, toMicros } from '../util/histogram';
 import { toWire, type WireError } from '../wire/errors';
 import {
   Header,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Backlog } from '../../lib/engine/backlog';
-import type { ClockReading } from '../../lib/engine/metrics';
+import type { ClockReading } from '../../lib/util/clock';
 
 type Entry = [input: unknown, transfer: ArrayBuffer[] | undefined, time: ClockReading, tag: number];
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import type { EngineOptions } from '../../lib/engine/engine';
+import type { JobThread } from '../../lib/engine/job';
 import { Group, type Job, newJob } from '../../lib/engine/job';
 import { JobStates } from '../../lib/engine/job-states';
-import type { ThreadHandle } from '../../lib/engine/local/thread-handle';
+import type { EngineOptions } from '../../lib/engine/options';
 import { Scheduler } from '../../lib/engine/scheduler';
 import type { ThreadSet } from '../../lib/engine/thread-set';
 import type { TaskDefinition } from '../../lib/task/definition';
@@ -27,7 +27,7 @@ class FakeThread {
   finishOne(): void {
     const job = this.held.shift()!;
     this.inFlight--;
-    job.group.released(this as unknown as ThreadHandle);
+    job.group.released(this as unknown as JobThread);
     this.lastHeard = performance.now();
   }
 }
