@@ -10,7 +10,7 @@ import {
   SerializationError,
   TaskError,
 } from 'rxthreads';
-import { fixture, grace, SharedCounters, valuesWhileOpen } from '../helpers';
+import { fixture, grace, SharedCounters, valuesWhileOpen } from '../../helpers';
 
 type Wait = { sab: SharedArrayBuffer; ms: number; value?: unknown };
 const state = fixture('loop-state.cjs');

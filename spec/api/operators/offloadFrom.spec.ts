@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
 import { take, toArray } from 'rxjs/operators';
 import { moduleTask, offloadFrom, TaskError, ThreadPool } from 'rxthreads';
-import { fixture, SharedCounters } from '../helpers';
+import { fixture, SharedCounters } from '../../helpers';
 
 const spinUntilAborted = moduleTask<{ sab: SharedArrayBuffer }, string>(fixture('tasks.cjs'), 'spinUntilAborted');
 

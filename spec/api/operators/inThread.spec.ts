@@ -27,7 +27,7 @@ import {
   TaskError,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../helpers';
+import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../../helpers';
 
 const ops = fixture('stage-ops.cjs');
 const stage = <I, O>(name: string): Task<Observable<I>, Observable<O>> => moduleTask(ops, name);

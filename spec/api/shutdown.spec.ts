@@ -160,7 +160,7 @@ describe('EventLoopThread: cancelled tasks that never settle', () => {
       expect(new Set(await Promise.all(cancelled))).to.deep.equal(new Set(['AbortError']));
       const served = await Promise.race([
         loop.submit((x: number) => x + 1, 41),
-        new Promise((done) => setTimeout(done, 20_000, 'pending')),
+        new Promise((done) => setTimeout(done, 20_000, 'pending').unref()),
       ]);
       expect(served).to.equal(42);
     } finally {

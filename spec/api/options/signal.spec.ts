@@ -14,7 +14,7 @@ import {
   type TaskLike,
   ThreadPool,
 } from 'rxthreads';
-import { fixture, grace, osThreads, SharedCounters } from '../helpers';
+import { fixture, grace, osThreads, SharedCounters } from '../../helpers';
 
 type Input = { sab: SharedArrayBuffer; value?: number };
 const tasks = fixture('tasks.cjs');

@@ -11,7 +11,7 @@ import {
   ThreadPool,
   TimeoutError,
 } from 'rxthreads';
-import { fixture, grace, SharedCounters } from '../helpers';
+import { fixture, grace, SharedCounters } from '../../helpers';
 
 type Input = { sab: SharedArrayBuffer; value?: number };
 const tasks = fixture('tasks.cjs');

@@ -14,7 +14,7 @@ import {
   ThreadPool,
   TimeoutError,
 } from 'rxthreads';
-import { fixture, grace, record, SharedCounters, valuesWhileOpen } from '../helpers';
+import { fixture, grace, record, SharedCounters, valuesWhileOpen } from '../../helpers';
 
 type Input = { sab: SharedArrayBuffer; count?: number; before?: number };
 const streams = fixture('streams.cjs');

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject, throwError } from 'rxjs';
 import { concatWith, map, take, tap, toArray } from 'rxjs/operators';
 import { moduleTask, offloadToThread, SerializationError, TaskError, ThreadPool } from 'rxthreads';
-import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../helpers';
+import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../../helpers';
 
 type Input = { sab: SharedArrayBuffer; value?: number; fast?: number; ms?: number };
 const tasks = fixture('tasks.cjs');

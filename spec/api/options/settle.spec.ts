@@ -14,7 +14,7 @@ import {
   ThreadPool,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, SharedCounters } from '../helpers';
+import { fixture, SharedCounters } from '../../helpers';
 
 type Input = { sab: SharedArrayBuffer; value?: number };
 const tasks = fixture('tasks.cjs');
