@@ -2,15 +2,14 @@ import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { checkRunsFromCode } from '../task/named';
 import { epochNow } from '../util/clock';
-import { AbortError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
-import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
-import { type FromThread, Header, Kind, Outcome, outcomeOf, Stride, slotOfOutcome } from '../wire/thread';
-import { Group, type Job, type JobThread, newJob, type Settle, type StreamSpec } from './job';
-import { crashedBy, JobStates, overranGrace } from './job-states';
+import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
+import { type FromThread, Kind } from '../wire/thread';
+import { Group, type Job, type JobSpec, type JobThread, newJob } from './job';
+import { JobStates } from './job-states';
+import { Losses } from './losses';
 import { Metrics, type ThreadPoolStats } from './metrics';
 import type { EngineOptions } from './options';
 import type { Engine } from './port';
-import { streamEnded } from './port';
 import { Scheduler } from './scheduler';
 import type { ThreadEvents } from './thread-handle';
 import { ThreadSet } from './thread-set';
@@ -29,6 +28,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   private readonly jobs = new JobStates();
   private readonly threadSet: ThreadSet;
   private readonly scheduler: Scheduler;
+  private readonly losses: Losses;
 
   constructor(readonly options: EngineOptions) {
     this.threadSet = new ThreadSet(
@@ -36,18 +36,21 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
       this,
       () => this.scheduler.dispatch(),
       () => this.scheduler.stopStealing(),
-      (crash) => {
-        this.failQueued(crash);
-        if (!options.replaceCrashed && this.threadSet.state === 'open') {
-          // An event-loop thread that cannot start is over, as one that died starting.
-          this.threadSet.state = 'terminating';
-          this.threadSet.checkEnded();
-        }
-        this.checkDrained();
-      },
+      (crash) => this.losses.cannotSpawn(crash),
     );
     this.scheduler = new Scheduler(options, this.threadSet, this.jobs, this.expire);
     this.threads = this.threadSet.threads;
+    this.losses = new Losses({
+      options,
+      jobs: this.jobs,
+      threadSet: this.threadSet,
+      scheduler: this.scheduler,
+      metrics: this.metrics,
+      moveOn: () => {
+        this.dispatch();
+        this.checkDrained();
+      },
+    });
   }
 
   get isOpen(): boolean {
@@ -96,25 +99,16 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   }
 
   /** A group for a stream: its values are fed with `feed`, and its jobs share `spec`. */
-  openStream(maxThreads: number, maxInFlight: number, spec: StreamSpec): Group {
+  openStream(maxThreads: number, maxInFlight: number, spec: JobSpec): Group {
     const group = this.openGroup(maxThreads, maxInFlight);
     group.spec = spec;
     return group;
   }
 
-  /** Queues a job; `settle` is called exactly once, never synchronously from here for a closed executor. */
-  submit(
-    group: Group,
-    def: TaskDefinition,
-    input: unknown,
-    transfer: readonly Transferable[] | undefined,
-    settle: Settle,
-    timeout = 0,
-    yielded?: (job: Job, values: unknown[]) => void,
-    tag = -1,
-  ): Job {
+  /** Queues a job; `spec.settle` is called exactly once, never synchronously from here for a closed engine. */
+  submit(group: Group, spec: JobSpec, input: unknown, transfer: readonly Transferable[] | undefined): Job {
     const list = transfer !== undefined && transfer.length > 0 ? transfer : undefined;
-    const job = newJob(group, def, input, list, settle, timeout, this.metrics.submitTime(), yielded, tag);
+    const job = newJob(spec, group, input, list, this.metrics.submitTime(), -1);
     if (this.refuse(job)) return job;
     const first = this.enqueue(group);
     group.push(job);
@@ -130,8 +124,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     const list = transfer !== undefined && transfer.length > 0 ? transfer : undefined;
     const at = this.metrics.submitTime();
     if (this.threadSet.state !== 'open' || list !== undefined) {
-      const spec = group.spec!;
-      const job = newJob(group, spec.def, input, list, spec.settle, spec.timeout, at, spec.yielded, tag);
+      const job = newJob(group.spec!, group, input, list, at, tag);
       if (this.refuse(job)) return;
     }
     const first = this.enqueue(group);
@@ -168,7 +161,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
       this.scheduler.queued--;
       job.group.waiting--;
     } else if (was === 'running') {
-      this.armGrace(job.thread!, job, error);
+      this.losses.armGrace(job.thread!, job, error);
     }
   }
 
@@ -271,80 +264,20 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
       this.threadSet.ready();
       return;
     }
-    let ran = 0;
-    for (let i = Header; i < message.length; i += Stride) {
-      const code = message[i] as number;
-      const outcome = outcomeOf(code);
-      if (outcome === Outcome.Yielded) {
-        // The job goes on and keeps its slot.
-        const job = thread.jobs[slotOfOutcome(code)];
-        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 1] as unknown[]);
-        continue;
-      }
-      if (outcome !== Outcome.Skipped) ran++;
-      const job = this.jobs.arrived(thread, slotOfOutcome(code));
-      if (job === undefined) continue;
-      const value = message[i + 1];
-      switch (outcome) {
-        case Outcome.Ok:
-          this.jobs.completed++;
-          this.jobs.settle(job, undefined, value);
-          break;
-        case Outcome.Threw:
-          this.jobs.fail(job, taskErrorFrom(value as WireError));
-          break;
-        case Outcome.Unclonable: {
-          const cause = rebuildError(value as WireError);
-          this.jobs.fail(job, new SerializationError(cause.message, { cause }));
-          break;
-        }
-        case Outcome.Ended:
-          this.jobs.completed++;
-          this.jobs.settle(job, undefined, streamEnded);
-          break;
-        case Outcome.StreamRefused:
-          this.jobs.fail(
-            job,
-            new TypeError(
-              'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
-                'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
-            ),
-          );
-          break;
-        case Outcome.Skipped:
-          // Never reached: a skipped job was cancelled (settled) or revoked (no longer held).
-          break;
-      }
-    }
+    const ran = this.jobs.results(thread, message);
     this.scheduler.measured(ran, message[1]);
     this.dispatch();
     this.checkDrained();
   }
 
   unsendable(thread: JobThread, failures: [Job, SerializationError][]): void {
-    for (const [job, error] of failures) {
-      job.group.released(thread);
-      this.jobs.fail(job, error);
-    }
+    this.jobs.unsendable(thread, failures);
     this.dispatch();
     this.checkDrained();
   }
 
   exit(thread: JobThread, exitCode: number, error: Error | undefined): void {
-    if (this.threadSet.living.delete(thread)) this.metrics.retire(thread.histograms, thread.slots.busyMs(epochNow()));
-    // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
-    if (!thread.stopping) {
-      const crash = new WorkerCrashedError(exitCode, { cause: error });
-      const culprit = thread.runningJob();
-      this.lose(thread, crashedBy(culprit, crash), crash);
-      if (!thread.started && this.options.replaceCrashed) this.startFailed(crash);
-      else this.threadSet.replaceLost();
-    }
-    // Every message the thread posted has been read by now (Node reads them before 'exit').
-    this.jobs.exited(thread);
-    this.dispatch();
-    this.checkDrained();
-    this.threadSet.checkEnded();
+    this.losses.exited(thread, exitCode, error);
   }
 
   // ---- internals ----
@@ -353,69 +286,6 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   private readonly expire = (job: Job): void => {
     this.cancel(job, new TimeoutError(job.timeout));
   };
-
-  /**
-   * A thread is gone or going: its unstarted jobs run elsewhere (a pool), its started ones fail
-   * (with `crash` if it died, else saying `why` it was ended), its finished ones wait for its exit.
-   */
-  private lose(thread: JobThread, why: string, crash?: WorkerCrashedError): void {
-    const threadSet = this.threadSet;
-    threadSet.remove(thread);
-    const replace = this.options.replaceCrashed && threadSet.state !== 'terminating';
-    const again = this.jobs.lose(thread, why, crash, replace);
-    for (let i = again.length - 1; i >= 0; i--) this.scheduler.requeue(again[i]!);
-    if (!replace && threadSet.state !== 'terminating' && threadSet.state !== 'ended') {
-      // An event-loop thread ends with its thread: everything queued fails the same way.
-      threadSet.state = 'terminating';
-      this.failQueued(crash ?? new WorkerCrashedError(1, { message: `The thread was ended because ${why}` }));
-      threadSet.stopAll();
-    }
-  }
-
-  /**
-   * A cancelled job that is still running after the grace period has its thread replaced (a pool),
-   * or is abandoned (an event-loop thread, whose other tasks must live on): its slot is freed and
-   * it no longer holds the process nor a `close()`.
-   */
-  private armGrace(thread: JobThread, job: Job, reason: Error): void {
-    const slot = job.slot;
-    const holds = () => thread.alive && thread.jobs[slot] === job && thread.slots.isRunning(slot);
-    const timer = setTimeout(() => {
-      // Only while this very job still runs there: it may have finished (its result not read yet,
-      // if this thread was busy) and the thread gone on to another job, which must not be harmed.
-      if (!holds()) return;
-      if (!this.options.replaceCrashed) {
-        thread.abandon(slot);
-        return;
-      }
-      // Halted, the thread starts no other job: if this one still runs now, nothing else can
-      // have started, and only it and finished results are on the thread when it ends.
-      thread.slots.halt();
-      if (!holds()) {
-        thread.slots.resume();
-        return;
-      }
-      thread.stop();
-      this.lose(thread, overranGrace(job, reason, this.options.cancelGraceMs));
-      this.threadSet.replaceLost();
-      this.dispatch();
-      this.checkDrained();
-    }, this.options.cancelGraceMs);
-    timer.unref();
-  }
-
-  /** A thread died before its loop ran: retry with back-off, then fail what waits. */
-  private startFailed(crash: WorkerCrashedError): void {
-    const error = this.threadSet.startFailed(crash);
-    if (error !== undefined) this.failQueued(error);
-  }
-
-  /** Fails every queued job with `error` (a stream's bare inputs through its first one). */
-  private failQueued(error: Error): void {
-    this.scheduler.drainAll((jobs) => {
-      for (const job of jobs) this.jobs.fail(job, error);
-    });
-  }
 
   private dispatch(): void {
     this.scheduler.dispatch();

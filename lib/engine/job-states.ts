@@ -1,8 +1,11 @@
 import { basename } from 'node:path';
 import type { TaskDefinition } from '../task/definition';
-import { ClosedError, TimeoutError, WorkerCrashedError } from '../util/errors';
+import { ClosedError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
+import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
+import { Header, Outcome, outcomeOf, type ResultsMessage, Stride, slotOfOutcome } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
 import type { Job, JobThread, Settle } from './job';
+import { streamEnded } from './port';
 
 const settledAlready: Settle = () => {};
 
@@ -119,6 +122,67 @@ export class JobStates {
     job.input = undefined;
     job.transfer = undefined;
     return thread === undefined ? 'queued' : 'unstarted';
+  }
+
+  /**
+   * The outcomes in a thread's results message (finished → delivered, or skipped): settles each job
+   * it names and frees its slot. Returns how many jobs ran, for the batch size's measure.
+   */
+  results(thread: JobThread, message: ResultsMessage): number {
+    let ran = 0;
+    for (let i = Header; i < message.length; i += Stride) {
+      const code = message[i] as number;
+      const outcome = outcomeOf(code);
+      if (outcome === Outcome.Yielded) {
+        // The job goes on and keeps its slot.
+        const job = thread.jobs[slotOfOutcome(code)];
+        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 1] as unknown[]);
+        continue;
+      }
+      if (outcome !== Outcome.Skipped) ran++;
+      const job = this.arrived(thread, slotOfOutcome(code));
+      if (job === undefined) continue;
+      const value = message[i + 1];
+      switch (outcome) {
+        case Outcome.Ok:
+          this.completed++;
+          this.settle(job, undefined, value);
+          break;
+        case Outcome.Threw:
+          this.fail(job, taskErrorFrom(value as WireError));
+          break;
+        case Outcome.Unclonable: {
+          const cause = rebuildError(value as WireError);
+          this.fail(job, new SerializationError(cause.message, { cause }));
+          break;
+        }
+        case Outcome.Ended:
+          this.completed++;
+          this.settle(job, undefined, streamEnded);
+          break;
+        case Outcome.StreamRefused:
+          this.fail(
+            job,
+            new TypeError(
+              'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
+                'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
+            ),
+          );
+          break;
+        case Outcome.Skipped:
+          // Never reached: a skipped job was cancelled (settled) or revoked (no longer held).
+          break;
+      }
+    }
+    return ran;
+  }
+
+  /** Jobs whose input could not be sent: their slots are free already; they fail with `error`. */
+  unsendable(thread: JobThread, failures: [Job, SerializationError][]): void {
+    for (const [job, error] of failures) {
+      job.group.released(thread);
+      this.fail(job, error);
+    }
   }
 
   /** Terminated: every job the thread holds fails with `error`, whatever its state. */

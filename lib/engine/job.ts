@@ -11,8 +11,11 @@ import type { ThreadHandle } from './thread-handle';
  */
 export type Settle = (error: Error | undefined, value: unknown, job: Job) => void;
 
-/** What every job of a stream shares: a stream's values wait as bare inputs, not as jobs. */
-export interface StreamSpec {
+/**
+ * What a job runs and how it settles: every job of a stream shares one (its values wait as bare
+ * inputs, not as jobs); a `run()` call has one of its own.
+ */
+export interface JobSpec {
   readonly def: TaskDefinition;
   readonly settle: Settle;
   readonly timeout: number;
@@ -22,31 +25,28 @@ export interface StreamSpec {
 /** A thread as the engine sees it: a thread handle holding jobs. */
 export type JobThread = ThreadHandle<Job>;
 
-/** A new job, not yet queued. */
+/** A new job, not yet queued: `spec`'s task on `input`, for `group`; `tag` is its position in a stream, or -1. */
 export function newJob(
+  spec: JobSpec,
   group: Group,
-  def: TaskDefinition,
   input: unknown,
   transfer: readonly Transferable[] | undefined,
-  settle: Settle,
-  timeout: number,
   submittedAt: ClockReading,
-  yielded: ((job: Job, values: unknown[]) => void) | undefined,
   tag: number,
 ): Job {
   return {
-    def,
+    def: spec.def,
     input,
     transfer,
     group,
-    settle,
+    settle: spec.settle,
     settled: false,
     thread: undefined,
     slot: -1,
     bytes: 0,
-    timeout,
+    timeout: spec.timeout,
     submittedAt,
-    yielded,
+    yielded: spec.yielded,
     tag,
     moved: false,
   };
@@ -96,7 +96,7 @@ export class Group {
    */
   private made: Job | undefined;
   /** Set for a stream: its values may be fed as bare inputs. */
-  spec: StreamSpec | undefined;
+  spec: JobSpec | undefined;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
@@ -130,7 +130,7 @@ export class Group {
     tag: number,
   ): Job => {
     const spec = this.spec!;
-    return newJob(this, spec.def, input, transfer, spec.settle, spec.timeout, time, spec.yielded, tag);
+    return newJob(spec, this, input, transfer, time, tag);
   };
 
   /** Queues a job at the end: for `run`/`submit`, whose groups have no backlog. */

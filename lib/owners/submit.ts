@@ -56,18 +56,13 @@ export function submitJob<I, O>(
   if (signal?.aborted) return Promise.reject(abortedBy(signal));
   const settled = new Promise<O>((resolve, reject) => {
     let unwatch: (() => void) | undefined;
-    const job = engine.submit(
-      group,
-      def,
-      input,
-      options?.transfer,
-      (error, value) => {
-        unwatch?.();
-        if (error === undefined) resolve(value as O);
-        else reject(error);
-      },
-      options?.timeout,
-    );
+    const settle = (error: Error | undefined, value: unknown) => {
+      unwatch?.();
+      if (error === undefined) resolve(value as O);
+      else reject(error);
+    };
+    const spec = { def, settle, timeout: options?.timeout ?? 0, yielded: undefined };
+    const job = engine.submit(group, spec, input, options?.transfer);
     if (signal !== undefined && !job.settled) {
       unwatch = watchSignal(engine, signal, () => engine.cancel(job, abortedBy(signal)));
     }

@@ -1,0 +1,121 @@
+import { epochNow } from '../util/clock';
+import { WorkerCrashedError } from '../util/errors';
+import type { Job, JobThread } from './job';
+import { crashedBy, type JobStates, overranGrace } from './job-states';
+import type { Metrics } from './metrics';
+import type { EngineOptions } from './options';
+import type { Scheduler } from './scheduler';
+import type { ThreadSet } from './thread-set';
+
+/** What the engine lends to {@link Losses}. */
+export interface LossContext {
+  readonly options: EngineOptions;
+  readonly jobs: JobStates;
+  readonly threadSet: ThreadSet;
+  readonly scheduler: Scheduler;
+  readonly metrics: Metrics;
+  /** Hands out queued jobs, and closes the threads once drained if closing. */
+  readonly moveOn: () => void;
+}
+
+/**
+ * Threads that are lost, and their jobs: a thread that dies (a crash, out of memory), one ended
+ * because a cancelled or timed-out job ran past its grace, one that could not start. A pool
+ * replaces it; an event-loop thread ends with it.
+ */
+export class Losses {
+  constructor(private readonly engine: LossContext) {}
+
+  /**
+   * A cancelled job that is still running after the grace period has its thread replaced (a pool),
+   * or is abandoned (an event-loop thread, whose other tasks must live on): its slot is freed and
+   * it no longer holds the process nor a `close()`.
+   */
+  armGrace(thread: JobThread, job: Job, reason: Error): void {
+    const { options } = this.engine;
+    const slot = job.slot;
+    const holds = () => thread.alive && thread.jobs[slot] === job && thread.slots.isRunning(slot);
+    const timer = setTimeout(() => {
+      // Only while this very job still runs there: it may have finished (its result not read yet,
+      // if this thread was busy) and the thread gone on to another job, which must not be harmed.
+      if (!holds()) return;
+      if (!options.replaceCrashed) {
+        thread.abandon(slot);
+        return;
+      }
+      // Halted, the thread starts no other job: if this one still runs now, nothing else can
+      // have started, and only it and finished results are on the thread when it ends.
+      thread.slots.halt();
+      if (!holds()) {
+        thread.slots.resume();
+        return;
+      }
+      thread.stop();
+      this.lose(thread, overranGrace(job, reason, options.cancelGraceMs));
+      this.engine.threadSet.replaceLost();
+      this.engine.moveOn();
+    }, options.cancelGraceMs);
+    timer.unref();
+  }
+
+  /** A thread exited: a crash unless it was asked to stop. */
+  exited(thread: JobThread, exitCode: number, error: Error | undefined): void {
+    const { threadSet, metrics, options, jobs } = this.engine;
+    if (threadSet.living.delete(thread)) metrics.retire(thread.histograms, thread.slots.busyMs(epochNow()));
+    // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
+    if (!thread.stopping) {
+      const crash = new WorkerCrashedError(exitCode, { cause: error });
+      this.lose(thread, crashedBy(thread.runningJob(), crash), crash);
+      if (!thread.started && options.replaceCrashed) this.startFailed(crash);
+      else threadSet.replaceLost();
+    }
+    // Every message the thread posted has been read by now (Node reads them before 'exit').
+    jobs.exited(thread);
+    this.engine.moveOn();
+    threadSet.checkEnded();
+  }
+
+  /** Node refused to start a thread: what waits fails; an event-loop thread is over. */
+  cannotSpawn(crash: WorkerCrashedError): void {
+    const { threadSet, options } = this.engine;
+    this.failQueued(crash);
+    if (!options.replaceCrashed && threadSet.state === 'open') {
+      // An event-loop thread that cannot start is over, as one that died starting.
+      threadSet.state = 'terminating';
+      threadSet.checkEnded();
+    }
+    this.engine.moveOn();
+  }
+
+  /** Fails every queued job with `error` (a stream's bare inputs through its first one). */
+  failQueued(error: Error): void {
+    const { jobs } = this.engine;
+    this.engine.scheduler.drainAll((queued) => {
+      for (const job of queued) jobs.fail(job, error);
+    });
+  }
+
+  /**
+   * A thread is gone or going: its unstarted jobs run elsewhere (a pool), its started ones fail
+   * (with `crash` if it died, else saying `why` it was ended), its finished ones wait for its exit.
+   */
+  private lose(thread: JobThread, why: string, crash?: WorkerCrashedError): void {
+    const { threadSet, options, jobs, scheduler } = this.engine;
+    threadSet.remove(thread);
+    const replace = options.replaceCrashed && threadSet.state !== 'terminating';
+    const again = jobs.lose(thread, why, crash, replace);
+    for (let i = again.length - 1; i >= 0; i--) scheduler.requeue(again[i]!);
+    if (!replace && threadSet.state !== 'terminating' && threadSet.state !== 'ended') {
+      // An event-loop thread ends with its thread: everything queued fails the same way.
+      threadSet.state = 'terminating';
+      this.failQueued(crash ?? new WorkerCrashedError(1, { message: `The thread was ended because ${why}` }));
+      threadSet.stopAll();
+    }
+  }
+
+  /** A thread died before its loop ran: retry with back-off, then fail what waits. */
+  private startFailed(crash: WorkerCrashedError): void {
+    const error = this.engine.threadSet.startFailed(crash);
+    if (error !== undefined) this.failQueued(error);
+  }
+}

@@ -1,0 +1,120 @@
+import type { Transferable } from '../task/context';
+import type { TaskDefinition } from '../task/definition';
+import { SerializationError } from '../util/errors';
+import { describeUnclonable } from '../wire/clone';
+import { Header, jobCode, Kind, type RunMessage, Stride } from '../wire/thread';
+import { checkNotDetached } from '../wire/transfer';
+import type { PlatformThread } from './platform';
+import { batchBytes, type HeldJob } from './slot-holder';
+
+/**
+ * The transfer list of a batch, or `null` if one of its buffers is detached or listed twice: posting
+ * it would deliver a buffer empty or silently drop the message, so each job is then sent alone.
+ */
+function batchTransfers(jobs: readonly HeldJob[]): Transferable[] | null {
+  const list = new Set<Transferable>();
+  for (const job of jobs) {
+    if (job.transfer === undefined) continue;
+    if (checkNotDetached(job.transfer) !== undefined) return null;
+    for (const item of job.transfer) {
+      if (list.has(item)) return null;
+      list.add(item);
+    }
+  }
+  return [...list];
+}
+
+/**
+ * The jobs assigned to a thread since its last message, sent together in one `run` message: the
+ * per-message cost is shared by every job in it. If the message cannot be cloned, each job is
+ * sent alone, so that only the jobs whose input cannot be cloned fail.
+ */
+export class RunBatch<J extends HeldJob> {
+  private message: RunMessage = [Kind.Run, 0];
+  private defs: TaskDefinition[] = [];
+  private jobs: J[] = [];
+  private bytes = 0;
+  private hasTransfers = false;
+
+  get isEmpty(): boolean {
+    return this.jobs.length === 0;
+  }
+
+  /** True once it holds a batch's worth of buffer input: it goes now, not at the end of the turn. */
+  get full(): boolean {
+    return this.bytes >= batchBytes;
+  }
+
+  /**
+   * Adds a job in its slot; the task's definition goes along the first time (`known`: the task
+   * keys the thread has been sent). Returns the bytes of buffer input the job carries.
+   */
+  add(job: J, known: Set<number>): number {
+    const def = job.def;
+    if (!known.has(def.key)) {
+      known.add(def.key);
+      this.defs.push(def);
+      this.message[1] = this.defs;
+    }
+    this.message.push(jobCode(job.slot, def.key), job.input);
+    this.jobs.push(job);
+    if (job.transfer !== undefined) this.hasTransfers = true;
+    // Cloning many large buffers in one message is far slower than in several: big inputs count
+    // towards sending the batch early.
+    const input = job.input;
+    if (!(input instanceof ArrayBuffer || ArrayBuffer.isView(input))) return 0;
+    this.bytes += input.byteLength;
+    return input.byteLength;
+  }
+
+  clear(): void {
+    this.message = [Kind.Run, 0];
+    this.defs = [];
+    this.jobs = [];
+    this.bytes = 0;
+    this.hasTransfers = false;
+  }
+
+  /**
+   * Sends the batch and empties it. Returns the jobs that could not be sent (their input cannot be
+   * cloned, or a buffer it moves is detached), each with its error, after `release` freed its slot.
+   */
+  send(thread: PlatformThread, release: (job: J) => void): [J, SerializationError][] {
+    const { message, defs, jobs, hasTransfers } = this;
+    this.clear();
+    if (jobs.length === 0) return [];
+    const transfers = hasTransfers ? batchTransfers(jobs) : undefined;
+    if (transfers !== null) {
+      try {
+        thread.postMessage(message, transfers);
+        if (transfers !== undefined) for (const job of jobs) if (job.transfer !== undefined) job.moved = true;
+        return [];
+      } catch {
+        // Some input cannot be cloned: send the jobs one by one so only those fail.
+      }
+    }
+    if (defs.length > 0) thread.postMessage([Kind.Run, defs] satisfies RunMessage);
+    const failures: [J, SerializationError][] = [];
+    for (let i = Header, n = 0; i < message.length; i += Stride, n++) {
+      const job = jobs[n]!;
+      const detached = checkNotDetached(job.transfer);
+      if (detached !== undefined) {
+        release(job);
+        failures.push([job, detached]);
+        continue;
+      }
+      try {
+        thread.postMessage([Kind.Run, 0, message[i], message[i + 1]] satisfies RunMessage, job.transfer);
+        if (job.transfer !== undefined) job.moved = true;
+      } catch (error) {
+        release(job);
+        const reason = describeUnclonable('input', job.input, error);
+        failures.push([
+          job,
+          new SerializationError(`The task's input could not be cloned to the thread: ${reason}`, { cause: error }),
+        ]);
+      }
+    }
+    return failures;
+  }
+}
