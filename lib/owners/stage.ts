@@ -3,11 +3,10 @@ import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rx
 import { spawnThread, tsNodeInit } from '../engine/local/platform';
 import type { PlatformThread } from '../engine/platform';
 import { cancelCloseGraceMs } from '../engine/port';
-import { type Transferable, transferList } from '../task/context';
+import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
+import type { Ending } from '../util/ending';
 import { QueueFullError, SerializationError, WorkerCrashedError } from '../util/errors';
-import { Queue } from '../util/queue';
-import { describeUnclonable } from '../wire/clone';
 import { rebuildError, taskErrorFrom, toWire, type WireError } from '../wire/errors';
 import {
   StageCounter,
@@ -17,6 +16,7 @@ import {
   type StageToThread,
   stageCounters,
 } from '../wire/stage';
+import { StageSender } from './stage-sender';
 
 export interface StageOptions<I> {
   readonly bufferSize: number;
@@ -25,12 +25,8 @@ export interface StageOptions<I> {
   readonly closeGraceMs: number;
 }
 
-/** Source values sent in one message at most. */
-const batchSize = 256;
 /** While blocked for credit, how often the stage's outputs are taken off the port and emitted. */
 const drainEveryMs = 10;
-
-type Outcome = { kind: 'complete' } | { kind: 'error'; error: unknown } | { kind: 'unsubscribe' };
 
 /** Reports an error nobody can receive any more, as RxJS does: `config.onUnhandledError`, or thrown. */
 function reportUnhandled(error: unknown): void {
@@ -50,18 +46,9 @@ export class StageRun<I> {
   private readonly thread: PlatformThread;
   private readonly port: MessagePort;
   private readonly counters: Int32Array;
-  private batch: unknown[] = [StageKind.Next];
-  private batchTransfers: Transferable[] = [];
-  private flushScheduled = false;
-  /** Source values posted to the thread so far. */
-  private sent = 0;
-  /** Source values beyond `bufferSize` in flight, waiting on this side for credit. */
-  private readonly queue = new Queue<I>();
-  private pumpArmed = false;
-  /** The source's end, sent once every waiting value has gone. */
-  private sourceEnd: StageToThread | undefined;
+  private readonly sender: StageSender<I>;
   /** Set once the outcome is known; emitted after the thread exits. */
-  private outcome: Outcome | undefined;
+  private outcome: Ending | undefined;
   private exited = false;
   private crash: Error | undefined;
   private sourceError: { error: unknown } | undefined;
@@ -74,10 +61,19 @@ export class StageRun<I> {
     private readonly subscriber: Subscriber<unknown>,
     private readonly options: StageOptions<I>,
   ) {
+    const run = this;
     const sab = new SharedArrayBuffer(stageCounters * Int32Array.BYTES_PER_ELEMENT);
     this.counters = new Int32Array(sab);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.sender = new StageSender(port1, this.counters, {
+      bufferSize: options.bufferSize,
+      transfer: options.transfer,
+      get over() {
+        return run.outcome !== undefined;
+      },
+      fail: (error) => this.finish({ kind: 'error', error }),
+    });
     const init: StageInit = { def, counters: sab, port: port2, tsNode: tsNodeInit() };
     this.thread = spawnThread(
       { script: 'stage', data: init, transfer: [port2] },
@@ -116,15 +112,16 @@ export class StageRun<I> {
   private next(value: I): void {
     if (this.sourceStopped) return;
     const { bufferSize, overflow } = this.options;
-    if (this.waiting() === 0 && this.backlog() < bufferSize) {
-      this.send(value);
+    const sender = this.sender;
+    if (sender.hasRoom()) {
+      sender.send(value);
       return;
     }
     if (overflow === 'error') {
-      this.flush();
-      if (this.backlog() < bufferSize) this.send(value);
+      sender.flush();
+      if (sender.backlog() < bufferSize) sender.send(value);
       else {
-        const message = `inThread: the stage is ${this.backlog()} values behind (bufferSize ${bufferSize})`;
+        const message = `inThread: the stage is ${sender.backlog()} values behind (bufferSize ${bufferSize})`;
         this.finish({ kind: 'error', error: new QueueFullError(message) });
       }
       return;
@@ -132,86 +129,23 @@ export class StageRun<I> {
     // 'block' never waits on a stage that has not started: it might never start (an await that
     // never settles), and nothing could end the wait while it holds the caller's loop.
     if (overflow === 'buffer' || Atomics.load(this.counters, StageCounter.Started) === 0) {
-      this.queue.push(value);
-      this.armPump();
+      sender.hold(value);
       return;
     }
-    if (this.block()) this.send(value);
+    if (this.block()) sender.send(value);
   }
 
   private complete(): void {
     if (this.sourceStopped) return; // takeUntil completes us when we stop the source
     this.sourceStopped = true;
-    this.sourceEnd = [StageKind.Complete];
-    this.pump();
+    this.sender.end([StageKind.Complete]);
   }
 
   private error(error: unknown): void {
     if (this.sourceStopped) return;
     this.sourceStopped = true;
     this.sourceError = { error };
-    this.sourceEnd = [StageKind.Error, toWire(error)];
-    this.pump();
-  }
-
-  /** Source values sent or batched that the thread has not yet handed to the stage. */
-  private backlog(): number {
-    return this.sent + this.batch.length - 1 - Atomics.load(this.counters, StageCounter.Consumed);
-  }
-
-  private waiting(): number {
-    return this.queue.length;
-  }
-
-  /** Batches a value for the thread. */
-  private send(value: I): void {
-    if (this.options.transfer !== undefined) {
-      try {
-        this.batchTransfers.push(...this.options.transfer(value));
-      } catch (error) {
-        this.finish({ kind: 'error', error });
-        return;
-      }
-    }
-    this.batch.push(value);
-    if (this.batch.length > batchSize) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  /** Sends waiting values while there is room in flight; then the source's end, once none wait. */
-  private pump(): void {
-    const { bufferSize } = this.options;
-    while (this.outcome === undefined && this.waiting() > 0 && this.backlog() < bufferSize) {
-      this.send(this.queue.shift()!);
-    }
-    this.flush();
-    if (this.waiting() > 0) this.armPump();
-    else if (this.sourceEnd !== undefined) {
-      this.post(this.sourceEnd);
-      this.sourceEnd = undefined;
-    }
-  }
-
-  /** Pumps again once the thread has taken values (it notifies `Consumed`), without holding the loop. */
-  private armPump(): void {
-    if (this.pumpArmed || this.outcome !== undefined) return;
-    this.pumpArmed = true;
-    const onCredit = (): void => {
-      this.pumpArmed = false;
-      if (this.outcome === undefined) this.pump();
-    };
-    // The thread may have taken values since the last pump: then there is room already, and no
-    // later change of `Consumed` might come to wake us.
-    const seen = Atomics.load(this.counters, StageCounter.Consumed);
-    const wait =
-      this.backlog() < this.options.bufferSize
-        ? undefined
-        : Atomics.waitAsync(this.counters, StageCounter.Consumed, seen);
-    if (wait?.async === true) void wait.value.then(onCredit);
-    else queueMicrotask(onCredit);
+    this.sender.end([StageKind.Error, toWire(error)]);
   }
 
   /**
@@ -228,38 +162,16 @@ export class StageRun<I> {
       const exiting = Atomics.load(this.counters, StageCounter.Exited) === 1;
       this.drain();
       if (this.sourceStopped) return false;
-      this.pump();
-      if (this.waiting() === 0 && this.backlog() < bufferSize) return true;
+      this.sender.pump();
+      if (this.sender.hasRoom()) return true;
       if (exiting) {
         this.stopTheSource(); // the 'exit' event will tell how it died
         return false;
       }
       const consumed = Atomics.load(this.counters, StageCounter.Consumed);
-      if (this.backlog() >= bufferSize) Atomics.wait(this.counters, StageCounter.Consumed, consumed, drainEveryMs);
+      if (this.sender.backlog() >= bufferSize)
+        Atomics.wait(this.counters, StageCounter.Consumed, consumed, drainEveryMs);
     }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.batch.length === 1 || this.outcome !== undefined) return;
-    const message = this.batch as StageToThread;
-    const transfers = this.batchTransfers;
-    this.batch = [StageKind.Next];
-    this.batchTransfers = [];
-    try {
-      this.port.postMessage(message, transferList(transfers));
-      this.sent += message.length - 1;
-    } catch (error) {
-      const reason = describeUnclonable('value', message.slice(1), error);
-      const failure = new SerializationError(`A source value could not be cloned to the stage's thread: ${reason}`, {
-        cause: error,
-      });
-      this.finish({ kind: 'error', error: failure });
-    }
-  }
-
-  private post(message: StageToThread): void {
-    if (this.outcome === undefined) this.port.postMessage(message);
   }
 
   /** Takes the thread's messages off the port now, without a turn of the event loop. */
@@ -322,13 +234,11 @@ export class StageRun<I> {
    * has ended the stage itself, it is told to unsubscribe it (so its teardown runs there). The
    * thread then closes gracefully within its grace; the outcome goes out once it has exited.
    */
-  private finish(outcome: Outcome, fromThread = false): void {
+  private finish(outcome: Ending, fromThread = false): void {
     if (this.outcome !== undefined) return;
     this.stopTheSource();
     this.outcome = outcome;
-    this.batch = [StageKind.Next];
-    this.batchTransfers = [];
-    this.queue.drain();
+    this.sender.clear();
     if (this.exited) return;
     let graceMs = this.options.closeGraceMs;
     if (!fromThread) {
@@ -352,7 +262,7 @@ export class StageRun<I> {
     this.drain();
     this.port.close();
     this.stopTheSource();
-    this.queue.drain();
+    this.sender.clear();
     // A terminated thread never notified its last credit: release our own pending waitAsync.
     Atomics.notify(this.counters, StageCounter.Consumed);
     const outcome = this.outcome ?? { kind: 'error', error: new WorkerCrashedError(code, { cause: this.crash }) };

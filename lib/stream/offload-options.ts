@@ -5,8 +5,8 @@ import type { Transferable } from '../task/context';
 import { definitionOf } from '../task/definition';
 import { type TaskLike, toTask } from '../task/task';
 import { checkOptions, is, type OptionTable, optionError } from '../util/options';
+import type { Placement, StreamOptions } from './run';
 import type { Settled } from './settle';
-import type { Placement, StreamOptions } from './stream';
 
 /**
  * Options that `offloadToThread`, `offloadFrom` and `runOnLoop` share.

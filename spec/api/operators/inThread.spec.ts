@@ -245,8 +245,9 @@ describe('inThread', () => {
       );
       await grace(300); // some stages run, some threads still load theirs
       for (const sub of subs) sub.unsubscribe();
-      // Nothing is left to do in any of them: none waits out the 1 s grace of an unsubscribed stage.
-      expect(await osThreadsDownTo(before, 3_000)).to.be.lessThan(500);
+      // Nothing is left to do in any of them: none waits out the 1 s grace of an unsubscribed stage
+      // (measured ~0.1 s on an idle machine; the bound leaves room for a loaded one).
+      expect(await osThreadsDownTo(before, 3_000)).to.be.lessThan(800);
     });
 
     it('with take(n), emits n values and ends the stage in its thread', async () => {

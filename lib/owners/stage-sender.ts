@@ -1,0 +1,149 @@
+import type { MessagePort } from 'node:worker_threads';
+import { type Transferable, transferList } from '../task/context';
+import { SerializationError } from '../util/errors';
+import { Queue } from '../util/queue';
+import { describeUnclonable } from '../wire/clone';
+import { StageCounter, StageKind, type StageToThread } from '../wire/stage';
+
+/** Source values sent in one message at most. */
+const batchSize = 256;
+
+/** What the sender needs of its stage run. */
+export interface SenderHost<I> {
+  readonly bufferSize: number;
+  readonly transfer: ((input: I) => Transferable[]) | undefined;
+  /** True once the run's outcome is known: nothing more is sent. */
+  readonly over: boolean;
+  /** Ends the run with `error` (a value that cannot be sent). */
+  fail(error: unknown): void;
+}
+
+/**
+ * The caller's side of a stage's input: source values go to the stage's thread in batches, at most
+ * `bufferSize` in flight (the thread counts in shared memory what it has handed to the stage:
+ * `Consumed`, the credit); the rest wait here, and go as credit comes back.
+ */
+export class StageSender<I> {
+  private batch: unknown[] = [StageKind.Next];
+  private batchTransfers: Transferable[] = [];
+  private flushScheduled = false;
+  /** Source values posted to the thread so far. */
+  private sent = 0;
+  /** Source values beyond `bufferSize` in flight, waiting on this side for credit. */
+  private readonly queue = new Queue<I>();
+  private pumpArmed = false;
+  /** The source's end, sent once every waiting value has gone. */
+  private sourceEnd: StageToThread | undefined;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly counters: Int32Array,
+    private readonly host: SenderHost<I>,
+  ) {}
+
+  /** Source values sent or batched that the thread has not yet handed to the stage. */
+  backlog(): number {
+    return this.sent + this.batch.length - 1 - Atomics.load(this.counters, StageCounter.Consumed);
+  }
+
+  /** Source values waiting on this side for credit. */
+  waiting(): number {
+    return this.queue.length;
+  }
+
+  /** True if a value may go now: none waits before it and there is room in flight. */
+  hasRoom(): boolean {
+    return this.waiting() === 0 && this.backlog() < this.host.bufferSize;
+  }
+
+  /** Keeps a value here until there is room, then sends it. */
+  hold(value: I): void {
+    this.queue.push(value);
+    this.armPump();
+  }
+
+  /** The source ended (`[Complete]` or `[Error, wire]`): sent after every value still waiting. */
+  end(message: StageToThread): void {
+    this.sourceEnd = message;
+    this.pump();
+  }
+
+  /** Lets go of every value not sent yet. */
+  clear(): void {
+    this.batch = [StageKind.Next];
+    this.batchTransfers = [];
+    this.queue.drain();
+  }
+
+  /** Batches a value for the thread. */
+  send(value: I): void {
+    const { transfer } = this.host;
+    if (transfer !== undefined) {
+      try {
+        this.batchTransfers.push(...transfer(value));
+      } catch (error) {
+        this.host.fail(error);
+        return;
+      }
+    }
+    this.batch.push(value);
+    if (this.batch.length > batchSize) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Sends waiting values while there is room in flight; then the source's end, once none wait. */
+  pump(): void {
+    const { bufferSize } = this.host;
+    while (!this.host.over && this.waiting() > 0 && this.backlog() < bufferSize) this.send(this.queue.shift()!);
+    this.flush();
+    if (this.waiting() > 0) this.armPump();
+    else if (this.sourceEnd !== undefined) {
+      this.post(this.sourceEnd);
+      this.sourceEnd = undefined;
+    }
+  }
+
+  /** Pumps again once the thread has taken values (it notifies `Consumed`), without holding the loop. */
+  private armPump(): void {
+    if (this.pumpArmed || this.host.over) return;
+    this.pumpArmed = true;
+    const onCredit = (): void => {
+      this.pumpArmed = false;
+      if (!this.host.over) this.pump();
+    };
+    // The thread may have taken values since the last pump: then there is room already, and no
+    // later change of `Consumed` might come to wake us.
+    const seen = Atomics.load(this.counters, StageCounter.Consumed);
+    const wait =
+      this.backlog() < this.host.bufferSize ? undefined : Atomics.waitAsync(this.counters, StageCounter.Consumed, seen);
+    if (wait?.async === true) void wait.value.then(onCredit);
+    else queueMicrotask(onCredit);
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 1 || this.host.over) return;
+    const message = this.batch as StageToThread;
+    const transfers = this.batchTransfers;
+    this.batch = [StageKind.Next];
+    this.batchTransfers = [];
+    try {
+      this.port.postMessage(message, transferList(transfers));
+      this.sent += message.length - 1;
+    } catch (error) {
+      const reason = describeUnclonable('value', message.slice(1), error);
+      this.host.fail(
+        new SerializationError(`A source value could not be cloned to the stage's thread: ${reason}`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  post(message: StageToThread): void {
+    if (!this.host.over) this.port.postMessage(message);
+  }
+}

@@ -1,0 +1,230 @@
+import type { Subscriber } from 'rxjs';
+import type { Engine, JobHandle as Job } from '../engine/port';
+import { streamEnded } from '../engine/port';
+import type { Transferable } from '../task/context';
+import type { TaskDefinition } from '../task/definition';
+import type { EndingKind } from '../util/ending';
+import { absent, Reorder } from './reorder';
+import { isPerInputError } from './settle';
+
+export interface StreamOptions<I> {
+  /** Tasks of one subscription running at once. */
+  readonly concurrency: number;
+  readonly ordered: boolean;
+  readonly transfer: ((input: I) => Transferable[]) | undefined;
+  /** Whether the engine limits concurrency by threads (a pool) or by jobs in flight (a loop). */
+  readonly limitBy: 'threads' | 'jobs';
+  /** Aborting it ends the stream with an `AbortError`. */
+  readonly signal: AbortSignal | undefined;
+  /** Emit a `Settled` entry per input instead of failing on one input's error. */
+  readonly settle: boolean;
+  /** Ms one task may run on its thread; 0 for none. */
+  readonly timeout: number;
+}
+
+/** Where a subscription's jobs run, and what to do with those threads when it ends. */
+export interface Placement {
+  readonly engine: Engine;
+  /** Called once when the subscription ends; calls `then` once the threads it owns have exited. */
+  release(outcome: EndingKind, then: () => void): void;
+}
+
+/** What feeds a running stream its values: an Observable subscription or an iterator being read. */
+export interface Feeder<I> {
+  start(run: Run<I>): void;
+  /** Stop reading the source (called once, when the stream ends). */
+  stop(): void;
+  /** A result was emitted: a pull source may read more. */
+  emitted?(): void;
+}
+
+/**
+ * One subscription's worth of work: each value becomes one job; results are emitted in source
+ * order (or completion order); an error or unsubscribe cancels every job of the subscription;
+ * completion waits for every result and for the threads the subscription owns.
+ */
+export class Run<I> {
+  private ended = false;
+  private sourceDone = false;
+  private index = 0;
+  private nextToEmit = 0;
+  /** Inputs whose every output has been emitted. */
+  private inputsDone = 0;
+  /** Ordered: single results that overtook an earlier input. */
+  private readonly early = new Reorder();
+  /** Ordered: outputs of streaming inputs that are not the next to emit. */
+  private readonly held = new Map<number, Held>();
+  private readonly group;
+
+  constructor(
+    private readonly subscriber: Subscriber<unknown>,
+    private readonly placement: Placement,
+    def: TaskDefinition,
+    private readonly options: StreamOptions<I>,
+    private readonly feeder: Feeder<I>,
+  ) {
+    const { engine } = placement;
+    // One settle function for every job of the run, which finds the value's position in its tag.
+    const spec = {
+      def,
+      settle: (error: Error | undefined, result: unknown, job: Job) =>
+        this.onResult(job.tag, error, result, job.input as I),
+      timeout: options.timeout,
+      yielded: this.yielded,
+    };
+    this.group =
+      options.limitBy === 'threads'
+        ? engine.openStream(options.concurrency, Number.POSITIVE_INFINITY, spec)
+        : engine.openStream(Number.POSITIVE_INFINITY, options.concurrency, spec);
+  }
+
+  start(): void {
+    this.feeder.start(this);
+  }
+
+  /** Values taken from the source whose outputs are not all emitted yet. */
+  get pending(): number {
+    return this.index - this.inputsDone;
+  }
+
+  push(value: I): void {
+    if (this.ended) return;
+    let transferList: Transferable[] | undefined;
+    if (this.options.transfer !== undefined) {
+      try {
+        transferList = this.options.transfer(value);
+      } catch (error) {
+        this.end('error', error);
+        return;
+      }
+    }
+    this.placement.engine.feed(this.group, value, transferList, this.index++);
+  }
+
+  /** Called with the values a streaming task yields (one function for every job of the run). */
+  private readonly yielded = (job: Job, values: unknown[]): void => this.onYield(job.tag, job, values, job.input as I);
+
+  complete(): void {
+    this.sourceDone = true;
+    if (this.pending === 0) this.end('complete');
+  }
+
+  end(outcome: EndingKind, error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.feeder.stop(); // an error stops reading the source at once
+    } catch {
+      // A source whose teardown (or iterator `return()`) throws must not stop the cancellation
+      // below, nor reach the caller from inside a thread's message handler: the stream's own
+      // outcome is already decided, as RxJS itself does with a teardown that throws after an error.
+    }
+    if (outcome !== 'complete') this.placement.engine.cancelGroup(this.group);
+    this.early.clear();
+    this.held.clear();
+    this.placement.release(outcome, () => {
+      if (outcome === 'complete') this.subscriber.complete();
+      else if (outcome === 'error') this.subscriber.error(error);
+    });
+  }
+
+  /** A streaming task yielded values: emitted now if their input may emit, held otherwise. */
+  private onYield(at: number, job: Job, values: unknown[], input: I): void {
+    if (this.ended) return;
+    const outputs = this.options.settle ? values.map((value) => ({ status: 'fulfilled', value, input })) : values;
+    if (!this.options.ordered || at === this.nextToEmit) {
+      this.emitAll(outputs);
+      // Credit back only once emitted: a held stream stops its generator after a window of values.
+      if (!this.ended) this.placement.engine.grant(job, values.length);
+      return;
+    }
+    let held = this.held.get(at);
+    if (held === undefined) {
+      held = { outputs: [], done: false, job, yielded: 0 };
+      this.held.set(at, held);
+    }
+    for (const output of outputs) held.outputs.push(output);
+    held.yielded += values.length;
+  }
+
+  private onResult(at: number, error: Error | undefined, result: unknown, input: I): void {
+    if (this.ended) return;
+    // What the input emits as it ends: its result, a rejected entry, or nothing (a stream that ended).
+    let last: unknown = result;
+    if (error !== undefined) {
+      if (!this.options.settle || !isPerInputError(error)) {
+        this.end('error', error);
+        return;
+      }
+      last = { status: 'rejected', reason: error, input };
+    } else if (this.options.settle && result !== streamEnded) {
+      last = { status: 'fulfilled', value: result, input };
+    }
+    if (!this.options.ordered) {
+      this.inputsDone++;
+      if (last !== streamEnded) this.emit(last);
+    } else if (at !== this.nextToEmit) {
+      const held = this.held.size > 0 ? this.held.get(at) : undefined;
+      if (held !== undefined) {
+        if (last !== streamEnded) held.outputs.push(last);
+        held.done = true;
+      } else if (last !== streamEnded) this.early.set(at, last, this.nextToEmit);
+      else this.held.set(at, { outputs: [], done: true, job: undefined, yielded: 0 });
+      return;
+    } else {
+      this.nextToEmit++;
+      this.inputsDone++;
+      if (last !== streamEnded) this.emit(last);
+      this.emitReady();
+    }
+    if (this.ended) return;
+    if (this.sourceDone && this.pending === 0) this.end('complete');
+    else this.feeder.emitted?.();
+  }
+
+  /** Ordered: emits what the inputs after the one that just ended hold, up to one still running. */
+  private emitReady(): void {
+    while (!this.ended) {
+      const at = this.nextToEmit;
+      const value = this.early.take(at);
+      if (value !== absent) {
+        this.nextToEmit++;
+        this.inputsDone++;
+        this.emit(value);
+        continue;
+      }
+      if (this.held.size === 0) return; // no streaming input is waiting: the common case
+      const held = this.held.get(at);
+      if (held === undefined) return;
+      this.held.delete(at);
+      if (held.done) {
+        this.nextToEmit++;
+        this.inputsDone++;
+      }
+      this.emitAll(held.outputs);
+      if (held.job !== undefined && !this.ended) this.placement.engine.grant(held.job, held.yielded);
+      if (!held.done) return; // now the input that emits; its next values go out as they come
+    }
+  }
+
+  private emitAll(values: unknown[]): void {
+    for (const value of values) {
+      if (this.ended) return;
+      this.emit(value);
+    }
+  }
+
+  private emit(value: unknown): void {
+    this.subscriber.next(value);
+  }
+}
+
+/** What an ordered run holds for a streaming input that may not emit yet. */
+interface Held {
+  readonly outputs: unknown[];
+  /** The input has ended: `outputs` is all it will emit. */
+  done: boolean;
+  readonly job: Job | undefined;
+  /** Yielded values among `outputs`, to credit back once emitted. */
+  yielded: number;
+}
