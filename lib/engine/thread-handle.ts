@@ -1,4 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import { Coalesced } from '../util/coalesced';
 import type { SerializationError } from '../util/errors';
 import {
   type AbandonMessage,
@@ -58,7 +59,8 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   private holding: boolean;
   /** The jobs assigned since the last flush. */
   private readonly batch = new RunBatch<J>();
-  private flushScheduled = false;
+  /** Sends the batch at the end of this turn, with every job assigned in it. */
+  private readonly flushSoon = new Coalesced(() => this.flush(), queueMicrotask);
 
   constructor(
     slotCount: number,
@@ -145,18 +147,11 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       this.heldBytes += bytes;
     }
     if (this.batch.full) this.flush();
-    else if (wasEmpty) this.flushSoon();
-  }
-
-  private flushSoon(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    else if (wasEmpty) this.flushSoon.request();
   }
 
   /** Sends the jobs assigned since the last flush, as one message if it can be cloned. */
   private flush(): void {
-    this.flushScheduled = false;
     if (!this.alive) {
       this.batch.clear();
       return;

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type Transferable, transferList } from '../task/context';
+import { Coalesced } from '../util/coalesced';
 import { SerializationError } from '../util/errors';
 import { Queue } from '../util/queue';
 import { describeUnclonable } from '../wire/clone';
@@ -26,7 +27,8 @@ export interface SenderHost<I> {
 export class StageSender<I> {
   private batch: unknown[] = [StageKind.Next];
   private batchTransfers: Transferable[] = [];
-  private flushScheduled = false;
+  /** Sends the batch at the end of this turn, with every value batched in it. */
+  private readonly flushSoon = new Coalesced(() => this.flush(), queueMicrotask);
   /** Source values posted to the thread so far. */
   private sent = 0;
   /** Source values beyond `bufferSize` in flight, waiting on this side for credit. */
@@ -88,10 +90,7 @@ export class StageSender<I> {
     }
     this.batch.push(value);
     if (this.batch.length > batchSize) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    else this.flushSoon.request();
   }
 
   /** Sends waiting values while there is room in flight; then the source's end, once none wait. */
@@ -124,7 +123,6 @@ export class StageSender<I> {
   }
 
   flush(): void {
-    this.flushScheduled = false;
     if (this.batch.length === 1 || this.host.over) return;
     const message = this.batch as StageToThread;
     const transfers = this.batchTransfers;
