@@ -1,7 +1,7 @@
 // The layers of lib/ and their rules (.dependency-cruiser.cjs, ARCHITECTURE.md): the tree keeps
 // them, and each rule catches a wrong import, shown on a small tree made for it.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { expect } from 'chai';
@@ -19,8 +19,52 @@ async function broken(baseDir: string, paths: string[]): Promise<string[]> {
   return report.summary.violations.map((v) => v.rule.name);
 }
 
+/** The layer of a file of the tree: the folder under lib/ (engine/local and engine/port are the engine's), or operators. */
+function layerOf(path: string): string | undefined {
+  if (path.startsWith('operators/')) return 'operators';
+  return /^lib\/([a-z]+)\//.exec(path)?.[1];
+}
+
+/** `layer -> layer` for each import between two layers of the tree. */
+async function layerEdges(): Promise<Set<string>> {
+  const { cruise } = await import('dependency-cruiser');
+  const { default: extractOptions } = await import('dependency-cruiser/config-utl/extract-depcruise-options');
+  const options = await extractOptions(config);
+  const result = await cruise(['index.ts', 'worker.ts', 'remote.ts', 'bin', 'lib', 'operators'], {
+    ...options,
+    baseDir: root,
+  });
+  const edges = new Set<string>();
+  for (const module of (result.output as { modules: { source: string; dependencies: { resolved: string }[] }[] })
+    .modules) {
+    const from = layerOf(module.source);
+    if (from === undefined) continue;
+    for (const dependency of module.dependencies) {
+      const to = layerOf(dependency.resolved);
+      if (to !== undefined && to !== from) edges.add(`${from} -> ${to}`);
+    }
+  }
+  return edges;
+}
+
 describe('architecture: the layers and their rules', function () {
   this.timeout(60_000);
+
+  it("matches ARCHITECTURE.md's picture: every arrow there is an import, every import between layers is an arrow", async () => {
+    const text = readFileSync(join(root, 'ARCHITECTURE.md'), 'utf8');
+    const block = /```layers\n([\s\S]*?)```/.exec(text)?.[1];
+    expect(block, 'a ```layers block in ARCHITECTURE.md').to.be.a('string');
+    const drawn = new Set<string>();
+    for (const line of block!.trim().split('\n')) {
+      const [from, imports] = line.split(':') as [string, string];
+      for (const to of imports
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean))
+        drawn.add(`${from.trim()} -> ${to}`);
+    }
+    expect([...(await layerEdges())].sort()).to.deep.equal([...drawn].sort());
+  });
 
   it('holds in the tree: no rule broken, no import cycle (type-only imports included)', async () => {
     expect(await broken(root, ['index.ts', 'worker.ts', 'remote.ts', 'bin', 'lib', 'operators'])).to.deep.equal([]);
