@@ -60,6 +60,20 @@ export interface TaskContext {
    * ```
    */
   transfer<T>(value: T, transferList: readonly Transferable[]): T;
+  /**
+   * Loads a module in the thread, as `import()` does: a Node built-in (`node:zlib`), a package
+   * your project installs (resolved from where rxthreads is installed), or an absolute path or
+   * `file:` URL. Inline tasks load
+   * modules this way: test runners and bundlers (babel-jest, vitest, webpack) rewrite `import()`
+   * into helpers that exist in the caller's process, not in a thread, and none rewrites this call.
+   *
+   * @example
+   * ```ts
+   * offloadToThread(async (text: string, ctx) => (await ctx.import('node:zlib')).gzipSync(text));
+   * ```
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: the module's shape is the caller's to name
+  import<M = any>(specifier: string): Promise<M>;
 }
 
 /** A transfer list as `postMessage` types it: a SharedArrayBuffer listed here fails at runtime. */

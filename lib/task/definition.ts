@@ -5,7 +5,16 @@ import type { TaskContext } from './context';
  * that only a remote worker can resolve (`remoteTask`). Crosses to threads as data.
  */
 export type TaskDefinition =
-  | { readonly key: number; readonly kind: 'module'; readonly path: string; readonly exportName: string }
+  | {
+      readonly key: number;
+      readonly kind: 'module';
+      readonly path: string;
+      readonly exportName: string;
+      /** The name it was given, when that file is missing and `path` is the one next to it (x.js → x.ts). */
+      readonly asked?: string | undefined;
+      /** Where `moduleTask` was called, when no file was found. */
+      readonly from?: string | undefined;
+    }
   | { readonly key: number; readonly kind: 'inline'; readonly source: string }
   | { readonly key: number; readonly kind: 'named'; readonly name: string };
 

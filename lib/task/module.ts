@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { extname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { creationPlace } from '../util/caller-site';
 import { optionError } from '../util/options';
 import { intern, type Task } from './definition';
 
@@ -30,7 +31,15 @@ export function moduleTask<I, O>(modulePath: string | URL, exportName = 'default
   if (typeof exportName !== 'string' || exportName === '') {
     throw optionError('exportName', 'a non-empty string', exportName);
   }
-  const task = intern<I, O>(`module\0${path}\0${exportName}`, (key) => ({ key, kind: 'module', path, exportName }));
+  const task = intern<I, O>(`module\0${path}\0${exportName}`, (key) => ({
+    key,
+    kind: 'module',
+    path,
+    exportName,
+    // For the thread's errors: the name it was given, and where, when that file is not there.
+    ...(found !== undefined && found !== named && { asked: named }),
+    ...(found === undefined && { from: creationPlace() }),
+  }));
   // Only a file that was found is remembered: one still missing may be written later (a build).
   if (asGiven !== undefined && found !== undefined) byPathGiven.set(asGiven, task as Task<unknown, unknown>);
   return task;
@@ -82,24 +91,15 @@ const toJavaScript: Record<string, readonly string[]> = {
   '.cts': ['.cjs'],
 };
 
-/** True if this process can load TypeScript: ts-node, tsx, or a TypeScript ES module loader. */
-function typeScriptRuntime(): boolean {
-  return (
-    typeof require.extensions['.ts'] === 'function' ||
-    process.execArgv.some((flag) => /ts-node[\\/]esm|[\\/]tsx[\\/]dist[\\/]/.test(flag))
-  );
-}
-
 /**
- * One name that works under ts-node, tsx and compiled output: a missing `x.js` is `x.ts` when this
- * process runs TypeScript, and a missing `x.ts` is the compiled `x.js` (likewise .mjs/.mts, .cjs/.cts).
- * `undefined` when no such file exists (the task then names the path as given).
+ * One name that works under ts-node, tsx, test runners and compiled output, as tsc and tsx resolve
+ * names: a missing `x.js` is the `x.ts` next to it, and a missing `x.ts` is the compiled `x.js`
+ * (likewise .mjs/.mts, .cjs/.cts). `undefined` when no such file exists.
  */
 function findModuleFile(path: string): string | undefined {
   if (existsSync(path)) return path;
   const ext = extname(path);
-  const candidates = typeScriptRuntime() ? (toTypeScript[ext] ?? toJavaScript[ext]) : toJavaScript[ext];
-  for (const other of candidates ?? []) {
+  for (const other of toTypeScript[ext] ?? toJavaScript[ext] ?? []) {
     const alternative = path.slice(0, -ext.length) + other;
     if (existsSync(alternative)) return alternative;
   }

@@ -2,6 +2,7 @@ import { threadId } from 'node:worker_threads';
 import type { TaskContext, Transferable } from '../task/context';
 import { AbortError } from '../util/errors';
 import { markTransfer } from './outbox';
+import { importModule } from './typescript';
 
 /** A task's context in the thread; subclasses say where `aborted` is read from (shared memory). */
 export abstract class ContextBase implements TaskContext {
@@ -26,6 +27,10 @@ export abstract class ContextBase implements TaskContext {
 
   transfer<T>(value: T, transferList: readonly Transferable[]): T {
     return markTransfer(value, transferList) as T;
+  }
+
+  import<M>(specifier: string): Promise<M> {
+    return importModule(specifier) as Promise<M>;
   }
 
   /** Fires `signal` (a cancel message arrived), with an `AbortError` or the given reason. */

@@ -71,8 +71,27 @@ export function evaluateInline(source: string, sourceURL: string | undefined): u
   return value;
 }
 
+/** Helpers that tools put into functions when they rewrite them, and the tool that puts each there. */
+const transformHelpers: [pattern: RegExp, tool: string][] = [
+  [
+    /^_(interopRequire(Wildcard|Default)|asyncToGenerator|regeneratorRuntime|objectSpread2|defineProperty)$|^regeneratorRuntime$/,
+    'babel (as babel-jest runs it)',
+  ],
+  [/^__vite_ssr_(dynamic_import|import|import_meta|exports)__$/, 'Vite (as vitest and Vite SSR run it)'],
+  [/^__webpack_(require|exports|modules)__$/, 'webpack'],
+  [/^__require$/, 'esbuild (an ES module bundle)'],
+];
+
 /** Why an inline task's reference to `name` failed, and what to do. */
 export function explainMissing(name: string): string {
+  const helper = transformHelpers.find(([pattern]) => pattern.test(name));
+  if (helper !== undefined) {
+    return (
+      `Inline task reads \`${name}\`, a helper that ${helper[1]} put into the function when it rewrote it ` +
+      "(`import()` becomes such a helper): the helper exists in the caller's process, not in a thread. " +
+      "Load modules with `await ctx.import('node:zlib')`, which no tool rewrites, or use moduleTask."
+    );
+  }
   if (/^cov_\w+$/.test(name)) {
     return (
       `Inline task reads \`${name}\`, a coverage counter that istanbul (nyc) inserted into the function: ` +
@@ -84,7 +103,7 @@ export function explainMissing(name: string): string {
   if (imported !== undefined) {
     return (
       `Inline task reads \`${name}\`, which looks like an import (your compiler's name for the module \`${imported}\`): ` +
-      "inline tasks must be self-contained, without the caller's imports. Import inside the task (`await import('node:…')`), " +
+      "inline tasks must be self-contained, without the caller's imports. Import inside the task (`await ctx.import('node:…')`), " +
       'or use moduleTask.'
     );
   }
@@ -99,7 +118,7 @@ export function explainTypeError(message: string, inline: boolean): string {
   if (inline && /^crypto\.\w+ is not a function$/.test(message)) {
     return (
       " In a thread, `crypto` is the global WebCrypto object, not the node:crypto module: inline tasks cannot use the caller's imports. " +
-      "Use `const { createHash } = await import('node:crypto')` inside the task, or moduleTask."
+      "Use `const { createHash } = await ctx.import('node:crypto')` inside the task, or moduleTask."
     );
   }
   const receiver = /^([\w$.[\]]+)\.\w+ is not a function$/.exec(message)?.[1];

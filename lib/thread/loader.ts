@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskDefinition } from '../task/definition';
@@ -58,7 +59,12 @@ export class TaskLoader {
     if (def === undefined) throw new LoadError(`Unknown task ${key}`);
     if (def.kind === 'inline') return compileInline(def.source);
     if (def.kind === 'named') throw new LoadError(`The task named "${def.name}" runs only on a RemotePool`);
-    const exports = await this.importFile(def.path);
+    if (!existsSync(def.path)) {
+      const named = def.asked === undefined ? '' : ` (named as ${def.asked}, which is not there either)`;
+      const from = def.from === undefined ? '' : ` (moduleTask called at ${def.from})`;
+      throw new LoadError(`Task module file not found: ${def.path}${named}${from}`);
+    }
+    const exports = await this.importFile(def.path, def.asked);
     let value: unknown;
     if (def.exportName === 'default') {
       value = exports.default ?? exports;
@@ -88,7 +94,7 @@ export class TaskLoader {
     return value as Fn;
   }
 
-  private async importFile(path: string): Promise<Record<string, unknown>> {
+  private async importFile(path: string, asked: string | undefined): Promise<Record<string, unknown>> {
     const ext = extname(path);
     try {
       const importFile = async (): Promise<Record<string, unknown>> => {
@@ -110,7 +116,7 @@ export class TaskLoader {
       // A syntax error's message does not name its file; a module that throws keeps its own error.
       if (!typeScript && !(error instanceof SyntaxError)) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      const hint = typeScript ? typeScriptHint(path, error, typeScriptRuntime(this.tsNode)) : '';
+      const hint = typeScript ? typeScriptHint(path, asked, error, typeScriptRuntime(this.tsNode)) : '';
       throw new LoadError(`Could not load the task module ${path}: ${message}${hint && `. ${hint}`}`, {
         cause: error,
       });

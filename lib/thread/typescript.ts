@@ -25,8 +25,20 @@ function tsxEsmApi(): string | undefined {
   if (flag === undefined) return undefined;
   const dist = /^(?:file:\/\/)?(.*[\\/]tsx[\\/]dist)[\\/]/.exec(flag)?.[1];
   if (dist !== undefined) return join(dist, 'esm', 'api', 'index.mjs');
+  return installedTsx('esm');
+}
+
+/**
+ * tsx's API (`esm` for import(), `cjs` for require()) as the project installs it, if it does: a
+ * thread of a process that runs no TypeScript runtime of its own (a test runner such as jest or
+ * vitest, which compile TypeScript in their own way) loads .ts task modules with it.
+ */
+function installedTsx(api: 'esm' | 'cjs'): string | undefined {
   try {
-    return join(dirname(require.resolve('tsx/esm/api', { paths: [process.cwd()] })), 'index.mjs');
+    return join(
+      dirname(require.resolve(`tsx/${api}/api`, { paths: [process.cwd()] })),
+      api === 'esm' ? 'index.mjs' : 'index.cjs',
+    );
   } catch {
     return undefined;
   }
@@ -41,6 +53,7 @@ export function typeScriptRuntime(tsNode: ThreadInit['tsNode']): string | undefi
   if (tsxEsmApi() !== undefined) return 'tsx';
   if (tsNodeEsmLoader()) return 'ts-node/esm';
   if (tsNode !== undefined) return 'ts-node';
+  if (installedTsx('esm') !== undefined) return 'tsx (installed)';
   return undefined;
 }
 
@@ -75,12 +88,17 @@ export class TypeScriptHooks {
     if (tsNode === undefined && tsNodeEsmLoader()) {
       tsNode = { path: require.resolve('ts-node', { paths: [process.cwd()] }), options: { transpileOnly: true } };
     }
+    if (tsNode === undefined && tsxEsmApi() === undefined && !tsNodeEsmLoader()) {
+      const tsx = installedTsx('cjs');
+      if (tsx !== undefined) (require(tsx) as { register(): unknown }).register();
+      return;
+    }
     if (tsNode === undefined || Symbol.for('ts-node.register.instance') in process) return;
     (require(tsNode.path) as { register(options: unknown): void }).register(tsNode.options);
   }
 
   private async registerEsm(): Promise<void> {
-    const tsx = tsxEsmApi();
+    const tsx = tsxEsmApi() ?? (this.tsNode === undefined && !tsNodeEsmLoader() ? installedTsx('esm') : undefined);
     if (tsx !== undefined) {
       // tsx's flags give a thread its require() hook, but (Node 20) not its import() hooks.
       const { register } = (await importModule(pathToFileURL(tsx).href)) as unknown as { register(): unknown };
@@ -94,14 +112,24 @@ export class TypeScriptHooks {
 }
 
 /** What to do about a TypeScript task module that failed to load, or '' if there is nothing to add. */
-export function typeScriptHint(path: string, error: unknown, runtime: string | undefined): string {
+export function typeScriptHint(
+  path: string,
+  asked: string | undefined,
+  error: unknown,
+  runtime: string | undefined,
+): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   if (runtime === undefined) {
+    const named =
+      asked === undefined
+        ? ''
+        : `It was named as ${asked}, which does not exist, so its TypeScript source ${path} was taken, as tsc and tsx resolve names. `;
     return (
-      'This process does not run under a TypeScript runtime that threads can use (tsx, ts-node, ' +
-      'node --loader ts-node/esm): run it under one, or name the compiled .js file (moduleTask maps a ' +
-      'missing .ts to the .js next to it).'
+      `${named}This process does not run under a TypeScript runtime that threads can use (tsx, ts-node, ` +
+      'node --loader ts-node/esm; a test runner such as jest or vitest compiles TypeScript only for itself): ' +
+      'install tsx in the project (threads then load .ts task modules with it), run under tsx or ts-node, ' +
+      'or build the task module and name the compiled .js file.'
     );
   }
   if (/^(exports|require|module) is not defined/.test(message)) {

@@ -90,7 +90,7 @@ describe('errors that tell what to do', () => {
     const webCrypto = await failure(
       pool.run(() => (crypto as unknown as { createHash(kind: string): unknown }).createHash('sha256'), null),
     );
-    expect(webCrypto.message).to.match(/WebCrypto.*await import\('node:crypto'\)/);
+    expect(webCrypto.message).to.match(/WebCrypto.*await ctx\.import\('node:crypto'\)/);
     for (const name of ['node_crypto_1', 'import_node_crypto']) {
       const task = new Function(`return (x) => ${name}.createHash(x)`)() as (x: string) => unknown;
       const imported = await failure(pool.run(task, 'sha256'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { lastValueFrom, of } from 'rxjs';
-import { inlineTask, moduleTask, offloadToThread, TaskError, ThreadPool } from 'rxthreads';
+import { inlineTask, moduleTask, offloadToThread, type TaskContext, TaskError, ThreadPool } from 'rxthreads';
 import { fixture } from '../helpers';
 
 describe('tasks', () => {
@@ -44,7 +44,10 @@ describe('tasks', () => {
     const syntaxError = join(mkdtempSync(join(tmpdir(), 'rxthreads-task-')), 'syntax-error.cjs');
     writeFileSync(syntaxError, 'module.exports = function (x) { return x +; };\n');
     const cases: [ReturnType<typeof moduleTask>, RegExp][] = [
-      [moduleTask('/nonexistent/module.js'), /Cannot find module/],
+      [
+        moduleTask('/nonexistent/module.js'),
+        /^Task module file not found: \/nonexistent\/module\.js \(moduleTask called at .*task\.spec\.ts:\d+/,
+      ],
       [moduleTask(fixture('math.cjs'), 'nope'), /no export `nope`/],
       [moduleTask(fixture('math.cjs'), 'notAFunction'), /not a function/],
       [moduleTask(fixture('throws-at-load.cjs')), /fails while loading/],
@@ -164,6 +167,38 @@ describe('inline tasks rewritten by tools', () => {
         .then((crypto) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 8));
     expect(await pool.run(imported, 'a')).to.equal('ca978112');
   });
+
+  it('loads modules through ctx.import, which no tool rewrites', async () => {
+    const gzipped = async (text: string, ctx: TaskContext) => {
+      const { gzipSync, gunzipSync } = await ctx.import<typeof import('node:zlib')>('node:zlib');
+      return gunzipSync(gzipSync(text)).toString();
+    };
+    expect(await pool.run(gzipped, 'round trip')).to.equal('round trip');
+  });
+
+  for (const [helper, tool, body] of [
+    [
+      '_interopRequireWildcard',
+      /babel \(as babel-jest runs it\)/,
+      "return Promise.resolve().then(() => _interopRequireWildcard(require('node:zlib')))",
+    ],
+    [
+      '__vite_ssr_dynamic_import__',
+      /Vite \(as vitest and Vite SSR run it\)/,
+      "return __vite_ssr_dynamic_import__('node:zlib')",
+    ],
+    ['__webpack_require__', /webpack/, "return __webpack_require__.t('node:zlib')"],
+  ] as const) {
+    it(`names ${helper}, the tool that put it there and ctx.import as the fix`, async () => {
+      // What the tool makes of `async (x) => await import('node:zlib')`, as source text.
+      const rewritten = new Function('x', body) as (x: number) => Promise<unknown>;
+      const error = await pool.run(rewritten, 1).catch((e: TaskError) => e);
+      if (!(error instanceof TaskError)) return expect.fail('expected a TaskError');
+      expect(error.message).to.include(`\`${helper}\``);
+      expect(error.message).to.match(tool);
+      expect(error.message).to.include("ctx.import('node:zlib')");
+    });
+  }
 
   it('names istanbul and advises a module task when coverage counters reach the thread', async () => {
     const covered = (x: number) => {
