@@ -134,7 +134,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
 
   /** Settles a job that cannot be queued (closed, or a buffer already moved), in a microtask. */
   private refuse(job: Job): boolean {
-    return this.jobs.refuse(job, this.threadSet.state);
+    return this.jobs.refuse(job, this.threadSet.state, this.options.owner);
   }
 
   /**

@@ -61,11 +61,8 @@ export class JobStates {
    * A job that cannot be queued (its owner is closed, or a buffer it moves is already detached) is
    * settled in a microtask, never synchronously inside the call that submitted it. Returns true then.
    */
-  refuse(job: Job, state: 'open' | 'closing' | 'terminating' | 'ended'): boolean {
-    const refused =
-      state !== 'open'
-        ? new ClosedError(state === 'ended' ? 'The threads have ended' : 'The threads are closing')
-        : checkNotDetached(job.transfer);
+  refuse(job: Job, state: 'open' | 'closing' | 'terminating' | 'ended', owner: string): boolean {
+    const refused = state !== 'open' ? closedError(owner, state) : checkNotDetached(job.transfer);
     if (refused === undefined) return false;
     job.settled = true;
     if (!(refused instanceof ClosedError)) this.failed++;
@@ -237,6 +234,15 @@ export class JobStates {
 }
 
 const endedMessage = 'The thread running this task was ended because';
+
+/** Work given to an owner that is closing or closed: which owner, and what to do. */
+function closedError(owner: string, state: 'closing' | 'terminating' | 'ended'): ClosedError {
+  const how = state === 'ended' ? 'has been closed (close() or terminate() was called)' : 'is closing';
+  return new ClosedError(
+    `This ${owner} ${how}, so it takes no more tasks: create a new one for this work, or call close() only ` +
+      'after its last use (defaultPool() makes a new shared pool once the old one is closed).',
+  );
+}
 
 /** Names a job's task for an error message about it: `task hash.js#sha256 (input #3)`. */
 export function describeJob(job: Job): string {

@@ -4,6 +4,8 @@ import type { WorkerSpawnOptions } from './local/worker-options';
 
 /** How a thread engine runs its threads: what a pool and a loop thread each make of their options. */
 export interface EngineOptions {
+  /** The owner, as errors name it: `ThreadPool "images"`. */
+  readonly owner: string;
   readonly size: number;
   readonly mode: RunMode;
   /** How long a cancelled running job may take to stop before its thread is replaced (a pool) or it is abandoned (a loop). */

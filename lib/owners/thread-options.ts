@@ -29,9 +29,11 @@ export const threadOwnerTable: OptionTable<ThreadOwnerOptions> = {
 export function threadEngine(
   options: ThreadOwnerOptions,
   shape: Pick<EngineOptions, 'size' | 'mode' | 'slotCount' | 'replaceCrashed'>,
+  kind: 'ThreadPool' | 'EventLoopThread',
 ): ThreadEngine {
   return new ThreadEngine({
     ...shape,
+    owner: options.name === undefined ? kind : `${kind} "${options.name}"`,
     cancelGraceMs: options.cancelGraceMs ?? 100,
     closeGraceMs: options.closeGraceMs ?? 5000,
     resourceLimits: options.resourceLimits,

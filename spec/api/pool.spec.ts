@@ -254,6 +254,25 @@ describe('ThreadPool', () => {
   });
 
   describe('close, terminate and done', () => {
+    it('refuses work after close() with a ClosedError naming the pool and what to do', async () => {
+      pool = new ThreadPool({ size: 1, name: 'images' });
+      const counters = new SharedCounters();
+      const running = pool.run(gated, { sab: counters.buffer, value: 'r' });
+      await counters.atLeast(1);
+      const closing = pool.close();
+      const whileClosing = await rejection(pool.run((x: number) => x, 1));
+      counters.set(2, 1);
+      await Promise.all([running, closing]);
+      const afterwards = await rejection(pool.run((x: number) => x, 1));
+      expect(whileClosing).to.be.instanceOf(ClosedError);
+      expect(whileClosing.message).to.match(
+        /^This ThreadPool "images" is closing, so it takes no more tasks: create a new one/,
+      );
+      expect(afterwards.message).to.match(
+        /^This ThreadPool "images" has been closed \(close\(\) or terminate\(\) was called\)/,
+      );
+    });
+
     it('close() lets queued and running tasks finish, refuses new ones, then every thread exits', async () => {
       pool = new ThreadPool({ size: 1 });
       const counters = new SharedCounters();
