@@ -18,11 +18,12 @@ import { metrics } from './metrics';
 import { payload } from './payload';
 import { remote } from './remote';
 import { type Machine, markdown, terminal } from './report';
+import { scale } from './scale';
 import { streams } from './streams';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote];
+const benches: Bench[] = [tiny, scale, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote];
 
 function versions(): string {
   const root = join(__dirname, '..');
