@@ -33,6 +33,8 @@ interface Case {
   readonly config?: string;
   readonly tasks: number;
   readonly ours: boolean;
+  /** The row's label in the chart, if it has a bar there (rows of a family: its best has one). */
+  readonly bar?: string;
   /** Runs every task once; resolves to the sum of the results. */
   readonly once: () => Promise<number>;
 }
@@ -142,14 +144,17 @@ export const tiny: Bench = {
     // on this machine: the promises alone, resolved 256 at a time as if results came in batches.
     add({
       label: 'promises alone, no thread (256 resolved per turn)',
+      bar: 'promises alone, no thread',
       tasks: n,
       once: () => promisesAlone(valuesOf(n), 256),
     });
     for (const ordered of [true, false]) {
       const pool = await openRxthreads(threads);
       closers.push(() => pool.close());
+      const label = `rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`;
       add({
-        label: `rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`,
+        label,
+        bar: label,
         tasks: n,
         ours: true,
         once: () => viaStream(pool, ordered, n),
@@ -214,6 +219,7 @@ export const tiny: Bench = {
     const rawPerTask = await open(raw);
     add({
       label: 'raw worker_threads, 1 message per task',
+      bar: 'raw, 1 message per task',
       tasks: size.perCall,
       once: () => allAtOnce(rawPerTask, valuesOf(size.perCall)),
     });
@@ -222,6 +228,7 @@ export const tiny: Bench = {
     closers.push(() => rawPool.close());
     add({
       label: 'raw worker_threads, 256 values per message, a promise per message (former baseline)',
+      bar: 'raw, a promise per 256 values (former)',
       tasks: n,
       once: async () => {
         const all = valuesOf(n);
@@ -305,21 +312,32 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
     ratio(row.rate, rawBest),
   ];
   const head = ['case', 'tasks', 'median ms', 'tasks/ms', 'min–max tasks/ms', '× piscina (best)', '× raw loop (best)'];
-  const bestLabel = (row: Measured) => `${row.family}: best, ${row.config}`;
-  const main: [Measured, string][] = [
-    [find('main thread (sync loop)'), 'main thread (sync loop)'],
-    [find('promises alone, no thread (256 resolved per turn)'), 'promises alone, no thread (256 resolved per turn)'],
-    [ordered, ordered.label],
-    [unordered, unordered.label],
-    [runBest, bestLabel(runBest)],
-    [piscinaBest, bestLabel(piscinaBest)],
-    [best.get('workerpool')!, bestLabel(best.get('workerpool')!)],
-    [best.get('threads.js Pool')!, bestLabel(best.get('threads.js Pool')!)],
-    [rawBest, bestLabel(rawBest)],
+  interface Line {
+    readonly row: Measured;
+    readonly label: string;
+    readonly bar?: string | undefined;
+  }
+  const bestLine = (row: Measured, bar = `${row.family} (best)`): Line => ({
+    row,
+    label: `${row.family}: best, ${row.config}`,
+    bar,
+  });
+  const plain = (row: Measured): Line => ({ row, label: row.label, bar: row.bar });
+  const main: Line[] = [
+    plain(find('main thread (sync loop)')),
+    plain(find('promises alone, no thread (256 resolved per turn)')),
+    plain(ordered),
+    plain(unordered),
+    ...families.map((family) => bestLine(best.get(family)!)),
   ];
-  if (arrayLoop !== rawBest) main.push([arrayLoop, `raw loop: best with plain arrays, ${arrayLoop.config}`]);
-  for (const row of rows) if (row.family === undefined && !main.some(([r]) => r === row)) main.push([row, row.label]);
-  const mainTable: Table = { head, rows: main.map(([row, label]) => line(row, label)) };
+  if (arrayLoop !== rawBest) {
+    main.push({
+      ...bestLine(arrayLoop, 'raw loop, plain arrays (best)'),
+      label: `raw loop: best with plain arrays, ${arrayLoop.config}`,
+    });
+  }
+  for (const row of rows) if (row.family === undefined && !main.some((line) => line.row === row)) main.push(plain(row));
+  const mainTable: Table = { head, rows: main.map(({ row, label }) => line(row, label)) };
   const configTable: Table = {
     head: ['library', 'configuration', 'tasks', 'median ms', 'tasks/ms', 'min–max tasks/ms', '× best of library'],
     rows: rows
@@ -370,13 +388,9 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
     chart: {
       title: `Tiny-task throughput (tasks/ms, ${threads} threads)`,
       unit: 'tasks/ms',
-      bars: main
-        .filter(([row]) => !row.label.startsWith('main'))
-        .map(([row, label]) => ({
-          label: row.family === undefined ? label : `${row.family} (best)`,
-          value: row.rate,
-          ours: row.ours,
-        })),
+      bars: main.flatMap(({ row, bar }) =>
+        bar === undefined ? [] : [{ label: bar, value: row.rate, ours: row.ours }],
+      ),
     },
     data: {
       rounds,
