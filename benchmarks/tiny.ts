@@ -6,9 +6,11 @@
  * `concurrentTasksPerWorker`, threads.js' `concurrency`), and the plain loop of raw messages with
  * plain or typed arrays, copied or moved, all at once or a few per worker at a time.
  */
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
 import { lastValueFrom, range, reduce } from 'rxjs';
 import { offloadToThread, type ThreadPool } from 'rxthreads';
-import { type Bench, check, fmt, interleave, median, type Section, sig, type Table, type Target } from './harness';
+import { type Bench, fmt, interleave, median, type Section, sig, type Table, type Target } from './harness';
 import {
   allAtOnce,
   inFlight,
@@ -26,7 +28,7 @@ import { work } from './work';
 /** The configurations of one library or way, whose fastest is its baseline row. */
 type Family = 'rxthreads pool.run' | 'piscina' | 'workerpool' | 'threads.js Pool' | 'raw loop';
 
-interface Case {
+export interface Case {
   readonly label: string;
   readonly family?: Family;
   /** The configuration, within its family. */
@@ -46,7 +48,8 @@ interface Measured extends Case {
 }
 
 const inputs = (n: number) => Array.from({ length: n }, (_, i) => i);
-const expected = (n: number) => (n * (n + 1)) / 2;
+/** The sum of the results of `x + 1` over 0 … n − 1. */
+export const expected = (n: number) => (n * (n + 1)) / 2;
 const inc = rxTask<number, number>('inc');
 
 function viaStream(pool: ThreadPool, ordered: boolean, n: number): Promise<number> {
@@ -94,186 +97,294 @@ function sizes(quick: boolean) {
   };
 }
 
+/** Each group runs in a process of its own (tiny-child.ts): one library, or one way of rxthreads. */
+export const groups = [
+  'references',
+  'offloadToThread',
+  'pool.run',
+  'piscina',
+  'workerpool',
+  'threads.js',
+  'raw',
+] as const;
+export type Group = (typeof groups)[number];
+
+/** What a case is, without how to run it: what a group's process tells the parent. */
+export type CaseInfo = Omit<Case, 'once'>;
+
+/** Opens the pools of one group and makes its cases. */
+export async function openGroup(
+  group: Group,
+  quick: boolean,
+  threads: number,
+): Promise<{ cases: Case[]; close(): Promise<void> }> {
+  const size = sizes(quick);
+  const cases: Case[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers) await closer();
+  };
+  const values = new Map<number, number[]>();
+  const valuesOf = (n: number) => values.get(n) ?? values.set(n, inputs(n)).get(n)!;
+  const add = (c: Omit<Case, 'ours'> & { ours?: boolean }) => cases.push({ ours: false, ...c });
+  const below = (limits: number[], tasks: number) => limits.filter((limit) => limit < tasks);
+  /** A library's calls, at each limit in flight below `tasks` and then all at once. */
+  const addCalls = (
+    family: Family,
+    name: string,
+    call: (x: number) => Promise<number>,
+    tasks: number,
+    limits: number[],
+    ours = false,
+  ) => {
+    const all = valuesOf(tasks);
+    for (const limit of below(limits, tasks)) {
+      const config = `${fmt(limit)} in flight`;
+      add({ label: `${name}, ${config}`, family, config, tasks, ours, once: () => inFlight(call, all, limit) });
+    }
+    const config = `all ${fmt(tasks)} at once`;
+    add({ label: `${name}, ${config}`, family, config, tasks, ours, once: () => allAtOnce(call, all) });
+  };
+  const open = async (lib: Library) => {
+    const peer = await lib.open(threads);
+    closers.push(() => peer.close());
+    return (x: number) => peer.call<number>('inc', x);
+  };
+  const n = size.stream;
+
+  switch (group) {
+    case 'references': {
+      add({
+        label: 'main thread (sync loop)',
+        tasks: n,
+        once: async () => {
+          let sum = 0;
+          for (const x of valuesOf(n)) sum += work.inc(x);
+          return sum;
+        },
+      });
+      // What any API that returns a promise per task (pool.run, piscina, workerpool) cannot go
+      // below on this machine: the promises alone, resolved 256 at a time as if results came in
+      // batches.
+      add({
+        label: 'promises alone, no thread (256 resolved per turn)',
+        bar: 'promises alone, no thread',
+        tasks: n,
+        once: () => promisesAlone(valuesOf(n), 256),
+      });
+      break;
+    }
+    case 'offloadToThread': {
+      for (const ordered of [true, false]) {
+        const pool = await openRxthreads(threads);
+        closers.push(() => pool.close());
+        const label = `rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`;
+        add({ label, bar: label, tasks: n, ours: true, once: () => viaStream(pool, ordered, n) });
+      }
+      break;
+    }
+    case 'pool.run': {
+      const pool = await openRxthreads(threads);
+      closers.push(() => pool.close());
+      const call = (x: number) => pool.run(inc, x);
+      addCalls('rxthreads pool.run', 'rxthreads pool.run', call, size.perCall, size.limits.perCall, true);
+      break;
+    }
+    case 'piscina': {
+      addCalls('piscina', 'piscina', await open(piscinaWith()), size.perCall, size.limits.perCall);
+      const all = valuesOf(size.perCall);
+      for (const [concurrentTasksPerWorker, limits] of size.limits.piscinaConcurrent) {
+        const call = await open(piscinaWith({ concurrentTasksPerWorker }));
+        for (const limit of below(limits, size.perCall)) {
+          const config = `concurrentTasksPerWorker ${concurrentTasksPerWorker}, ${fmt(limit)} in flight`;
+          add({
+            label: `piscina (${config})`,
+            family: 'piscina',
+            config,
+            tasks: size.perCall,
+            once: () => inFlight(call, all, limit),
+          });
+        }
+      }
+      break;
+    }
+    case 'workerpool': {
+      // 0 stands for one task in flight per thread.
+      const limits = size.limits.workerpool.map((limit) => (limit === 0 ? threads : limit));
+      addCalls('workerpool', 'workerpool', await open(workerpoolLib), size.workerpool, limits);
+      break;
+    }
+    case 'threads.js': {
+      const all = valuesOf(size.threadsJs);
+      const byDefault = await open(threadsJsWith());
+      add({
+        label: `threads.js Pool, all ${fmt(size.threadsJs)} at once`,
+        family: 'threads.js Pool',
+        config: `concurrency 1 (default), all ${fmt(size.threadsJs)} at once`,
+        tasks: size.threadsJs,
+        once: () => allAtOnce(byDefault, all),
+      });
+      for (const [concurrency, limits] of size.limits.threadsJs) {
+        const call = await open(threadsJsWith({ concurrency }));
+        for (const limit of below(limits, size.threadsJs)) {
+          const config = `concurrency ${concurrency}, ${fmt(limit)} in flight`;
+          add({
+            label: `threads.js Pool (${config})`,
+            family: 'threads.js Pool',
+            config,
+            tasks: size.threadsJs,
+            once: () => inFlight(call, all, limit),
+          });
+        }
+      }
+      break;
+    }
+    case 'raw': {
+      const perTask = await open(raw);
+      add({
+        label: 'raw worker_threads, 1 message per task',
+        bar: 'raw, 1 message per task',
+        tasks: size.perCall,
+        once: () => allAtOnce(perTask, valuesOf(size.perCall)),
+      });
+      const rawPool = new RawPool(threads);
+      await rawPool.ready();
+      closers.push(() => rawPool.close());
+      add({
+        label: 'raw worker_threads, 256 values per message, a promise per message (former baseline)',
+        bar: 'raw, a promise per 256 values (former)',
+        tasks: n,
+        once: async () => {
+          const all = valuesOf(n);
+          const batches: Promise<number[]>[] = [];
+          for (let i = 0; i < all.length; i += 256) batches.push(rawPool.batch(all.slice(i, i + 256)));
+          return (await Promise.all(batches)).flat().reduce((a, b) => a + b, 0);
+        },
+      });
+      const loops = new Map<LoopKind, RawLoop>();
+      for (const kind of ['Array', 'Float64Array', 'Float64Array, transferred'] as const) {
+        const loop = new RawLoop(threads, kind);
+        await loop.ready();
+        closers.push(() => loop.close());
+        loops.set(kind, loop);
+        for (const perWorker of [Number.POSITIVE_INFINITY, 2, 8]) {
+          const config = `${kind}, 256 per message, ${perWorker === Number.POSITIVE_INFINITY ? 'all at once' : `${perWorker} per worker in flight`}`;
+          add({
+            label: `raw loop (${config})`,
+            family: 'raw loop',
+            config,
+            tasks: n,
+            once: () => loop.run(valuesOf(n), 256, perWorker),
+          });
+        }
+      }
+      // Not baselines: how the limit moves with larger messages than rxthreads sends (at most 256
+      // results per message).
+      for (const kind of ['Array', 'Float64Array'] as const) {
+        add({
+          label: `raw loop (${kind}, 1,024 per message, all at once; larger messages, not a baseline)`,
+          tasks: n,
+          once: () => loops.get(kind)!.run(valuesOf(n), 1_024),
+        });
+      }
+      break;
+    }
+  }
+  return { cases, close };
+}
+
+/** Warm-up of a case: runs until it has run for `warmMs` in all (at least once, at most 20 times). */
+export const warmMs = 1_000;
+
+// Through ts-node's own entry rather than `-r ts-node/register`: worker threads inherit execArgv,
+// and would each load ts-node.
+const tsNode = require.resolve('ts-node/dist/bin');
+
+type Reply = { type: 'cases'; cases: CaseInfo[] } | { type: 'done'; ms?: number } | { type: 'error'; message: string };
+
+/** A group's process, asked one thing at a time. */
+class GroupProcess {
+  private readonly child: ChildProcess;
+  private pending: { resolve(reply: Reply): void; reject(error: Error): void } | undefined;
+  private readonly first: Promise<Reply>;
+
+  constructor(
+    readonly group: Group,
+    quick: boolean,
+    threads: number,
+  ) {
+    const args = [join(__dirname, 'tiny-child.ts'), group, quick ? 'quick' : 'full', `${threads}`];
+    this.child = fork(tsNode, args, {
+      cwd: join(__dirname, '..'),
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.first = this.next();
+    this.child.on('message', (reply: Reply) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      if (reply.type === 'error') pending?.reject(new Error(`tiny-task group ${group}: ${reply.message}`));
+      else pending?.resolve(reply);
+    });
+    this.child.on('exit', (code) => {
+      this.pending?.reject(new Error(`tiny-task group ${group}: its process exited (${code})`));
+      this.pending = undefined;
+    });
+  }
+
+  async cases(): Promise<CaseInfo[]> {
+    const reply = await this.first;
+    if (reply.type !== 'cases') throw new Error(`tiny-task group ${this.group}: unexpected ${reply.type}`);
+    return reply.cases;
+  }
+
+  async ask(message: { type: 'run' | 'warm'; index: number }): Promise<number | undefined> {
+    const reply = this.next();
+    this.child.send(message);
+    const done = await reply;
+    return done.type === 'done' ? done.ms : undefined;
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'close' });
+    await exited;
+  }
+
+  private next(): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+    });
+  }
+}
+
 export const tiny: Bench = {
   name: 'tiny',
   title: 'Tiny tasks: throughput',
   steps: (config) => config.repeats + 2,
   async run(config, progress) {
     const { threads } = config;
-    const size = sizes(config.quick);
-    const cases: Case[] = [];
-    const closers: (() => Promise<void>)[] = [];
-    const values = new Map<number, number[]>();
-    const valuesOf = (n: number) => values.get(n) ?? values.set(n, inputs(n)).get(n)!;
-    const add = (c: Omit<Case, 'ours'> & { ours?: boolean }) => cases.push({ ours: false, ...c });
-    const below = (limits: number[], tasks: number) => limits.filter((limit) => limit < tasks);
-    /** A library's calls, at each limit in flight below `tasks` and then all at once. */
-    const addCalls = (
-      family: Family,
-      name: string,
-      call: (x: number) => Promise<number>,
-      tasks: number,
-      limits: number[],
-      ours = false,
-    ) => {
-      const all = valuesOf(tasks);
-      for (const limit of below(limits, tasks)) {
-        const config = `${fmt(limit)} in flight`;
-        add({ label: `${name}, ${config}`, family, config, tasks, ours, once: () => inFlight(call, all, limit) });
-      }
-      const config = `all ${fmt(tasks)} at once`;
-      add({ label: `${name}, ${config}`, family, config, tasks, ours, once: () => allAtOnce(call, all) });
-    };
-    const open = async (lib: Library) => {
-      const peer = await lib.open(threads);
-      closers.push(() => peer.close());
-      return (x: number) => peer.call<number>('inc', x);
-    };
-
-    const n = size.stream;
-    add({
-      label: 'main thread (sync loop)',
-      tasks: n,
-      once: async () => {
-        let sum = 0;
-        for (const x of valuesOf(n)) sum += work.inc(x);
-        return sum;
-      },
-    });
-    // What any API that returns a promise per task (pool.run, piscina, workerpool) cannot go below
-    // on this machine: the promises alone, resolved 256 at a time as if results came in batches.
-    add({
-      label: 'promises alone, no thread (256 resolved per turn)',
-      bar: 'promises alone, no thread',
-      tasks: n,
-      once: () => promisesAlone(valuesOf(n), 256),
-    });
-    for (const ordered of [true, false]) {
-      const pool = await openRxthreads(threads);
-      closers.push(() => pool.close());
-      const label = `rxthreads offloadToThread (${ordered ? 'ordered' : 'unordered'})`;
-      add({
-        label,
-        bar: label,
-        tasks: n,
-        ours: true,
-        once: () => viaStream(pool, ordered, n),
-      });
-    }
-    const pool = await openRxthreads(threads);
-    closers.push(() => pool.close());
-    addCalls(
-      'rxthreads pool.run',
-      'rxthreads pool.run',
-      (x) => pool.run(inc, x),
-      size.perCall,
-      size.limits.perCall,
-      true,
-    );
-
-    const piscinaCall = await open(piscinaWith());
-    addCalls('piscina', 'piscina', piscinaCall, size.perCall, size.limits.perCall);
-    const piscinaAll = valuesOf(size.perCall);
-    for (const [concurrentTasksPerWorker, limits] of size.limits.piscinaConcurrent) {
-      const call = await open(piscinaWith({ concurrentTasksPerWorker }));
-      for (const limit of below(limits, size.perCall)) {
-        const config = `concurrentTasksPerWorker ${concurrentTasksPerWorker}, ${fmt(limit)} in flight`;
-        add({
-          label: `piscina (${config})`,
-          family: 'piscina',
-          config,
-          tasks: size.perCall,
-          once: () => inFlight(call, piscinaAll, limit),
-        });
-      }
-    }
-
-    const workerpoolCall = await open(workerpoolLib);
-    // 0 stands for one task in flight per thread.
-    const workerpoolLimits = size.limits.workerpool.map((limit) => (limit === 0 ? threads : limit));
-    addCalls('workerpool', 'workerpool', workerpoolCall, size.workerpool, workerpoolLimits);
-
-    const threadsAll = valuesOf(size.threadsJs);
-    const threadsDefault = await open(threadsJsWith());
-    add({
-      label: `threads.js Pool, all ${fmt(size.threadsJs)} at once`,
-      family: 'threads.js Pool',
-      config: `concurrency 1 (default), all ${fmt(size.threadsJs)} at once`,
-      tasks: size.threadsJs,
-      once: () => allAtOnce(threadsDefault, threadsAll),
-    });
-    for (const [concurrency, limits] of size.limits.threadsJs) {
-      const call = await open(threadsJsWith({ concurrency }));
-      for (const limit of below(limits, size.threadsJs)) {
-        const config = `concurrency ${concurrency}, ${fmt(limit)} in flight`;
-        add({
-          label: `threads.js Pool (${config})`,
-          family: 'threads.js Pool',
-          config,
-          tasks: size.threadsJs,
-          once: () => inFlight(call, threadsAll, limit),
-        });
-      }
-    }
-
-    const rawPerTask = await open(raw);
-    add({
-      label: 'raw worker_threads, 1 message per task',
-      bar: 'raw, 1 message per task',
-      tasks: size.perCall,
-      once: () => allAtOnce(rawPerTask, valuesOf(size.perCall)),
-    });
-    const rawPool = new RawPool(threads);
-    await rawPool.ready();
-    closers.push(() => rawPool.close());
-    add({
-      label: 'raw worker_threads, 256 values per message, a promise per message (former baseline)',
-      bar: 'raw, a promise per 256 values (former)',
-      tasks: n,
-      once: async () => {
-        const all = valuesOf(n);
-        const batches: Promise<number[]>[] = [];
-        for (let i = 0; i < all.length; i += 256) batches.push(rawPool.batch(all.slice(i, i + 256)));
-        return (await Promise.all(batches)).flat().reduce((a, b) => a + b, 0);
-      },
-    });
-    const loops = new Map<LoopKind, RawLoop>();
-    for (const kind of ['Array', 'Float64Array', 'Float64Array, transferred'] as const) {
-      const loop = new RawLoop(threads, kind);
-      await loop.ready();
-      closers.push(() => loop.close());
-      loops.set(kind, loop);
-      for (const perWorker of [Number.POSITIVE_INFINITY, 2, 8]) {
-        const config = `${kind}, 256 per message, ${perWorker === Number.POSITIVE_INFINITY ? 'all at once' : `${perWorker} per worker in flight`}`;
-        add({
-          label: `raw loop (${config})`,
-          family: 'raw loop',
-          config,
-          tasks: n,
-          once: () => loop.run(valuesOf(n), 256, perWorker),
-        });
-      }
-    }
-    // Not baselines: how the limit moves with larger messages than rxthreads sends (at most 256
-    // results per message).
-    for (const kind of ['Array', 'Float64Array'] as const) {
-      add({
-        label: `raw loop (${kind}, 1,024 per message, all at once; larger messages, not a baseline)`,
-        tasks: n,
-        once: () => loops.get(kind)!.run(valuesOf(n), 1_024),
-      });
+    const processes = groups.map((group) => new GroupProcess(group, config.quick, threads));
+    const cases: { info: CaseInfo; child: GroupProcess; index: number }[] = [];
+    for (const child of processes) {
+      for (const [index, info] of (await child.cases()).entries()) cases.push({ info, child, index });
     }
     progress.tick('pools open');
-
-    const timed = cases.map((c) => ({
-      label: c.label,
-      once: async () => check(await c.once(), expected(c.tasks), c.label),
+    const timed = cases.map(({ info, child, index }) => ({
+      label: info.label,
+      once: () => child.ask({ type: 'run', index }),
+      warm: () => child.ask({ type: 'warm', index }),
     }));
     const times = await interleave(timed, config.repeats, (round) =>
-      progress.tick(round === 0 ? 'warm-up round' : `round ${round}`),
+      progress.tick(round === 0 ? 'warm-up' : `round ${round}`),
     );
-    for (const close of closers) await close();
-    const measured = cases.map((c, i) => ({ ...c, times: times[i]!, rate: c.tasks / median(times[i]!) }));
+    for (const child of processes) await child.close();
+    const measured = cases.map(({ info }, i) => ({
+      ...info,
+      once: async () => 0,
+      times: times[i]!,
+      rate: info.tasks / median(times[i]!),
+    }));
     return report(measured, threads, config.repeats);
   },
 };
@@ -377,7 +488,7 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
     name: 'tiny',
     title: 'Tiny tasks: throughput',
     notes: [
-      `Tasks of \`x + 1\` on ${threads} threads; each library's results are checked. Every figure is the median of ${rounds} rounds, after a warm-up round: each round runs every case below once, in the order listed, so that a change in the machine's load falls on all of them alike. All pools stay open (and idle) throughout. Ratios are between medians of this run; every timed round is in the run's JSON file.`,
+      `Tasks of \`x + 1\` on ${threads} threads; each library's results are checked. Each library (rxthreads' operators and its \`pool.run\` apart) runs in a Node process of its own, with its pools open and idle but for the case being run, so that one library's garbage and collections do not fall on another's cases. Every case is warmed first (run until it has run for ${fmt(warmMs)} ms, at least once, at most 20 times); then every figure is the median of ${rounds} rounds, each of which runs every case below once, in the order listed, so that a change in the machine's load falls on all of them alike. Ratios are between medians of this run; every timed round is in the run's JSON file.`,
       `Baselines: each library's best configuration in this run (the second table lists every one tried). Per-call libraries run ${fmt(perCall)} tasks per round with at most 1,000 to 50,000 calls in flight (a new call as each settles) and all at once; workerpool ${fmt(best.get('workerpool')!.tasks)} and threads.js ${fmt(best.get('threads.js Pool')!.tasks)} (fewer, as they are slower). The raw loop is the plain program for this job: slices of 256 values round-robin to the ${threads} workers, each adds 1 in place and posts the slice back, with plain arrays or Float64Arrays (copied, or moved both ways), all at once or a few per worker in flight. rxthreads' operators take ${fmt(ordered.tasks)} values from \`range\`.`,
       `Against the former baselines of this table: offloadToThread (ordered) is ${ratio(ordered.rate, piscinaAll)} piscina with all ${fmt(piscinaAll.tasks)} tasks in flight, and ${ratio(ordered.rate, find('raw worker_threads, 256 values per message, a promise per message (former baseline)'))} the raw batches with a promise each; pool.run with all its calls at once is ${ratio(runAll.rate, piscinaBest)} piscina at its best.`,
       "Where the main thread's time goes in `offloadToThread` (a CPU profile of 200,000 tiny values on a warm pool, repeatable as docs/design.md says; 2026-12-02): idle about 25 % of its samples (waiting for results), `postMessage` about 18 %, garbage collection about 14 %, scheduling (dispatch, making a job of a waiting value, filling its slot) about 15-20 %; about 200 jobs cross per message each way, and the threads are idle most of the time. What is left is main-thread cost per value: a job object once a thread takes it, two message elements per job each way (slot and task packed in one number, then the input; slot and outcome packed, then the value) against one for raw batched messages, and per-slot shared-memory bookkeeping.",
