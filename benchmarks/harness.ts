@@ -46,6 +46,8 @@ export interface Section {
   readonly tables: Table[];
   readonly targets: Target[];
   readonly chart?: Chart;
+  /** The measurements behind the tables (every timed repeat), written to the run's JSON file. */
+  readonly data?: unknown;
 }
 
 export interface Bench {
@@ -90,6 +92,43 @@ export async function timeRepeats(
     const start = nowMs();
     await once();
     times.push(nowMs() - start);
+  }
+  return times;
+}
+
+export interface TimedCase {
+  readonly label: string;
+  /** One repeat. A case that times itself (in another process, say) resolves to its duration in ms. */
+  once(): Promise<number | undefined>;
+  /** The warm-up; `once` if not given. */
+  warm?(): Promise<unknown>;
+}
+
+/**
+ * Warms every case (`warm`, or one `once`), then runs `rounds` rounds in each of which every case
+ * runs once, in order; returns each case's durations in ms. Interleaved rounds let a change in the
+ * machine's load (it is shared) fall on every case alike, so that ratios between cases stay fair
+ * where one case after another would each meet a different load. No garbage collection is forced
+ * between cases: a full collection discards optimized code that holds objects it frees (rxjs' and
+ * rxthreads' per-subscription objects among them), so that a forced one before every case made
+ * the next stream pay to optimize again (20,000 values through offloadToThread took 3-4 times as
+ * long), where a program's own full collections come far less often.
+ */
+export async function interleave(
+  cases: readonly TimedCase[],
+  rounds: number,
+  onRound: (round: number) => void = () => {},
+): Promise<number[][]> {
+  for (const c of cases) await (c.warm === undefined ? c.once() : c.warm());
+  onRound(0);
+  const times = cases.map((): number[] => []);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, c] of cases.entries()) {
+      const start = nowMs();
+      const own = await c.once();
+      times[i]!.push(own ?? nowMs() - start);
+    }
+    onRound(round);
   }
   return times;
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- name ...] [--quick]`: runs the benchmarks (all, or those named), prints a
  * table per benchmark and writes the report to benchmarks/results/. A full run of all of them
- * writes latest.md and latest.svg; a quick or partial run writes run.md and run.svg instead.
+ * writes latest.md, latest.json (every timed repeat) and latest.svg; a quick or partial run writes
+ * run.md, run.json and run.svg instead.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
@@ -17,11 +18,12 @@ import { metrics } from './metrics';
 import { payload } from './payload';
 import { remote } from './remote';
 import { type Machine, markdown, terminal } from './report';
+import { scale } from './scale';
 import { streams } from './streams';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote];
+const benches: Bench[] = [tiny, scale, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote];
 
 function versions(): string {
   const root = join(__dirname, '..');
@@ -92,7 +94,10 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, svgName), svgChart(charts, caption));
   }
   writeFileSync(join(dir, `${base}.md`), markdown(sections, machine, svgName));
-  console.log(`Written: benchmarks/results/${base}.md${svgName ? ` and ${svgName}` : ''}`);
+  // Every timed repeat behind the tables, so that any figure can be recomputed or compared.
+  const data = sections.map(({ name, title, data }) => ({ name, title, data: data ?? null }));
+  writeFileSync(join(dir, `${base}.json`), `${JSON.stringify({ machine, sections: data }, null, 1)}\n`);
+  console.log(`Written: benchmarks/results/${base}.md, ${base}.json${svgName ? ` and ${svgName}` : ''}`);
 }
 
 main().then(

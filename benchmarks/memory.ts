@@ -7,10 +7,16 @@ import { type Bench, fmt, type Section, type Target, Unsupported } from './harne
 const run = promisify(execFile);
 const root = resolve(__dirname, '..');
 
-interface Measured {
+/** What `memory-child.ts` prints: RSS and heap in bytes, durations in ms. */
+export interface Measured {
   readonly baseline: number;
   readonly peak: number;
   readonly ms: number;
+  readonly heapBaseline: number;
+  readonly heapPeak: number;
+  readonly heapAfter: number;
+  /** The timed runs after the measured one (with `repeats` only). */
+  readonly times: number[];
 }
 
 interface Row {
@@ -24,8 +30,10 @@ interface Row {
 // and would each load ts-node.
 const tsNode = require.resolve('ts-node/dist/bin');
 
-async function child(name: string, items: number, threads: number): Promise<Measured> {
+/** Runs one case of memory-child.ts in a fresh process; see that file for `repeats`. */
+export async function child(name: string, items: number, threads: number, repeats?: number): Promise<Measured> {
   const args = ['--expose-gc', tsNode, join(__dirname, 'memory-child.ts'), name, `${items}`, `${threads}`];
+  if (repeats !== undefined) args.push(`${repeats}`);
   const { stdout } = await run(process.execPath, args, { cwd: root, maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as Measured;
 }

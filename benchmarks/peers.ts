@@ -3,6 +3,7 @@
  * functions of `workers/work.cjs` through its own worker file, with its default options except
  * the thread count.
  */
+import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { from, lastValueFrom, reduce } from 'rxjs';
@@ -49,17 +50,27 @@ export const rxthreadsRun: Library = {
   },
 };
 
-export const piscina: Library = {
-  name: 'piscina',
-  async open(threads) {
-    const pool = new Piscina({ filename: workerFile('piscina'), minThreads: threads, maxThreads: threads });
-    await Promise.all(Array.from({ length: threads * 2 }, (_, i) => pool.run(i, { name: 'inc' })));
-    return {
-      call: (fn, input, { transfer, signal } = {}) => pool.run(input, { name: fn, transferList: transfer, signal }),
-      close: () => pool.destroy(),
-    };
-  },
-};
+/** piscina with its defaults but the thread count, or with `concurrentTasksPerWorker` too. */
+export function piscinaWith(options: { readonly concurrentTasksPerWorker?: number } = {}): Library {
+  return {
+    name: 'piscina',
+    async open(threads) {
+      const pool = new Piscina({
+        filename: workerFile('piscina'),
+        minThreads: threads,
+        maxThreads: threads,
+        ...options,
+      });
+      await Promise.all(Array.from({ length: threads * 2 }, (_, i) => pool.run(i, { name: 'inc' })));
+      return {
+        call: (fn, input, { transfer, signal } = {}) => pool.run(input, { name: fn, transferList: transfer, signal }),
+        close: () => pool.destroy(),
+      };
+    },
+  };
+}
+
+export const piscina: Library = piscinaWith();
 
 export const workerpoolLib: Library = {
   name: 'workerpool',
@@ -86,24 +97,40 @@ export const workerpoolLib: Library = {
 
 type Exposed = Record<Fn, (input: unknown) => Promise<unknown>>;
 
-export const threadsJs: Library = {
-  name: 'threads.js Pool',
-  async open(threads) {
-    // threads.js joins the caller's directory to any path, absolute or not.
-    const pool = Pool(() => spawn<Exposed>(new Worker('./workers/threads.cjs')), threads);
-    await Promise.all(Array.from({ length: threads * 2 }, (_, i) => pool.queue((w) => w.inc(i))));
-    return {
-      call: <O>(fn: Fn, input: unknown, { transfer, signal }: CallOptions = {}) => {
-        const payload = transfer === undefined ? input : Transfer(input, transfer);
-        const task = pool.queue((w) => w[fn](payload));
-        // threads.js can cancel a task that waits in its queue; a running one runs on.
-        signal?.addEventListener('abort', () => task.cancel(), { once: true });
-        return task.then((value) => value as O);
-      },
-      close: () => pool.terminate(true),
-    };
-  },
-};
+/**
+ * threads.js with its defaults but the pool size, or with `concurrency` (tasks a worker is given
+ * at once; default 1) too. threads.js adds a message listener per task a worker holds, so more
+ * than 10 would warn: the limit is lifted.
+ */
+export function threadsJsWith(options: { readonly concurrency?: number } = {}): Library {
+  return {
+    name: 'threads.js Pool',
+    async open(threads) {
+      // threads.js joins the caller's directory to any path, absolute or not.
+      const pool = Pool(
+        () => {
+          const worker = new Worker('./workers/threads.cjs');
+          (worker as unknown as EventEmitter).setMaxListeners(0);
+          return spawn<Exposed>(worker);
+        },
+        { size: threads, ...options },
+      );
+      await Promise.all(Array.from({ length: threads * 2 }, (_, i) => pool.queue((w) => w.inc(i))));
+      return {
+        call: <O>(fn: Fn, input: unknown, { transfer, signal }: CallOptions = {}) => {
+          const payload = transfer === undefined ? input : Transfer(input, transfer);
+          const task = pool.queue((w) => w[fn](payload));
+          // threads.js can cancel a task that waits in its queue; a running one runs on.
+          signal?.addEventListener('abort', () => task.cancel(), { once: true });
+          return task.then((value) => value as O);
+        },
+        close: () => pool.terminate(true),
+      };
+    },
+  };
+}
+
+export const threadsJs: Library = threadsJsWith();
 
 export const raw: Library = {
   name: 'raw worker_threads',
@@ -116,6 +143,36 @@ export const raw: Library = {
     };
   },
 };
+
+/** Calls `call` on every value, all at once, as a user writes it; returns the sum of the results. */
+export async function allAtOnce(call: (x: number) => Promise<number>, values: readonly number[]): Promise<number> {
+  const out = await Promise.all(values.map(call));
+  return out.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Calls `call` on every value, with at most `limit` calls in flight: a new call starts as each one
+ * settles. Returns the sum of the results.
+ */
+export function inFlight(
+  call: (x: number) => Promise<number>,
+  values: readonly number[],
+  limit: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let settled = 0;
+    let sum = 0;
+    const onResult = (result: number) => {
+      sum += result;
+      settled++;
+      if (settled === values.length) resolve(sum);
+      else if (next < values.length) call(values[next++]!).then(onResult, reject);
+    };
+    if (values.length === 0) resolve(0);
+    while (next < Math.min(limit, values.length)) call(values[next++]!).then(onResult, reject);
+  });
+}
 
 /** The peers, in the order the tables list them. */
 export const peers: Library[] = [piscina, workerpoolLib, threadsJs, raw];

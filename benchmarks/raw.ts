@@ -88,3 +88,77 @@ export class RawPool {
     return slot;
   }
 }
+
+/** How the plain loop carries its values: an Array, or a Float64Array copied or moved each way. */
+export type LoopKind = 'Array' | 'Float64Array' | 'Float64Array, transferred';
+
+/**
+ * The plain loop: the fewest steps that move numbers to worker threads and back. Slices of the
+ * inputs go round-robin to the workers, each adds 1 in place and posts the slice back; the main
+ * thread adds up what comes back. No ids, no promise per message, no per-task objects: what a
+ * user would write for this one job, and so the limit of message passing for any library.
+ */
+export class RawLoop {
+  private readonly workers: Worker[] = [];
+  private onSlice: (worker: Worker, values: ArrayLike<number>) => void = () => {};
+
+  constructor(
+    threads: number,
+    readonly kind: LoopKind,
+  ) {
+    const transfer = kind === 'Float64Array, transferred';
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(join(__dirname, 'workers', 'raw-loop.cjs'), { workerData: { transfer } });
+      worker.on('message', (values: ArrayLike<number>) => this.onSlice(worker, values));
+      this.workers.push(worker);
+    }
+  }
+
+  /**
+   * Sends `values` in slices of `size`, either all at once (`perWorker` Infinity) or with at most
+   * `perWorker` slices in flight per worker, the next sent to a worker as one comes back from it.
+   * Returns the sum of the results.
+   */
+  run(values: readonly number[], size: number, perWorker = Number.POSITIVE_INFINITY): Promise<number> {
+    const { kind, workers } = this;
+    const slices = Math.ceil(values.length / size);
+    let next = 0;
+    const send = (worker: Worker) => {
+      const start = next;
+      const end = Math.min(start + size, values.length);
+      next = end;
+      if (kind === 'Array') {
+        worker.postMessage(values.slice(start, end));
+        return;
+      }
+      const slice = new Float64Array(end - start);
+      for (let i = start; i < end; i++) slice[i - start] = values[i]!;
+      worker.postMessage(slice, kind === 'Float64Array' ? undefined : [slice.buffer]);
+    };
+    return new Promise((resolve) => {
+      let back = 0;
+      let sum = 0;
+      this.onSlice = (worker, out) => {
+        for (let i = 0; i < out.length; i++) sum += out[i]!;
+        if (++back === slices) resolve(sum);
+        else if (next < values.length && perWorker !== Number.POSITIVE_INFINITY) send(worker);
+      };
+      if (slices === 0) resolve(0);
+      else if (perWorker === Number.POSITIVE_INFINITY)
+        for (let k = 0; next < values.length; k++) send(workers[k % workers.length]!);
+      else for (let k = 0; k < perWorker; k++) for (const worker of workers) if (next < values.length) send(worker);
+    });
+  }
+
+  /** Resolves once every worker has answered a slice. */
+  async ready(): Promise<void> {
+    await this.run(
+      Array.from({ length: this.workers.length }, (_, i) => i),
+      1,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}

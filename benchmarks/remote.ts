@@ -147,7 +147,10 @@ export const remote: Bench = {
           ]),
         ),
       );
-      const queue = new Queue('plain', { connection: { url: redis.url } });
+      // BullMQ trims a queue's event stream to about 10,000 events by default, and a job makes about
+      // four: a QueueEvents that fell behind on a loaded machine missed 'completed' events of a
+      // repeat and waited for them forever. The stream keeps every event of a repeat here.
+      const queue = new Queue('plain', { connection: { url: redis.url }, streams: { events: { maxLen: 10 * n } } });
       const events = new QueueEvents('plain', { connection: { url: redis.url } });
       await events.waitUntilReady();
       await measure('plain BullMQ (addBulk, QueueEvents)', false, (values) => plainBullmq(queue, events, values));

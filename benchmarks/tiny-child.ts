@@ -1,0 +1,51 @@
+/**
+ * One group of the tiny-task benchmark in a process of its own (`tiny-child.ts <group> quick|full
+ * <threads>`), so that one library's garbage and collections do not fall on another's cases. It
+ * opens the group's pools, tells the parent its cases, then runs what it is asked, one at a time:
+ * `warm` (a case until it has run for `warmMs`), `run` (a case twice back to back, the second
+ * timed here), `close`.
+ */
+import { check, nowMs } from './harness';
+import { expected, type Group, openGroup, warmMs } from './tiny';
+
+type Request = { type: 'run' | 'warm'; index: number } | { type: 'close' };
+
+async function main(): Promise<void> {
+  const [group = '', mode = 'full', threads = '1'] = process.argv.slice(2);
+  const send = (message: unknown) => process.send!(message);
+  const { cases, close } = await openGroup(group as Group, mode === 'quick', Number(threads));
+  const once = async (index: number) => {
+    const c = cases[index]!;
+    const start = nowMs();
+    const sum = await c.once();
+    const ms = nowMs() - start;
+    check(sum, expected(c.tasks), c.label);
+    return ms;
+  };
+  process.on('message', (request: Request) => {
+    const answer = async () => {
+      if (request.type === 'close') {
+        await close();
+        process.exit(0);
+      }
+      if (request.type === 'run') {
+        // Untimed first: the process has been idle while the other groups ran, and V8 may have
+        // run a full collection meanwhile (it does when allocation stops), which discards
+        // rxthreads' and rxjs' optimized code; the timed run is then a run of a warm process.
+        await once(request.index);
+        send({ type: 'done', ms: await once(request.index) });
+        return;
+      }
+      let spent = 0;
+      for (let runs = 0; runs < 20 && (runs === 0 || spent < warmMs); runs++) spent += await once(request.index);
+      send({ type: 'done' });
+    };
+    answer().catch((error: unknown) => send({ type: 'error', message: String(error) }));
+  });
+  send({ type: 'cases', cases: cases.map(({ once: _, ...info }) => info) });
+}
+
+main().catch((error: unknown) => {
+  process.send?.({ type: 'error', message: String(error) });
+  process.exit(1);
+});
