@@ -5,7 +5,7 @@
 import { from, lastValueFrom, reduce } from 'rxjs';
 import { offloadToThread, type ThreadPool } from 'rxthreads';
 // The same module instance as the package's entry (both load dist/): the switch for this benchmark.
-import { executorOf } from '../dist/lib/owner';
+import { threadEngineOf } from '../dist/lib/owners/owner';
 import { type Bench, check, fmt, median, sig } from './harness';
 import { openRxthreads, rxTask } from './peers';
 
@@ -40,7 +40,7 @@ export const metrics: Bench = {
       ['pool.run', viaRun],
     ] as const) {
       const pool = await openRxthreads(config.threads);
-      const recorder = executorOf(pool).metrics;
+      const recorder = threadEngineOf(pool).metrics;
       const times = { on: [] as number[], off: [] as number[] };
       const cpu = { on: [] as number[], off: [] as number[] };
       await once(pool, values); // warm-up

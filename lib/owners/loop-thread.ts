@@ -56,7 +56,11 @@ export class EventLoopThread extends ThreadOwner {
 
   constructor(options: EventLoopThreadOptions = {}) {
     checkOptions('EventLoopThread', threadOwnerTable, options);
-    const executor = threadEngine(options, { size: 1, mode: 'concurrent', slotCount: 16384, replaceCrashed: false }, 'EventLoopThread');
+    const executor = threadEngine(
+      options,
+      { size: 1, mode: 'concurrent', slotCount: 16384, replaceCrashed: false },
+      'EventLoopThread',
+    );
     super(executor);
     this.#executor = executor;
     this.#submissions = executor.openGroup(1, Number.POSITIVE_INFINITY);

@@ -64,7 +64,11 @@ export class ThreadPool extends ThreadOwner {
   constructor(options: ThreadPoolOptions = {}) {
     checkOptions('ThreadPool', threadPoolTable, options);
     const size = options.size ?? availableParallelism();
-    const executor = threadEngine(options, { size, mode: 'sequential', slotCount: 1024, replaceCrashed: true }, 'ThreadPool');
+    const executor = threadEngine(
+      options,
+      { size, mode: 'sequential', slotCount: 1024, replaceCrashed: true },
+      'ThreadPool',
+    );
     super(executor);
     this.#executor = executor;
     this.size = size;

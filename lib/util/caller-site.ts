@@ -4,11 +4,16 @@ import { TaskError } from './errors';
 
 // This package's own files, not the caller: dist/ when installed, and the sources that the source
 // maps of dist/ point to (a stack mapped by --enable-source-maps or ts-node names those).
-const parent = dirname(join(__dirname, '..'));
-const packageRoot = basename(parent) === 'dist' ? dirname(parent) : parent;
-const ownDirs = [join(packageRoot, 'dist'), packageRoot].flatMap((root) =>
-  ['lib', 'operators', 'index.', 'worker.'].map((name) => root + sep + name),
-);
+// In the ES module build (dist/esm, for bundlers) there is no `__dirname`: its frames are known by
+// their folder; in an app bundled into one file, nothing tells rxthreads' frames from the app's.
+const parent = typeof __dirname === 'string' ? dirname(join(__dirname, '..')) : undefined;
+const packageRoot = parent === undefined || basename(parent) !== 'dist' ? parent : dirname(parent);
+const ownDirs =
+  packageRoot === undefined
+    ? [`${sep}rxthreads${sep}dist${sep}esm${sep}`]
+    : [join(packageRoot, 'dist'), packageRoot].flatMap((root) =>
+        ['lib', 'operators', 'index.', 'worker.', 'esm'].map((name) => root + sep + name),
+      );
 
 function isOwnFrame(line: string): boolean {
   return (

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
@@ -118,34 +118,57 @@ describe('process lifetime', () => {
   });
 });
 
-describe('a thread that cannot be spawned', function () {
+describe("threads where the package's thread scripts are not there (an app bundled into one file)", function () {
   this.timeout(30_000);
 
-  it('errors the stream and rejects run() with WorkerCrashedError saying what to do, never an uncaught exception, when the thread entry is missing (as in a bundled app)', async () => {
-    // The package as an app bundle may leave it: everything but the thread entry.
+  /** The package as a bundle may leave it: everything but the thread scripts, in a new app. */
+  function appWithout(scriptsTooWithin: boolean): string {
     const app = mkdtempSync(join(tmpdir(), 'rxthreads-no-entry-'));
+    const installed = join(app, 'node_modules', 'rxthreads');
+    cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+    cpSync(join(root, 'package.json'), join(installed, 'package.json'));
+    rmSync(join(installed, 'dist', 'lib', 'thread', 'entry.js'));
+    rmSync(join(installed, 'dist', 'lib', 'thread', 'stage-entry.js'));
+    if (scriptsTooWithin) {
+      // A copy of rxthreads that was never built: no copy of the scripts in its code either.
+      writeFileSync(join(installed, 'dist', 'lib', 'engine', 'local', 'scripts.js'), 'exports.embeddedScripts = {};\n');
+    }
+    symlinkSync(join(root, 'node_modules', 'rxjs'), join(app, 'node_modules', 'rxjs'), 'dir');
+    return app;
+  }
+
+  const program = `
+    const { ThreadPool, offloadToThread, inThread, inlineTask } = require('rxthreads');
+    const { of, map } = require('rxjs');
+    const pool = new ThreadPool({ size: 1 });
+    of(1, 2).pipe(offloadToThread((x) => x + 1, { pool })).subscribe({
+      next: (v) => console.log('next', v),
+      error: (e) => console.log('stream', e.name, e.message),
+    });
+    pool.run((x) => x, 1).then((v) => console.log('run', v), (e) => console.log('run', e.name, e.cause && e.cause.message));
+    of(3).pipe(inThread(inlineTask(async (input$) => input$))).subscribe({
+      next: (v) => console.log('stage', v),
+      error: (e) => console.log('stage', e.name, e.message),
+    });
+  `;
+
+  it('start from the copy of the scripts that the package carries in its code: pipelines, run() and stages work', async () => {
+    const app = appWithout(false);
     try {
-      const installed = join(app, 'node_modules', 'rxthreads');
-      cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
-      cpSync(join(root, 'package.json'), join(installed, 'package.json'));
-      rmSync(join(installed, 'dist', 'lib', 'thread', 'entry.js'));
-      symlinkSync(join(root, 'node_modules', 'rxjs'), join(app, 'node_modules', 'rxjs'), 'dir');
-      const { code, stdout } = await runScript(
-        `
-        const { ThreadPool, offloadToThread } = require('rxthreads');
-        const { of } = require('rxjs');
-        const pool = new ThreadPool({ size: 1 });
-        of(1, 2).pipe(offloadToThread((x) => x + 1, { pool })).subscribe({
-          next: (v) => console.log('next', v),
-          error: (e) => console.log('stream', e.name, e.message),
-        });
-        pool.run((x) => x, 1).catch((e) => console.log('run', e.name, e.cause && e.cause.message));
-        `,
-        [],
-        app,
-      );
+      const { code, stdout } = await runScript(program, [], app);
       expect(code).to.equal(0);
-      expect(stdout).to.match(/^stream WorkerCrashedError .*thread script .*entry\.js.* bundl/m);
+      expect(stdout.split('\n').sort().join('\n')).to.equal(['', 'next 2', 'next 3', 'run 1', 'stage 3'].join('\n'));
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
+  it('fail the work with WorkerCrashedError saying so, never an uncaught exception, when the package carries no copy either', async () => {
+    const app = appWithout(true);
+    try {
+      const { code, stdout } = await runScript(program, [], app);
+      expect(code).to.equal(0);
+      expect(stdout).to.match(/^stream WorkerCrashedError .*thread script .*entry\.js.*not built/m);
       expect(stdout).to.match(/^run WorkerCrashedError .*entry\.js/m);
       expect(stdout).to.not.include('next');
     } finally {

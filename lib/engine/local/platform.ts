@@ -4,16 +4,42 @@ import { type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:wo
 import { transferList } from '../../task/context';
 import type { ThreadInit } from '../../wire/thread';
 import type { PlatformThread, ThreadListener, ThreadStart } from '../platform';
+import { embeddedScripts } from './scripts';
+
+/** Script files known to be there, so that each is looked for once. */
+const found = new Set<string>();
 
 /** The Node platform: each thread is a worker thread started on a script of this package. */
+// In the ES module build, and in a bundle, there is no `__dirname`, and no script file to find.
+const here = typeof __dirname === 'string' ? __dirname : undefined;
 const scripts = {
-  pool: join(__dirname, '..', '..', 'thread', 'entry.js'),
-  stage: join(__dirname, '..', '..', 'thread', 'stage-entry.js'),
-} as const;
+  pool: here === undefined ? undefined : join(here, '..', '..', 'thread', 'entry.js'),
+  stage: here === undefined ? undefined : join(here, '..', '..', 'thread', 'stage-entry.js'),
+};
+
+/**
+ * Where a thread's script comes from: its file, or, where the file is not there (an app bundled
+ * into one file), the copy of it that this package's code carries, run as source (`eval`).
+ */
+function scriptOf(name: keyof typeof scripts): { readonly script: string; readonly eval: boolean } {
+  const file = scripts[name];
+  if (file !== undefined && (found.has(file) || existsSync(file))) {
+    found.add(file);
+    return { script: file, eval: false };
+  }
+  const source = embeddedScripts[name];
+  if (source !== undefined) return { script: source, eval: true };
+  throw new Error(
+    `rxthreads could not find its thread script ${file}, and this copy of rxthreads carries none of its own: ` +
+      'it was not built (`npm run build`)',
+  );
+}
 
 /** Starts a thread: a worker thread on the script `start` names, its events sent to `listener`. */
 export function spawnThread(start: ThreadStart, listener: ThreadListener): PlatformThread {
-  const worker = startWorker(scripts[start.script], {
+  const { script, eval: isSource } = scriptOf(start.script);
+  const worker = startWorker(script, {
+    eval: isSource,
     workerData: start.data,
     ...(start.transfer && { transferList: start.transfer as WorkerOptions['transferList'] }),
     ...(start.resourceLimits && { resourceLimits: start.resourceLimits }),
@@ -75,20 +101,8 @@ function execArgvWithoutTsNode(): string[] | undefined {
   return argv.length === flags.length ? undefined : argv;
 }
 
-const found = new Set<string>();
-
-/** Starts a worker thread on an rxthreads entry script, with the caller's flags less ts-node's. */
+/** Starts a worker thread on an rxthreads script (a file, or its source), with the caller's flags less ts-node's. */
 function startWorker(filename: string, options: WorkerOptions): Worker {
-  if (!found.has(filename)) {
-    if (!existsSync(filename)) {
-      throw new Error(
-        `rxthreads could not find its thread script ${filename}, which ships in the rxthreads package. ` +
-          'An app bundled into one file (esbuild, webpack, rollup) leaves it behind: keep rxthreads external ' +
-          '(not bundled), as docs/toolchains.md explains',
-      );
-    }
-    found.add(filename);
-  }
   if (options.execArgv !== undefined) return new WorkerThread(filename, options); // the caller's choice, as given
   let execArgv = execArgvWithoutTsNode();
   for (let attempt = 0; execArgv !== undefined && attempt < 2; attempt++) {
