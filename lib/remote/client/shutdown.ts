@@ -1,7 +1,8 @@
 import { describeConnection, type RedisConnection } from '../connection';
 import { RemoteConnectionError } from '../errors';
+import { watchRedis, within } from '../watch';
 import type { Ledger } from './ledger';
-import { type Link, within } from './link';
+import type { Link } from './link';
 import type { Outcomes } from './outcomes';
 import type { Sender } from './sender';
 
@@ -32,21 +33,13 @@ export class Shutdown {
    * unanswered for closeGraceMs (Redis down, or hung, or out of reach), the close stops waiting:
    * see `abandon`.
    */
-  async watchRedis(): Promise<void> {
-    const graceMs = this.options.closeGraceMs;
-    // Between checks; a timer waits at most 2^31 - 1 ms.
-    const pauseMs = Math.max(10, Math.min(graceMs / 2, 2 ** 30));
-    while (this.host.closing()) {
-      const link = this.host.link();
-      if (link === undefined || (await link.answers(graceMs))) {
-        await new Promise((resolve) => setTimeout(resolve, pauseMs).unref());
-      } else if (this.host.closing() && this.host.link() === link) {
-        // Checked again after the wait: the inputs may have settled meanwhile, or this link failed
-        // to connect and was replaced (then the next turn watches the new one).
-        this.abandon(link);
-        return;
-      }
-    }
+  watchRedis(): Promise<void> {
+    return watchRedis(
+      this.options.closeGraceMs,
+      () => this.host.closing(),
+      () => this.host.link(),
+      (link) => this.abandon(link),
+    );
   }
 
   /**
