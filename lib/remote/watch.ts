@@ -1,10 +1,14 @@
 /** Most ms a timer can wait: beyond, Node fires it after 1 ms. */
 const maxTimerMs = 2 ** 31 - 1;
 
-/** True if `work` fulfils within `ms`; false if it rejects or takes longer (it is not stopped). */
-export function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+/**
+ * True if `work` fulfils within `ms`; false if it rejects or takes longer (it is not stopped). With
+ * `hold` false, the wait does not keep the process alive.
+ */
+export function within(work: Promise<unknown>, ms: number, hold = true): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), Math.min(ms, maxTimerMs));
+    if (!hold) timer.unref();
     const settle = (fulfilled: boolean) => () => {
       clearTimeout(timer);
       resolve(fulfilled);

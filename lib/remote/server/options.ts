@@ -38,6 +38,15 @@ export interface ServeTasksOptions {
    * and the server closes itself. @default 5000
    */
   connectTimeout?: number;
+  /**
+   * How long `close()` and `terminate()` wait for a Redis that does not answer (down, hung or out
+   * of reach). While Redis answers, `close()` lets the running jobs finish however long they take;
+   * once a check has gone unanswered this long, the running jobs are aborted (another worker runs
+   * them again once their locks expire, as one of their `attempts`), the connections are dropped,
+   * the threads end and `done` resolves. With 0, closing does not wait for Redis at all.
+   * @default 5000
+   */
+  closeGraceMs?: number;
 }
 
 /** How `serveTasks` checks its options. */
@@ -51,6 +60,7 @@ export const serveTasksTable: OptionTable<ServeTasksOptions> = {
   cancelGraceMs: is.nonNegative,
   lockDuration: is.positiveInteger,
   stalledInterval: is.positiveInteger,
+  closeGraceMs: is.nonNegative,
 };
 
 /** A job's lock and stall check defaults: short, since the event loop never runs task code. */

@@ -29,6 +29,10 @@ const replyTtlMs = 3_600_000;
 export class JobProcessor {
   /** Set by `terminate`: an aborted job goes back to the queue (one of its runs) instead of failing. */
   requeue = false;
+  /** Set once the server gave up on Redis: see `abandon`. */
+  #abandoned = false;
+  /** Wake the jobs that wait for Redis to answer, should the server give up on it. */
+  readonly #wakers = new Set<() => void>();
   /** Cancels that came before their job reached the processor, by job id, with when they expire. */
   readonly #early = new Map<string, number>();
   /** The order in which the jobs running here started, by job id. */
@@ -64,6 +68,34 @@ return 1`,
   /** Jobs running, served (outcome reported) and cancelled by their callers, now. */
   counts(): { running: number; served: number; cancelled: number } {
     return { running: this.#running, served: this.#served, cancelled: this.#cancelled };
+  }
+
+  /**
+   * The server gave up on a Redis that does not answer: the jobs running here stop waiting for it
+   * and end without another command. They stay active in Redis until their locks expire; then
+   * another worker runs them again, as one of their `attempts`.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    for (const wake of this.#wakers) wake();
+    this.#wakers.clear();
+  }
+
+  /** Waits for `work`, a command to Redis, until the server gives up on Redis: it may never answer. */
+  async #unlessAbandoned(work: Promise<unknown>): Promise<void> {
+    // A promise of each call's own (not one shared by all): the jobs that end do not pile up on it.
+    let wake: () => void = () => {};
+    const gaveUp = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    if (this.#abandoned) wake();
+    else this.#wakers.add(wake);
+    try {
+      // `gaveUp` first: once given up, it wins even over a command that has already failed.
+      await Promise.race([gaveUp, work]);
+    } finally {
+      this.#wakers.delete(wake);
+    }
   }
 
   /** Pushes one outcome onto its caller's reply list, only while that caller's live key exists. */
@@ -142,11 +174,13 @@ return 1`,
           this.#served++;
         }),
       );
-      await Promise.all(sent);
+      await this.#unlessAbandoned(Promise.all(sent));
+      // Left as it is in Redis: BullMQ sends nothing for a WaitingError.
+      if (this.#abandoned) throw new WaitingError();
       if (aborted) {
         this.#cancelled++;
         if (this.requeue && token !== undefined) {
-          await job.moveToWait(token);
+          await this.#unlessAbandoned(job.moveToWait(token));
           throw new WaitingError();
         }
         throw new UnrecoverableError('Cancelled by its caller');

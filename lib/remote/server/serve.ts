@@ -8,6 +8,7 @@ import { ClosedError } from '../../util/errors';
 import { checkOptions, optionError } from '../../util/options';
 import { cancelChannel } from '../../wire/remote';
 import { bullConnection, connect, connectTimeoutError, type RedisConnection } from '../connection';
+import { type Answering, watchRedis, within } from '../watch';
 import { defaultLockMs, type ServeTasksOptions, serveTasksTable } from './options';
 import { JobProcessor } from './processor';
 
@@ -60,6 +61,12 @@ export class TaskServer {
   /** Rejects `ready` while it is pending: the server closed before it connected. */
   #notReady: (error: Error) => void = () => {};
   #closing: Promise<void> | undefined;
+  readonly #closeGraceMs: number;
+  /**
+   * The command connection, as the close's Redis watch checks it. The check does not keep the
+   * process alive: the PING of a connection that is down never settles, even once it is closed.
+   */
+  readonly #answering: Answering = { answers: (ms) => within(this.#client.ping(), ms, false) };
   readonly #ended = new DoneFuture();
 
   constructor(options: ServeTasksOptions) {
@@ -73,6 +80,7 @@ export class TaskServer {
     const prefix = options.prefix ?? 'bull';
     const lockDuration = options.lockDuration ?? defaultLockMs;
     this.done = this.#ended.promise;
+    this.#closeGraceMs = options.closeGraceMs ?? 5000;
     this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
     this.#client = connect(options.connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
@@ -157,8 +165,34 @@ export class TaskServer {
     return this.close();
   }
 
+  /**
+   * Closes gracefully while Redis answers. A Redis that leaves a PING unanswered for closeGraceMs
+   * (down, frozen: ioredis may still call such a connection ready, and BullMQ's close waits for it)
+   * is given up on: see `#abandon`.
+   */
   async #shutdown(): Promise<void> {
     this.#notReady(new ClosedError('The task server was closed before it connected to Redis'));
+    let closing = true;
+    let abandoned: Promise<void> | undefined;
+    const graceful = this.#closeGracefully().finally(() => {
+      closing = false;
+    });
+    await Promise.race([
+      graceful,
+      watchRedis(
+        this.#closeGraceMs,
+        () => closing,
+        () => this.#answering,
+        () => {
+          abandoned = this.#abandon();
+        },
+      ),
+    ]);
+    await abandoned;
+    this.#ended.resolve();
+  }
+
+  async #closeGracefully(): Promise<void> {
     // Never connected (Redis unreachable): there is nothing to finish, and a graceful close would
     // wait for a connection that may never come.
     const connected = this.#client.status === 'ready';
@@ -168,7 +202,21 @@ export class TaskServer {
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
       else redis.disconnect();
     }
-    this.#ended.resolve();
+  }
+
+  /**
+   * Gives up on a Redis that does not answer while closing: the running jobs are aborted and end
+   * here without another command (see `JobProcessor.abandon`), the connections are dropped and the
+   * threads ended. The graceful close is not waited for any more: a command of a connection dropped
+   * while it was reconnecting never settles.
+   */
+  async #abandon(): Promise<void> {
+    this.#jobs.abandon();
+    this.#worker.cancelAllJobs('Redis does not answer: the worker is shutting down');
+    void this.#worker.disconnect().catch(() => {});
+    this.#subscriber.disconnect();
+    this.#client.disconnect();
+    await this.#pool.terminate();
   }
 }
 
