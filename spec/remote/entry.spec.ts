@@ -124,6 +124,10 @@ Promise.all([awaited.done, ignored.done]).then(() => {
       TypeError,
       /`connectTimeout` to be a positive integer, got `0` \(number\)/,
     );
+    expect(() => serveTasks({ queue: 'q', connection, tasks: {}, closeGraceMs: -1 })).to.throw(
+      TypeError,
+      /`closeGraceMs` to be a finite number >= 0, got `-1` \(number\)/,
+    );
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, thread: 2 } as never)).to.throw(
       TypeError,
       /Unknown option `thread` of serveTasks/,

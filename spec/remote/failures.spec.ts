@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { lastValueFrom, map, range, tap, toArray } from 'rxjs';
+import { lastValueFrom, map, of, range, tap, toArray } from 'rxjs';
 import { offloadToThread, WorkerCrashedError } from 'rxthreads';
 import { RemoteConnectionError, RemotePool, remoteTask } from 'rxthreads/remote';
 import { RedisServer, readWatchLog, requireRedis, until, WorkerProcess } from './harness';
@@ -157,6 +158,57 @@ describe('RemotePool when workers or Redis fail', function () {
       redis!.resume();
     }
   });
+
+  for (const [how, redisIs] of [
+    ['close', 'frozen'],
+    ['terminate', 'frozen'],
+    ['close', 'down'],
+  ] as const) {
+    it(`bounds a task server's ${how}() by closeGraceMs while Redis is ${redisIs}, and lets the process exit by itself${redisIs === 'frozen' ? '; another worker runs the job again' : ''}`, async () => {
+      // Frozen (SIGSTOP): ioredis still reports the connection ready, and BullMQ's close waits for
+      // Redis. Down: nothing ever answers. The job (`watch`) runs until it is aborted, so a close
+      // that waited for it, or for Redis, would never end.
+      const served = `${queue}-server`;
+      const log = join(dir, `${served}.log`);
+      const server = await WorkerProcess.start(
+        redis!.url,
+        served,
+        join(__dirname, 'fixtures', 'serve-while-down.cjs'),
+        [redis!.url, served, how, '500'],
+      );
+      workers.push(server);
+      remote = new RemotePool({ queue: served, connection: redis!.url, closeGraceMs: 300 });
+      const watch = remoteTask<{ log: string; id: number }, never>('watch');
+      void lastValueFrom(of({ log, id: 0 }).pipe(offloadToThread(watch, { pool: remote }))).catch(() => {});
+      await until(() => readWatchLog(log).length === 1, 'the job to start on the task server');
+      if (redisIs === 'frozen') redis!.pause();
+      else await redis!.stop();
+      try {
+        server.child.kill('SIGUSR2');
+        const exited = await Promise.race([server.exited, sleep(10_000, 'still running after 10 s', { ref: false })]);
+        expect(exited, server.output).to.equal(0);
+        const lines = server.output.trim().split('\n');
+        expect(lines, 'nothing printed but ready and the timings: no uncaught error').to.have.length(2);
+        const { close, done, running, exit } = JSON.parse(lines[1]!);
+        expect(close, `ms to ${how}()`).to.be.below(500 + 1_000);
+        expect(done - close, 'ms from closed to done').to.be.below(100);
+        expect(running, 'jobs still running once done').to.equal(0);
+        // With Redis down, BullMQ's worker keeps a timer of its own (drainDelay + 1 s: 6 s) for the
+        // blocking command it had sent, which its close leaves pending on a reconnecting client.
+        expect(exit, 'ms from done to exited').to.be.below(redisIs === 'down' ? 7_000 : 1_000);
+      } finally {
+        if (redisIs === 'frozen') redis!.resume();
+        else await redis!.start();
+      }
+      if (redisIs === 'frozen') {
+        // The job it gave up is not lost: another worker runs it again (once its lock has expired).
+        workers.push(await WorkerProcess.start(redis!.url, served));
+        const starts = () => readWatchLog(log).filter((line) => line.kind === 'start');
+        await until(() => starts().length === 2, 'the job to run again on another worker');
+        expect(starts()[1]!.pid).to.equal(workers.at(-1)!.child.pid);
+      }
+    });
+  }
 
   it('lets a process exit by itself once its RemotePool and task server are closed', async () => {
     const { stdout } = await run(process.execPath, [join(__dirname, 'fixtures', 'exits.cjs'), redis!.url], {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { liveTtlMs } from '../../wire/remote';
 import { connect, connectTimeoutError, type RedisConnection } from '../connection';
 import { RemoteConnectionError } from '../errors';
+import { type Answering, within } from '../watch';
 
 export interface LinkOptions {
   readonly connection: RedisConnection;
@@ -26,26 +27,11 @@ export interface LinkEvents {
 /** Most outcomes read from the reply list in one command. */
 const replyBatch = 1000;
 
-/** Most ms a timer can wait: beyond, Node fires it after 1 ms. */
-const maxTimerMs = 2 ** 31 - 1;
-
-/** True if `work` fulfils within `ms`; false if it rejects or takes longer (it is not stopped). */
-export function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.min(ms, maxTimerMs));
-    const settle = (fulfilled: boolean) => () => {
-      clearTimeout(timer);
-      resolve(fulfilled);
-    };
-    work.then(settle(true), settle(false));
-  });
-}
-
 /**
  * A pool's connections to Redis: one for commands (and BullMQ's queue), one blocked on the reply
  * list. `ready` rejects with `RemoteConnectionError` if both are not ready within `connectTimeout`.
  */
-export class Link {
+export class Link implements Answering {
   readonly client: Redis;
   readonly blocking: Redis;
   readonly queue: Queue;

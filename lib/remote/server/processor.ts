@@ -1,0 +1,242 @@
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ThreadPool } from '../../owners/pool';
+import type { TaskLike } from '../../task/task';
+import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../../util/errors';
+import {
+  decodeValue,
+  encodeReply,
+  encodeValue,
+  type JobData,
+  RemoteOutcome,
+  type Reply,
+  wireOf,
+} from '../../wire/remote';
+
+interface ReplyCommand {
+  rxthreadsReply(list: string, live: string, reply: Buffer, ttlMs: number): Promise<number>;
+}
+
+/** How long a cancel that arrived before its job was kept for it. */
+const earlyCancelMs = 60_000;
+/** How long an unread reply list survives its caller. */
+const replyTtlMs = 3_600_000;
+
+/**
+ * The job processing of a task server: runs each input of a BullMQ job on the local pool, pushes
+ * each outcome onto its caller's reply list, and aborts the jobs that their callers cancel.
+ */
+export class JobProcessor {
+  /** Set by `terminate`: an aborted job goes back to the queue (one of its runs) instead of failing. */
+  requeue = false;
+  /** Set once the server gave up on Redis: see `abandon`. */
+  #abandoned = false;
+  /** Wake the jobs that wait for Redis to answer, should the server give up on it. */
+  readonly #wakers = new Set<() => void>();
+  /** Cancels that came before their job reached the processor, by job id, with when they expire. */
+  readonly #early = new Map<string, number>();
+  /** The order in which the jobs running here started, by job id. */
+  readonly #order = new Map<string, number>();
+  #started = 0;
+  /** Inputs handed to the pool and not settled. */
+  #inPool = 0;
+  #running = 0;
+  #served = 0;
+  #cancelled = 0;
+
+  /**
+   * @param client The command connection, on which the replies go out.
+   * @param cancelJob Aborts a job this worker holds; false if it holds no such job.
+   */
+  constructor(
+    private readonly pool: ThreadPool,
+    private readonly client: Redis,
+    private readonly tasks: ReadonlyMap<string, TaskLike<unknown, unknown>>,
+    private readonly queue: string,
+    private readonly cancelJob: (id: string) => boolean,
+  ) {
+    // One atomic step: a caller that has closed (its live key deleted) gets nothing more on its list.
+    client.defineCommand('rxthreadsReply', {
+      numberOfKeys: 2,
+      lua: `if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`,
+    });
+  }
+
+  /** Jobs running, served (outcome reported) and cancelled by their callers, now. */
+  counts(): { running: number; served: number; cancelled: number } {
+    return { running: this.#running, served: this.#served, cancelled: this.#cancelled };
+  }
+
+  /**
+   * The server gave up on a Redis that does not answer: the jobs running here stop waiting for it
+   * and end without another command. They stay active in Redis until their locks expire; then
+   * another worker runs them again, as one of their `attempts`.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    for (const wake of this.#wakers) wake();
+    this.#wakers.clear();
+  }
+
+  /** Waits for `work`, a command to Redis, until the server gives up on Redis: it may never answer. */
+  async #unlessAbandoned(work: Promise<unknown>): Promise<void> {
+    // A promise of each call's own (not one shared by all): the jobs that end do not pile up on it.
+    let wake: () => void = () => {};
+    const gaveUp = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    if (this.#abandoned) wake();
+    else this.#wakers.add(wake);
+    try {
+      // `gaveUp` first: once given up, it wins even over a command that has already failed.
+      await Promise.race([gaveUp, work]);
+    } finally {
+      this.#wakers.delete(wake);
+    }
+  }
+
+  /** Pushes one outcome onto its caller's reply list, only while that caller's live key exists. */
+  #reply(data: JobData, reply: Buffer): Promise<unknown> {
+    return (this.client as unknown as ReplyCommand).rxthreadsReply(data.r, data.l, reply, replyTtlMs);
+  }
+
+  /** A message of the cancel channel: the ids of the jobs their callers cancelled, as JSON. */
+  onCancel(message: string): void {
+    let ids: unknown;
+    try {
+      ids = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(ids)) return;
+    const now = Date.now();
+    for (const [id, until] of this.#early) if (until < now) this.#early.delete(id);
+    // Newest first: the pool runs jobs in the order they came, so the newest still wait for a
+    // thread (or sit on one, handed ahead of time). Cancelled first, they cannot start in the moment
+    // a thread is freed by aborting an older, running one.
+    const known = ids.filter((id): id is string => typeof id === 'string');
+    known.sort((a, b) => (this.#order.get(b) ?? -1) - (this.#order.get(a) ?? -1));
+    for (const id of known) {
+      // Not running here: it may be on its way to this processor (moved to active in Redis, not yet
+      // started), so the cancel is kept for it. For a job on another worker it just expires.
+      if (!this.cancelJob(id)) this.#early.set(id, now + earlyCancelMs);
+    }
+  }
+
+  /** BullMQ's processor: runs the job's inputs and reports each outcome as soon as it is known. */
+  async process(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const data = job.data as JobData;
+    const id = job.id ?? '';
+    if (this.#early.delete(id) || signal?.aborted) {
+      this.#cancelled++;
+      throw new UnrecoverableError('Cancelled by its caller');
+    }
+    this.#running++;
+    this.#order.set(id, this.#started++);
+    // One signal per input, aborted last first, for the reason given in onCancel.
+    const inputs = data.i.map(() => new AbortController());
+    const abort = (reason: unknown): void => {
+      for (let i = inputs.length - 1; i >= 0; i--) inputs[i]!.abort(reason);
+    };
+    const onAbort = (): void => abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // A job whose caller closed or died is stopped: nobody waits for its outcome. Checked beside
+    // the run rather than before it, so that a live caller's job does not wait for the answer.
+    void this.client.exists(data.l).then(
+      (live) => {
+        if (live === 0) abort(new AbortError('Its caller is gone'));
+      },
+      () => {},
+    );
+    try {
+      // Each input's outcome goes out as soon as it is known (the client pipelines them), so that
+      // an ordered stream can emit the first inputs of a batch while the others still run.
+      const sent: Promise<unknown>[] = [];
+      let aborted = false;
+      await Promise.all(
+        data.i.map(async (input, index) => {
+          // The time of one input on a thread, estimated from its wait: with `ahead` inputs before
+          // it in the pool, it waited about ahead / threads turns of that time before it ran.
+          const ahead = this.#inPool++;
+          const started = performance.now();
+          const outcome = await this.#run(job, data, input, inputs[index]!.signal).finally(() => this.#inPool--);
+          if (outcome === undefined) {
+            aborted = true;
+            return;
+          }
+          const [kind, value, exitCode] = outcome;
+          const ms = (performance.now() - started) / (Math.floor(ahead / this.pool.size) + 1);
+          const reply: Reply = [id, index, kind, value, exitCode, ms];
+          sent.push(this.#reply(data, encodeReply(reply)));
+          this.#served++;
+        }),
+      );
+      await this.#unlessAbandoned(Promise.all(sent));
+      // Left as it is in Redis: BullMQ sends nothing for a WaitingError.
+      if (this.#abandoned) throw new WaitingError();
+      if (aborted) {
+        this.#cancelled++;
+        if (this.requeue && token !== undefined) {
+          await this.#unlessAbandoned(job.moveToWait(token));
+          throw new WaitingError();
+        }
+        throw new UnrecoverableError('Cancelled by its caller');
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.#order.delete(id);
+      this.#running--;
+    }
+  }
+
+  /** The error of a job for a task name this worker does not serve: what was asked for, and what is served. */
+  #notServed(name: string): Error {
+    const served = [...this.tasks.keys()].sort().join(', ');
+    const serves = served === '' ? 'this worker serves no tasks' : `this worker serves: ${served}`;
+    return new Error(
+      `No task named ${JSON.stringify(name)} is served on queue ${JSON.stringify(this.queue)}; ${serves}`,
+    );
+  }
+
+  /** The outcome of one input, or `undefined` for a cancelled one (nobody waits for it). */
+  async #run(
+    job: Job,
+    data: JobData,
+    input: string,
+    signal: AbortSignal | undefined,
+  ): Promise<[RemoteOutcome, unknown, number?] | undefined> {
+    if (job.attemptsStarted > data.a) {
+      const cause = new Error(
+        `The job ran ${data.a} time${data.a === 1 ? '' : 's'} (attempts) and its worker stopped each time`,
+      );
+      return [RemoteOutcome.Crashed, wireOf(cause), 1];
+    }
+    const task = this.tasks.get(data.t);
+    if (task === undefined) return [RemoteOutcome.Threw, wireOf(this.#notServed(data.t))];
+    let value: unknown;
+    try {
+      value = decodeValue(Buffer.from(input, 'base64'));
+    } catch (error) {
+      return [RemoteOutcome.Unclonable, wireOf(error)];
+    }
+    try {
+      const result = await this.pool.run(task, value, { signal, timeout: data.o > 0 ? data.o : undefined });
+      return [RemoteOutcome.Ok, encodeValue(result, 'The result')];
+    } catch (error) {
+      if (signal?.aborted && error instanceof AbortError) return undefined;
+      if (error instanceof TimeoutError) return [RemoteOutcome.TimedOut, wireOf(error), error.timeout];
+      if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
+      if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
+      if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];
+      if (error instanceof TypeError) {
+        // pool.run refused the task itself: a streaming (generator) task, which does not run remotely.
+        const refused = new TypeError(`The worker cannot run task '${data.t}' remotely: ${error.message}`);
+        return [RemoteOutcome.Threw, wireOf(refused)];
+      }
+      return [RemoteOutcome.Threw, wireOf(error)];
+    }
+  }
+}
