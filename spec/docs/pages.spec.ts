@@ -170,6 +170,10 @@ describe('README and docs code, as pasted', function () {
     }
   });
 
+  it('keeps README.md a landing page: at most 250 lines, the rest in docs/', () => {
+    expect(readme.split('\n').length).to.be.at.most(250);
+  });
+
   it("type-checks every TypeScript block with README.md's tsconfig.json (tsc --noEmit)", async () => {
     const tsc = join(repo, 'node_modules', '.bin', 'tsc');
     const result = await run(tsc, ['-p', 'tsconfig.json', '--noEmit'], { cwd: dir }).catch(
