@@ -87,7 +87,9 @@ describe('examples', function () {
     expect(text).to.match(/pool: \d+ % utilization; a file ran [\d.]+ ms \(p50\)/);
   });
 
-  it('npm start: Ctrl-C cancels the demo, the threads exit, and the report says what was done', async () => {
+  it('npm start: Ctrl-C cancels the demo, the threads exit, and the report says what was done', async function () {
+    // npm start builds first (tsc), which alone can take tens of seconds on a loaded machine.
+    this.timeout(90_000);
     for (let i = 0; i < 400; i++) write(`f${String(i).padStart(3, '0')}.bin`, randomBytes(128_000));
     // Started detached so the Ctrl-C can go to the whole process group, as a terminal sends it.
     const child = spawn('npm', ['start', '--silent', '--', dir], { cwd: repo, detached: true });
