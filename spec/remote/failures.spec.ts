@@ -185,7 +185,7 @@ describe('RemotePool when workers or Redis fail', function () {
       else await redis!.stop();
       try {
         server.child.kill('SIGUSR2');
-        const exited = await Promise.race([server.exited, sleep(10_000, 'still running after 10 s', { ref: false })]);
+        const exited = await Promise.race([server.exited, sleep(15_000, 'still running after 15 s', { ref: false })]);
         expect(exited, server.output).to.equal(0);
         const lines = server.output.trim().split('\n');
         expect(lines, 'nothing printed but ready and the timings: no uncaught error').to.have.length(2);
