@@ -4,10 +4,8 @@ import { ClosedError, SerializationError, TimeoutError, WorkerCrashedError } fro
 import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
 import { Header, Outcome, outcomeOf, type ResultsMessage, Stride, slotOfOutcome } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
-import type { Job, JobThread, Settle } from './job';
+import type { Job, JobThread } from './job';
 import { streamEnded } from './port';
-
-const settledAlready: Settle = () => {};
 
 /**
  * The one place that decides what becomes of a job. A job's life:
@@ -38,9 +36,7 @@ export class JobStates {
   settle(job: Job, error: Error | undefined, value?: unknown): void {
     if (job.settled) return;
     job.settled = true;
-    const settle = job.settle;
-    job.settle = settledAlready;
-    settle(error, value, job);
+    job.spec.settle(error, value, job);
   }
 
   /** Settles a job as failed, counting it. */
@@ -66,9 +62,7 @@ export class JobStates {
     if (refused === undefined) return false;
     job.settled = true;
     if (!(refused instanceof ClosedError)) this.failed++;
-    const settle = job.settle;
-    job.settle = settledAlready;
-    queueMicrotask(() => settle(refused, undefined, job));
+    queueMicrotask(() => job.spec.settle(refused, undefined, job));
     return true;
   }
 
@@ -133,7 +127,7 @@ export class JobStates {
       if (outcome === Outcome.Yielded) {
         // The job goes on and keeps its slot.
         const job = thread.jobs[slotOfOutcome(code)];
-        if (job !== undefined && !job.settled) job.yielded?.(job, message[i + 1] as unknown[]);
+        if (job !== undefined && !job.settled) job.spec.yielded?.(job, message[i + 1] as unknown[]);
         continue;
       }
       if (outcome !== Outcome.Skipped) ran++;

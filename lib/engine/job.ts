@@ -6,20 +6,20 @@ import { Backlog } from './backlog';
 import type { ThreadHandle } from './thread-handle';
 
 /**
- * Called exactly once per job: with an error, or with `undefined` and the result. The job is passed
- * too, so that one function can serve every job of a stream (no closure per value).
- */
-export type Settle = (error: Error | undefined, value: unknown, job: Job) => void;
-
-/**
  * What a job runs and how it settles: every job of a stream shares one (its values wait as bare
- * inputs, not as jobs); a `run()` call has one of its own.
+ * inputs, not as jobs; the stream's run is its spec); a `run()` call has one of its own. `settle`
+ * and `yielded` are methods of an object, not closures: the engine's hot code calls them through
+ * the object's shape, so a new subscription (a new object of the same class) does not throw away
+ * code that was optimized for the last one's closures.
  */
 export interface JobSpec {
   readonly def: TaskDefinition;
-  readonly settle: Settle;
+  /** Ms a job may run once started on its thread; 0 for no limit. */
   readonly timeout: number;
-  readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
+  /** Called exactly once per job: with an error, or with `undefined` and the result. */
+  settle(error: Error | undefined, value: unknown, job: Job): void;
+  /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
+  readonly yielded?: ((job: Job, values: unknown[]) => void) | undefined;
 }
 
 /** A thread as the engine sees it: a thread handle holding jobs. */
@@ -39,14 +39,14 @@ export function newJob(
     input,
     transfer,
     group,
-    settle: spec.settle,
+    spec,
     settled: false,
     thread: undefined,
     slot: -1,
     bytes: 0,
     timeout: spec.timeout,
     submittedAt,
-    yielded: spec.yielded,
+    yielded: spec.yielded !== undefined,
     tag,
     moved: false,
   };
@@ -59,8 +59,8 @@ export interface Job {
   input: unknown;
   transfer: readonly Transferable[] | undefined;
   readonly group: Group;
-  /** Replaced by a no-op once called, so a settled job still queued holds no caller's closure. */
-  settle: Settle;
+  /** What it runs and whom it settles. */
+  readonly spec: JobSpec;
   /** Settled (a result, an error, or cancelled); the slot may still be held until the thread acks. */
   settled: boolean;
   /** The thread holding it, once assigned. */
@@ -72,8 +72,8 @@ export interface Job {
   readonly timeout: number;
   /** When it was submitted, for its wait time. */
   readonly submittedAt: ClockReading;
-  /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
-  readonly yielded: ((job: Job, values: unknown[]) => void) | undefined;
+  /** True when the caller takes a stream of values (an operator): a streaming task may yield them. */
+  readonly yielded: boolean;
   /** The submitter's number for this job (its input's position in a stream), or -1. */
   readonly tag: number;
   /** Its transfer list was posted to a thread: the input is gone from here, so it can never run elsewhere. */

@@ -17,15 +17,15 @@ export interface JobHandle {
   readonly tag: number;
 }
 
-/** What every input of a stream shares: its task, one settle function, its timeout. */
+/** What every input of a stream shares: its task, its timeout, and the object that takes its outcomes. */
 export interface StreamSpecHandle {
   readonly def: TaskDefinition;
-  /** Called exactly once per input: with an error, or with `undefined` and the result. */
-  readonly settle: (error: Error | undefined, value: unknown, job: JobHandle) => void;
   /** Ms a task may run once started on its thread; 0 for no limit. */
   readonly timeout: number;
+  /** Called exactly once per input: with an error, or with `undefined` and the result. */
+  settle(error: Error | undefined, value: unknown, job: JobHandle): void;
   /** Called with the values a streaming (generator) task yields, in order. */
-  readonly yielded: ((job: JobHandle, values: unknown[]) => void) | undefined;
+  yielded(job: JobHandle, values: unknown[]): void;
 }
 
 /**

@@ -14,8 +14,8 @@ export interface HeldJob {
   readonly transfer: readonly Transferable[] | undefined;
   /** Ms it may run; > 0: the main thread watches its start. */
   readonly timeout: number;
-  /** Set for a job whose caller takes a stream of values. */
-  readonly yielded: unknown;
+  /** True for a job whose caller takes a stream of values. */
+  readonly yielded: boolean;
   readonly submittedAt: ClockReading;
   /** Its submitter's jobs, compared by identity only. */
   readonly group: { readonly inFlight: number };

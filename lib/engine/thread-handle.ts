@@ -136,7 +136,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     if (this.inFlight === 0) this.lastHeard = performance.now();
     this.jobs[slot] = job;
     // The slot is free, so no thread reads it now; the run message that follows publishes it.
-    this.slots.prepare(slot, job.timeout > 0, job.yielded === undefined ? undefined : streamWindow, job.submittedAt.at);
+    this.slots.prepare(slot, job.timeout > 0, job.yielded ? streamWindow : undefined, job.submittedAt.at);
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.thread.ref();

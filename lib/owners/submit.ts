@@ -1,7 +1,7 @@
 import type { ThreadEngine } from '../engine/engine';
-import type { Group } from '../engine/job';
+import type { Group, JobSpec } from '../engine/job';
 import type { Transferable } from '../task/context';
-import { definitionOf } from '../task/definition';
+import { definitionOf, type TaskDefinition } from '../task/definition';
 import { type TaskLike, toTask } from '../task/task';
 import { withAwaitingCaller } from '../util/caller-site';
 import { abortedBy } from '../util/errors';
@@ -42,6 +42,31 @@ export function checkSubmitOptions(options: SubmitOptions | undefined): void {
   checkOptions('run/submit', submitTable, options);
 }
 
+/**
+ * One `run()`/`submit()` call as the engine sees it: the job's spec, which settles its promise.
+ * A class, so that the engine's calls to `settle` see one shape for every call.
+ */
+class Call<O> implements JobSpec {
+  resolve!: (value: O) => void;
+  reject!: (error: Error) => void;
+  unwatch: (() => void) | undefined;
+  readonly promise = new Promise<O>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+
+  constructor(
+    readonly def: TaskDefinition,
+    readonly timeout: number,
+  ) {}
+
+  settle(error: Error | undefined, value: unknown): void {
+    this.unwatch?.();
+    if (error === undefined) this.resolve(value as O);
+    else this.reject(error);
+  }
+}
+
 /** Runs one task on an engine as a promise, wired to an optional AbortSignal. */
 export function submitJob<I, O>(
   engine: ThreadEngine,
@@ -54,18 +79,10 @@ export function submitJob<I, O>(
   engine.checkTask(def);
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(abortedBy(signal));
-  const settled = new Promise<O>((resolve, reject) => {
-    let unwatch: (() => void) | undefined;
-    const settle = (error: Error | undefined, value: unknown) => {
-      unwatch?.();
-      if (error === undefined) resolve(value as O);
-      else reject(error);
-    };
-    const spec = { def, settle, timeout: options?.timeout ?? 0, yielded: undefined };
-    const job = engine.submit(group, spec, input, options?.transfer);
-    if (signal !== undefined && !job.settled) {
-      unwatch = watchSignal(engine, signal, () => engine.cancel(job, abortedBy(signal)));
-    }
-  });
-  return withAwaitingCaller(settled);
+  const call = new Call<O>(def, options?.timeout ?? 0);
+  const job = engine.submit(group, call, input, options?.transfer);
+  if (signal !== undefined && !job.settled) {
+    call.unwatch = watchSignal(engine, signal, () => engine.cancel(job, abortedBy(signal)));
+  }
+  return withAwaitingCaller(call.promise);
 }

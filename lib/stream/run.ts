@@ -1,5 +1,5 @@
 import type { Subscriber } from 'rxjs';
-import type { Engine, JobHandle as Job } from '../engine/port';
+import type { Engine, JobHandle as Job, StreamSpecHandle } from '../engine/port';
 import { streamEnded } from '../engine/port';
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
@@ -43,7 +43,7 @@ export interface Feeder<I> {
  * order (or completion order); an error or unsubscribe cancels every job of the subscription;
  * completion waits for every result and for the threads the subscription owns.
  */
-export class Run<I> {
+export class Run<I> implements StreamSpecHandle {
   private ended = false;
   private sourceDone = false;
   private index = 0;
@@ -56,26 +56,33 @@ export class Run<I> {
   private readonly held = new Map<number, Held>();
   private readonly group;
 
+  /** Ms one task may run on its thread (the stream's spec, for the engine). */
+  readonly timeout: number;
+
   constructor(
     private readonly subscriber: Subscriber<unknown>,
     private readonly placement: Placement,
-    def: TaskDefinition,
+    readonly def: TaskDefinition,
     private readonly options: StreamOptions<I>,
     private readonly feeder: Feeder<I>,
   ) {
     const { engine } = placement;
-    // One settle function for every job of the run, which finds the value's position in its tag.
-    const spec = {
-      def,
-      settle: (error: Error | undefined, result: unknown, job: Job) =>
-        this.onResult(job.tag, error, result, job.input as I),
-      timeout: options.timeout,
-      yielded: this.yielded,
-    };
+    this.timeout = options.timeout;
+    // The run is the spec every job of the stream shares: its `settle` finds a value's position in its tag.
     this.group =
       options.limitBy === 'threads'
-        ? engine.openStream(options.concurrency, Number.POSITIVE_INFINITY, spec)
-        : engine.openStream(Number.POSITIVE_INFINITY, options.concurrency, spec);
+        ? engine.openStream(options.concurrency, Number.POSITIVE_INFINITY, this)
+        : engine.openStream(Number.POSITIVE_INFINITY, options.concurrency, this);
+  }
+
+  /** An input's outcome (the stream's spec, for the engine). */
+  settle(error: Error | undefined, result: unknown, job: Job): void {
+    this.onResult(job.tag, error, result, job.input as I);
+  }
+
+  /** Values a streaming task yielded for an input (the stream's spec, for the engine). */
+  yielded(job: Job, values: unknown[]): void {
+    this.onYield(job.tag, job, values, job.input as I);
   }
 
   start(): void {
@@ -100,9 +107,6 @@ export class Run<I> {
     }
     this.placement.engine.feed(this.group, value, transferList, this.index++);
   }
-
-  /** Called with the values a streaming task yields (one function for every job of the run). */
-  private readonly yielded = (job: Job, values: unknown[]): void => this.onYield(job.tag, job, values, job.input as I);
 
   complete(): void {
     this.sourceDone = true;

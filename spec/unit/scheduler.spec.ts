@@ -42,7 +42,7 @@ describe('Scheduler (main-thread scheduling logic)', () => {
     const group = new Group(threads.length, Number.POSITIVE_INFINITY, false);
     for (let i = 0; i < jobs; i++) {
       scheduler.enqueue(group);
-      group.push(newJob({ def, settle: () => {}, timeout: 0, yielded: undefined }, group, i, undefined, { at: 0 }, i));
+      group.push(newJob({ def, settle() {}, timeout: 0 }, group, i, undefined, { at: 0 }, i));
     }
     scheduler.measured(256, 0.05); // tiny jobs: the deepest hand-out
     return scheduler;
