@@ -7,7 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { type Observable, Subject, type Subscription } from 'rxjs';
-import { type Transferable, transferList } from '../task/context';
+import type { Transferable } from '../task/context';
+import { type BatchItems, portTarget, postBatch } from '../wire/batch';
 import { rebuildError, toWire, type WireError } from '../wire/errors';
 import { StageCounter, type StageFromThread, type StageInit, StageKind, type StageToThread } from '../wire/stage';
 import { ContextBase } from './context';
@@ -36,8 +37,8 @@ class StageContext extends ContextBase {
 }
 const ctx = new StageContext();
 
-function post(message: StageFromThread, transfer?: Transferable[]): void {
-  port.postMessage(message, transferList(transfer));
+function post(message: StageFromThread): void {
+  port.postMessage(message);
 }
 
 // ---- out: what the stage emits, batched per turn of the event loop ----
@@ -55,6 +56,21 @@ let out: unknown[] = [StageKind.Next];
 let outTransfers: (readonly Transferable[] | undefined)[] = [];
 let hasTransfers = false;
 let flushScheduled = false;
+const target = portTarget(port);
+
+/** What a value that could not be cloned failed with, while a batch went value by value. */
+let unclonable: WireError | undefined;
+/** If a batch cannot be cloned, its values go one by one, up to the one that fails. */
+const alone: BatchItems = {
+  header: 1,
+  stride: 1,
+  alone: [StageKind.Next],
+  failed: (_n, _message, error) => {
+    const reason = (error as Error).message;
+    unclonable = toWire(error, `A value the stage emitted could not be cloned to the caller: ${reason}`);
+    return false;
+  },
+};
 
 /**
  * Sends the pending outputs. If one cannot be cloned, those before it are sent and its error is
@@ -69,21 +85,10 @@ function flush(): WireError | undefined {
   out = [StageKind.Next];
   outTransfers = [];
   hasTransfers = false;
-  try {
-    post(message, withTransfers ? transfers.flatMap((list) => list ?? []) : undefined);
-    return undefined;
-  } catch {
-    // A failed postMessage sends and moves nothing: send the values one by one up to the bad one.
-    for (let i = 1; i < message.length; i++) {
-      try {
-        post([StageKind.Next, message[i]], transfers[i - 1] as Transferable[] | undefined);
-      } catch (single) {
-        const reason = (single as Error).message;
-        return toWire(single, `A value the stage emitted could not be cloned to the caller: ${reason}`);
-      }
-    }
-    return undefined;
-  }
+  postBatch(target, message, withTransfers ? transfers.flatMap((list) => list ?? []) : undefined, transfers, alone);
+  const failure = unclonable;
+  unclonable = undefined;
+  return failure;
 }
 
 /** Sends the pending outputs now; an unclonable one ends the stage. */
