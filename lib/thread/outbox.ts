@@ -46,6 +46,7 @@ export class Outbox {
   values = 0;
   /** Streaming slots whose yielded values could not be cloned: their generators must stop. */
   readonly failedStreams = new Map<number, WireError>();
+  private flushScheduled = false;
 
   private readonly target: PostTarget;
   /** If a batch cannot be cloned, each outcome goes alone, so that only the unclonable ones fail. */
@@ -138,6 +139,18 @@ export class Outbox {
     this.message.push(outcomeCode(slot, outcome), value);
     this.transfers.push(transfer);
   }
+
+  /** Sends what the outbox holds at the end of this turn of the event loop. */
+  readonly flushSoon = (): void => {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.scheduledFlush);
+  };
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   flush(): void {
     if (this.message.length === Header) return;
