@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Transferable } from '../task/context';
-import { type BatchItems, type PostTarget, portTarget, postBatch } from '../wire/batch';
+import { allTransfers, type BatchItems, type PostTarget, portTarget, postBatch } from '../wire/batch';
 import { describeUnclonable } from '../wire/clone';
 import { toWire, type WireError } from '../wire/errors';
 import {
@@ -162,13 +162,7 @@ export class Outbox {
     this.busyMs = 0;
     this.since = -1;
     this.values = 0;
-    postBatch(
-      this.target,
-      message,
-      hasTransfers ? transfers.flatMap((list) => list ?? []) : undefined,
-      transfers,
-      this.alone,
-    );
+    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.alone);
   }
 
   /** An outcome that could not be cloned: the job fails with an `Unclonable` outcome instead. */

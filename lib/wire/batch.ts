@@ -36,6 +36,11 @@ export interface BatchItems {
   failed(n: number, message: readonly unknown[], error: unknown): boolean;
 }
 
+/** The transfer list of a whole batch: the buffers of every item, from their lists by item. */
+export function allTransfers(transfers: readonly (readonly Transferable[] | undefined)[]): Transferable[] {
+  return transfers.flatMap((list) => list ?? []);
+}
+
 /**
  * Posts a batch as one message, moving `transfer` (every item's buffers), and returns true. If it
  * cannot be cloned (a failed postMessage sends and moves nothing), or `transfer` is null (the batch
