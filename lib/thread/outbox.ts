@@ -50,7 +50,7 @@ export class Outbox {
 
   private readonly target: PostTarget;
   /** If a batch cannot be cloned, each outcome goes alone, so that only the unclonable ones fail. */
-  private readonly alone: BatchItems = {
+  private readonly oneByOne: BatchItems = {
     header: Header,
     stride: Stride,
     alone: [Kind.Results, 0],
@@ -162,7 +162,7 @@ export class Outbox {
     this.busyMs = 0;
     this.since = -1;
     this.values = 0;
-    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.alone);
+    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.oneByOne);
   }
 
   /** An outcome that could not be cloned: the job fails with an `Unclonable` outcome instead. */

@@ -22,7 +22,7 @@ export class StageOutbox {
   /** What a value that could not be cloned failed with, while a batch went value by value. */
   private unclonable: WireError | undefined;
   /** If a batch cannot be cloned, its values go one by one, up to the one that fails. */
-  private readonly alone: BatchItems = {
+  private readonly oneByOne: BatchItems = {
     header: 1,
     stride: 1,
     alone: [StageKind.Next],
@@ -76,7 +76,7 @@ export class StageOutbox {
     this.out = [StageKind.Next];
     this.transfers = [];
     this.hasTransfers = false;
-    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.alone);
+    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.oneByOne);
     const unclonable = this.unclonable;
     this.unclonable = undefined;
     return unclonable;
