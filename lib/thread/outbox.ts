@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { type Transferable, transferList } from '../task/context';
+import type { Transferable } from '../task/context';
+import { allTransfers, type BatchItems, type PostTarget, portTarget, postBatch } from '../wire/batch';
 import { describeUnclonable } from '../wire/clone';
 import { toWire, type WireError } from '../wire/errors';
 import {
@@ -45,8 +46,33 @@ export class Outbox {
   values = 0;
   /** Streaming slots whose yielded values could not be cloned: their generators must stop. */
   readonly failedStreams = new Map<number, WireError>();
+  private flushScheduled = false;
 
-  constructor(private readonly port: MessagePort) {}
+  private readonly target: PostTarget;
+  /** If a batch cannot be cloned, each outcome goes alone, so that only the unclonable ones fail. */
+  private readonly oneByOne: BatchItems = {
+    header: Header,
+    stride: Stride,
+    alone: [Kind.Results, 0],
+    // That stream already failed: the values after it are dropped.
+    take: (n, message) => {
+      const code = message[Header + n * Stride] as number;
+      return outcomeOf(code) !== Outcome.Yielded || !this.failedStreams.has(slotOfOutcome(code));
+    },
+    failed: (n, message, error) => {
+      const at = Header + n * Stride;
+      const code = message[at] as number;
+      const slot = slotOfOutcome(code);
+      const outcome = outcomeOf(code);
+      if (outcome === Outcome.Yielded) this.sendYielded(slot, message[at + 1] as unknown[]);
+      else this.sendUnclonable(slot, outcome, message[at + 1], error);
+      return true;
+    },
+  };
+
+  constructor(private readonly port: MessagePort) {
+    this.target = portTarget(port);
+  }
 
   get size(): number {
     return (this.message.length - Header) / Stride;
@@ -114,6 +140,18 @@ export class Outbox {
     this.transfers.push(transfer);
   }
 
+  /** Sends what the outbox holds at the end of this turn of the event loop. */
+  readonly flushSoon = (): void => {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.scheduledFlush);
+  };
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
   flush(): void {
     if (this.message.length === Header) return;
     const { message, transfers, hasTransfers } = this;
@@ -124,45 +162,19 @@ export class Outbox {
     this.busyMs = 0;
     this.since = -1;
     this.values = 0;
-    try {
-      this.port.postMessage(message, hasTransfers ? transferList(transfers.flatMap((list) => list ?? [])) : undefined);
-    } catch {
-      for (let i = Header, n = 0; i < message.length; i += Stride, n++) {
-        const code = message[i] as number;
-        this.sendAlone(slotOfOutcome(code), outcomeOf(code), message[i + 1], transfers[n]);
-      }
-    }
+    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.oneByOne);
   }
 
-  private sendAlone(
-    slot: number,
-    outcome: Outcome,
-    value: unknown,
-    transfer: readonly Transferable[] | undefined,
-  ): void {
-    if (outcome === Outcome.Yielded && !this.failedStreams.has(slot)) {
-      this.sendYielded(slot, value as unknown[], transfer);
-      return;
-    }
-    if (outcome === Outcome.Yielded) return; // that stream already failed: the values after it are dropped
-    try {
-      this.port.postMessage([Kind.Results, 0, outcomeCode(slot, outcome), value], transferList(transfer));
-    } catch (error) {
-      const what = outcome === Outcome.Ok ? 'result' : 'error';
-      const reason = describeUnclonable(what, value, error);
-      const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${reason}`);
-      this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Unclonable), wire]);
-    }
+  /** An outcome that could not be cloned: the job fails with an `Unclonable` outcome instead. */
+  private sendUnclonable(slot: number, outcome: Outcome, value: unknown, error: unknown): void {
+    const what = outcome === Outcome.Ok ? 'result' : 'error';
+    const reason = describeUnclonable(what, value, error);
+    const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${reason}`);
+    this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Unclonable), wire]);
   }
 
-  /** Sends the yielded values of one entry that failed to clone, one by one, up to the one that fails. */
-  private sendYielded(slot: number, values: unknown[], transfer: readonly Transferable[] | undefined): void {
-    try {
-      this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Yielded), values], transferList(transfer));
-      return;
-    } catch {
-      // find the value that cannot be cloned
-    }
+  /** Sends the yielded values of an entry that failed to clone, one by one, up to the one that fails. */
+  private sendYielded(slot: number, values: unknown[]): void {
     for (const value of values) {
       try {
         this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Yielded), [value]]);

@@ -40,8 +40,6 @@ export interface StreamJob {
   /** Per-slot times ({@link SlotTime}): the thread records here how long the job waited for credit. */
   readonly times: Float64Array;
   readonly outbox: Outbox;
-  /** Sends what the outbox holds at the end of this turn. */
-  readonly flushSoon: () => void;
   readonly describe: (error: unknown) => WireError;
 }
 
@@ -103,7 +101,7 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
       outbox.yielded(slot, step.value);
       if (isAsync) {
         // Values that are ready in this turn share a message; the next turn sends them.
-        job.flushSoon();
+        outbox.flushSoon();
       } else {
         // Only the next step can tell whether another value is ready, and the thread cannot send
         // while it runs: a value waits for that step only once the generator has proven fast.
@@ -124,5 +122,5 @@ export async function driveStream(generator: AnyGenerator, job: StreamJob): Prom
   if (failure === undefined) outbox.ended(slot);
   else if (failure.unclonable) outbox.unclonable(slot, failure.wire);
   else outbox.threw(slot, failure.wire);
-  job.flushSoon();
+  outbox.flushSoon();
 }

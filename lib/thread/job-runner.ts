@@ -1,0 +1,221 @@
+import { TimeoutError } from '../util/errors';
+import { record, toMicros } from '../util/histogram';
+import { toWire, type WireError } from '../wire/errors';
+import { Slot, SlotInt, SlotTime, slotInts, slotTimes, type ThreadInit, ThreadTime, threadTimes } from '../wire/thread';
+import { ContextBase } from './context';
+import { explainThrown } from './inline-scope';
+import type { Loaded, TaskLoader } from './loader';
+import type { Outbox } from './outbox';
+import { driveStream, isGenerator } from './stream-task';
+
+/**
+ * Runs the jobs of a pool or event-loop thread: starts each in its slot unless the main thread
+ * cancelled it first, calls its task and hands the outcome to the outbox. It keeps the context of
+ * each running job, and the thread's busy time and run and wait times in shared memory.
+ */
+export class JobRunner {
+  /** Slot states ({@link Slot}), changed by both sides with compare-and-swap. */
+  readonly states: Int32Array;
+  /** Per-slot Int32 fields ({@link SlotInt}), then the thread's ({@link ThreadInt}). */
+  readonly ints: Int32Array;
+  private readonly times: Float64Array;
+  private readonly busyAt: number;
+  private readonly recording: Int32Array;
+  private readonly runHistogram: Float64Array;
+  private readonly waitHistogram: Float64Array;
+  /** Fixed for the thread's life; read once (the getter is not free at millions of jobs). */
+  private readonly timeOrigin = performance.timeOrigin;
+  /** Tasks running now: the thread is busy while there is at least one. */
+  private running = 0;
+  /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
+  private readonly contexts: (JobContext | undefined)[] = [];
+  /** How long the last job took (ms). */
+  lastJobMs = 0;
+  /** Jobs abandoned by the main thread that may still be running here. */
+  abandoned = 0;
+
+  constructor(
+    init: ThreadInit,
+    private readonly loader: TaskLoader,
+    private readonly outbox: Outbox,
+  ) {
+    this.states = new Int32Array(init.states);
+    this.ints = new Int32Array(init.ints);
+    this.times = new Float64Array(init.times);
+    this.busyAt = this.times.length - threadTimes;
+    this.recording = new Int32Array(init.recording);
+    this.runHistogram = new Float64Array(init.runTime);
+    this.waitHistogram = new Float64Array(init.waitTime);
+  }
+
+  /** Starts the job in `slot`; returns a promise only if it did not finish synchronously. */
+  start(slot: number, key: number, input: unknown): Promise<void> | undefined {
+    // Written before the slot turns Started, so that whoever sees Started reads this job's start.
+    const started = performance.now();
+    this.times[slot * slotTimes + SlotTime.StartedAt] = this.timeOrigin + started;
+    // The main thread may have cancelled or revoked the job while it waited here: whoever swaps
+    // the slot first decides, so a cancelled job can never start.
+    if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) {
+      this.outbox.skipped(slot);
+      return undefined;
+    }
+    if (this.running++ === 0) this.times[this.busyAt + ThreadTime.BusySince] = this.timeOrigin + started;
+    // The main thread waits for this start to time the job out.
+    if (this.ints[slot * slotInts + SlotInt.Watched] !== 0) Atomics.notify(this.states, slot);
+    const loaded = this.loader.ready(key);
+    if (loaded !== undefined) return this.execute(loaded, slot, key, input, started);
+    return this.loader.load(key).then((ready) => this.execute(ready, slot, key, input, started));
+  }
+
+  /** A `cancel` message: fires the signal of the job in `slot`, if it runs. */
+  cancel(slot: number, timeoutMs: number | undefined): void {
+    this.contexts[slot]?.abort(timeoutMs === undefined ? undefined : new TimeoutError(timeoutMs));
+  }
+
+  /** An `abandon` message: the job in `slot` is left to itself, its slot acknowledged. */
+  abandon(slot: number): void {
+    this.contexts[slot]?.leave();
+    this.contexts[slot] = undefined;
+    this.outbox.skipped(slot);
+    this.outbox.flushSoon();
+  }
+
+  /** A task stopped running (it ended, or was abandoned): the thread goes idle with its last one. */
+  notRunning(now: number): void {
+    if (--this.running > 0) return;
+    const { times, busyAt } = this;
+    const since = times[busyAt + ThreadTime.BusySince]!;
+    times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + this.timeOrigin + now - since;
+    times[busyAt + ThreadTime.BusySince] = -1;
+  }
+
+  /**
+   * The job in `slot` ended at `now` (see {@link JobContext.end}): frees its slot and records its
+   * times. False if the main thread has just abandoned it: then its outcome must not be sent.
+   */
+  finish(slot: number, started: number, now: number): boolean {
+    this.notRunning(now);
+    this.contexts[slot] = undefined;
+    const states = this.states;
+    // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
+    // moment; then the `Abandon` message on its way gets the only answer for this slot.
+    for (;;) {
+      const state = Atomics.load(states, slot);
+      if (state === Slot.Abandoned) return false;
+      if (Atomics.compareExchange(states, slot, state, Slot.Finished) === state) break;
+    }
+    const ms = now - started;
+    this.lastJobMs = ms;
+    if (this.recording[0] !== 0) {
+      record(this.runHistogram, toMicros(ms));
+      // Read before the outcome goes out: until then the slot (and its submission time) is this job's.
+      const submittedAt = this.times[slot * slotTimes + SlotTime.SubmittedAt]!;
+      record(this.waitHistogram, toMicros(this.timeOrigin + started - submittedAt));
+    }
+    this.outbox.busyMs += ms;
+    return true;
+  }
+
+  private describe(error: unknown, key: number): WireError {
+    return toWire(error, explainThrown(error, this.loader.definition(key)?.kind === 'inline'));
+  }
+
+  /** Runs one job; returns a promise only if it did not finish synchronously. */
+  private execute(
+    loaded: Loaded,
+    slot: number,
+    key: number,
+    input: unknown,
+    started: number,
+  ): Promise<void> | undefined {
+    const outbox = this.outbox;
+    const ctx = new JobContext(this, slot, started);
+    this.contexts[slot] = ctx;
+    if (loaded.error !== undefined) {
+      if (ctx.end()) outbox.threw(slot, toWire(loaded.error));
+      return undefined;
+    }
+    let result: unknown;
+    try {
+      result = loaded.fn(input, ctx);
+    } catch (error) {
+      if (ctx.end()) outbox.threw(slot, this.describe(error, key));
+      return undefined;
+    }
+    if (isGenerator(result)) {
+      if (this.ints[slot * slotInts + SlotInt.Streams] === 0) {
+        // run() and submit() take one value: the generator's body never starts.
+        if (ctx.end()) outbox.refused(slot);
+        return undefined;
+      }
+      return driveStream(result, {
+        slot,
+        ctx,
+        ints: this.ints,
+        times: this.times,
+        outbox,
+        describe: (error) => this.describe(error, key),
+      });
+    }
+    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+      return Promise.resolve(result).then(
+        (value) => {
+          if (ctx.end()) outbox.ok(slot, value);
+        },
+        (error: unknown) => {
+          if (ctx.end()) outbox.threw(slot, this.describe(error, key));
+        },
+      );
+    }
+    if (ctx.end()) outbox.ok(slot, result);
+    return undefined;
+  }
+}
+
+/** The context of a job on a pool or event-loop thread: `aborted` reads its slot's state. */
+class JobContext extends ContextBase {
+  private endedAborted: boolean | undefined;
+  /** Set when the main thread abandoned this job: it no longer owns its slot. */
+  private left = false;
+
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly slot: number,
+    private readonly started: number,
+  ) {
+    super();
+  }
+
+  get aborted(): boolean {
+    if (this.endedAborted !== undefined) return this.endedAborted;
+    // Abandoned: its slot may already hold another job, whose state says nothing about this one.
+    if (this.left) return true;
+    const state = Atomics.load(this.runner.states, this.slot);
+    return state === Slot.Aborted || state === Slot.Abandoned;
+  }
+
+  /**
+   * The job is over: freeze what `aborted` says for anyone who kept this context, free the slot.
+   * Returns false for an abandoned job, whose outcome must not be sent: the main thread no longer
+   * waits for it, and its slot may soon hold another job.
+   */
+  end(): boolean {
+    this.endedAborted = this.aborted;
+    const now = performance.now();
+    if (this.left) {
+      this.runner.abandoned--;
+      return false;
+    }
+    return this.runner.finish(this.slot, this.started, now);
+  }
+
+  /**
+   * The main thread abandoned this job while it runs: it ends with the thread, unheard. From now on
+   * it no longer counts as running (the thread's busy time, for `utilization`).
+   */
+  leave(): void {
+    this.left = true;
+    this.runner.abandoned++;
+    this.runner.notRunning(performance.now());
+  }
+}

@@ -1,0 +1,121 @@
+import {
+  Header,
+  keyOfJob,
+  type RunMessage,
+  SlotInt,
+  Stride,
+  slotInts,
+  slotOfJob,
+  ThreadInt,
+  threadInts,
+} from '../wire/thread';
+import type { JobRunner } from './job-runner';
+import type { Outbox } from './outbox';
+import { TinyWork } from './tiny-work';
+
+/** How a thread runs the jobs of the `run` messages it receives. */
+export interface ThreadMode {
+  take(batch: RunMessage): void;
+}
+
+/** A pool thread: one job at a time, in order. */
+export class SequentialMode implements ThreadMode {
+  private readonly batches: RunMessage[] = [];
+  private draining = false;
+  /** Per task: whether its jobs are proven tiny, so that finished results may wait for the next job. */
+  private readonly tinyTasks = new Map<number, TinyWork>();
+  /** Per-slot Int32 fields, and the thread's halt word at `haltAt`. */
+  private readonly ints: Int32Array;
+  private readonly haltAt: number;
+
+  /** `takeWaiting` handles the message that already waits in the thread's port, if there is one. */
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly outbox: Outbox,
+    private readonly takeWaiting: () => void,
+  ) {
+    this.ints = runner.ints;
+    this.haltAt = this.ints.length - threadInts + ThreadInt.Halt;
+  }
+
+  take(batch: RunMessage): void {
+    this.batches.push(batch);
+    if (!this.draining) void this.drain();
+  }
+
+  private tinyWorkOf(key: number): TinyWork {
+    let work = this.tinyTasks.get(key);
+    if (work === undefined) {
+      work = new TinyWork();
+      this.tinyTasks.set(key, work);
+    }
+    return work;
+  }
+
+  private async whileHalted(): Promise<void> {
+    const { ints, haltAt } = this;
+    this.outbox.flush();
+    while (Atomics.load(ints, haltAt) !== 0) await Atomics.waitAsync(ints, haltAt, 1).value;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    // Read once: the loop below runs for every job.
+    const { batches, runner, outbox, ints, haltAt } = this;
+    while (batches.length > 0) {
+      const batch = batches[0]!;
+      for (let i = Header; i < batch.length; i += Stride) {
+        const code = batch[i] as number;
+        const key = keyOfJob(code);
+        const slot = slotOfJob(code);
+        // Finished results go out before a job starts, unless that job's task has proven tiny: a
+        // job of unknown length must never hold finished results back (a take(n) downstream may be
+        // waiting for them to cancel this very job). Nor may a job with a timeout: if it ran past
+        // it, the thread would be ended with those results still in it.
+        const tiny = this.tinyWorkOf(key);
+        if (
+          outbox.size > 0 &&
+          (!tiny.proven ||
+            ints[slot * slotInts + SlotInt.Watched] !== 0 ||
+            outbox.size >= 256 ||
+            performance.now() - outbox.since >= 0.2)
+        ) {
+          outbox.flush();
+        }
+        // The main thread is deciding whether to end this thread: start nothing until it is done.
+        if (Atomics.load(ints, haltAt) !== 0) await this.whileHalted();
+        const pending = runner.start(slot, key, batch[i + 1]);
+        if (pending !== undefined) {
+          // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
+          outbox.flushSoon();
+          await pending;
+        }
+        tiny.record(runner.lastJobMs);
+      }
+      batches.shift();
+      // Take jobs that already wait in the port now rather than after a round trip through the
+      // event loop: their results then share messages with these, and batches stay large.
+      if (batches.length === 0) this.takeWaiting();
+    }
+    outbox.flush();
+    this.draining = false;
+  }
+}
+
+/** An event-loop thread: every job at once, interleaved on the thread's event loop. */
+export class ConcurrentMode implements ThreadMode {
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly outbox: Outbox,
+  ) {}
+
+  take(batch: RunMessage): void {
+    const { runner, outbox } = this;
+    for (let i = Header; i < batch.length; i += Stride) {
+      const code = batch[i] as number;
+      const pending = runner.start(slotOfJob(code), keyOfJob(code), batch[i + 1]);
+      if (pending !== undefined) void pending.then(outbox.flushSoon);
+    }
+    outbox.flushSoon();
+  }
+}
