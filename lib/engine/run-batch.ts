@@ -1,6 +1,7 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { SerializationError } from '../util/errors';
+import { type BatchItems, postBatch } from '../wire/batch';
 import { describeUnclonable } from '../wire/clone';
 import { Header, jobCode, Kind, type RunMessage, Stride } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
@@ -83,38 +84,39 @@ export class RunBatch<J extends HeldJob> {
     const { message, defs, jobs, hasTransfers } = this;
     this.clear();
     if (jobs.length === 0) return [];
-    const transfers = hasTransfers ? batchTransfers(jobs) : undefined;
-    if (transfers !== null) {
-      try {
-        thread.postMessage(message, transfers);
-        if (transfers !== undefined) for (const job of jobs) if (job.transfer !== undefined) job.moved = true;
-        return [];
-      } catch {
-        // Some input cannot be cloned: send the jobs one by one so only those fail.
-      }
-    }
-    if (defs.length > 0) thread.postMessage([Kind.Run, defs] satisfies RunMessage);
     const failures: [J, SerializationError][] = [];
-    for (let i = Header, n = 0; i < message.length; i += Stride, n++) {
-      const job = jobs[n]!;
-      const detached = checkNotDetached(job.transfer);
-      if (detached !== undefined) {
-        release(job);
-        failures.push([job, detached]);
-        continue;
-      }
-      try {
-        thread.postMessage([Kind.Run, 0, message[i], message[i + 1]] satisfies RunMessage, job.transfer);
-        if (job.transfer !== undefined) job.moved = true;
-      } catch (error) {
-        release(job);
-        const reason = describeUnclonable('input', job.input, error);
-        failures.push([
-          job,
+    const fail = (job: J, error: SerializationError): true => {
+      release(job);
+      failures.push([job, error]);
+      return true;
+    };
+    // If the message cannot be cloned, the jobs go one by one (their definitions first), so that
+    // only those whose input cannot be cloned fail.
+    const oneByOne: BatchItems = {
+      header: Header,
+      stride: Stride,
+      alone: [Kind.Run, 0],
+      before: () => {
+        if (defs.length > 0) thread.postMessage([Kind.Run, defs] satisfies RunMessage);
+      },
+      take: (n) => {
+        const detached = checkNotDetached(jobs[n]!.transfer);
+        return detached === undefined || !fail(jobs[n]!, detached);
+      },
+      sent: (n) => {
+        if (jobs[n]!.transfer !== undefined) jobs[n]!.moved = true;
+      },
+      failed: (n, _whole, error) => {
+        const reason = describeUnclonable('input', jobs[n]!.input, error);
+        return fail(
+          jobs[n]!,
           new SerializationError(`The task's input could not be cloned to the thread: ${reason}`, { cause: error }),
-        ]);
-      }
-    }
+        );
+      },
+    };
+    const transfers = hasTransfers ? batchTransfers(jobs) : undefined;
+    const whole = postBatch(thread, message, transfers, hasTransfers ? jobs.map((job) => job.transfer) : [], oneByOne);
+    if (whole && hasTransfers) for (const job of jobs) if (job.transfer !== undefined) job.moved = true;
     return failures;
   }
 }
