@@ -2,7 +2,16 @@ import { basename } from 'node:path';
 import type { TaskDefinition } from '../task/definition';
 import { ClosedError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
-import { Header, Outcome, outcomeOf, type ResultsMessage, Stride, slotOfOutcome } from '../wire/thread';
+import {
+  Header,
+  Kind,
+  Outcome,
+  outcomeOf,
+  type ResultsMessage,
+  type ResultsNumbersMessage,
+  Stride,
+  slotOfOutcome,
+} from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
 import type { Job, JobThread } from './job';
 import { streamEnded } from './port';
@@ -119,7 +128,8 @@ export class JobStates {
    * The outcomes in a thread's results message (finished → delivered, or skipped): settles each job
    * it names and frees its slot. Returns how many jobs ran, for the batch size's measure.
    */
-  results(thread: JobThread, message: ResultsMessage): number {
+  results(thread: JobThread, message: ResultsMessage | ResultsNumbersMessage): number {
+    if (message[0] === Kind.ResultsNumbers) return this.numberResults(thread, message);
     let ran = 0;
     for (let i = Header; i < message.length; i += Stride) {
       const code = message[i] as number;
@@ -166,6 +176,19 @@ export class JobStates {
       }
     }
     return ran;
+  }
+
+  /** Packed results: every one a job that returned a number. */
+  private numberResults(thread: JobThread, message: ResultsNumbersMessage): number {
+    const codes = message[2];
+    const values = message[3];
+    for (let n = 0; n < codes.length; n++) {
+      const job = this.arrived(thread, slotOfOutcome(codes[n]!));
+      if (job === undefined) continue;
+      this.completed++;
+      this.settle(job, undefined, values[n]);
+    }
+    return codes.length;
   }
 
   /** Jobs whose input could not be sent: their slots are free already; they fail with `error`. */

@@ -3,7 +3,7 @@ import type { TaskDefinition } from '../task/definition';
 import { SerializationError } from '../util/errors';
 import { type BatchItems, postBatch } from '../wire/batch';
 import { describeUnclonable } from '../wire/clone';
-import { Header, jobCode, Kind, type RunMessage, Stride } from '../wire/thread';
+import { Header, jobCode, Kind, type RunMessage, type RunNumbersMessage, Stride } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
 import type { PlatformThread } from './platform';
 import { batchBytes, type HeldJob } from './slot-holder';
@@ -25,6 +25,18 @@ function batchTransfers(jobs: readonly HeldJob[]): Transferable[] | null {
   return [...list];
 }
 
+/** A run message whose inputs are all numbers, packed (numbers always clone). */
+function packNumbers(message: RunMessage): RunNumbersMessage {
+  const count = (message.length - Header) / Stride;
+  const codes = new Float64Array(count);
+  const inputs = new Float64Array(count);
+  for (let n = 0, at = Header; n < count; n++, at += Stride) {
+    codes[n] = message[at] as number;
+    inputs[n] = message[at + 1] as number;
+  }
+  return [Kind.RunNumbers, message[1], codes, inputs];
+}
+
 /**
  * The jobs assigned to a thread since its last message, sent together in one `run` message: the
  * per-message cost is shared by every job in it. If the message cannot be cloned, each job is
@@ -36,6 +48,8 @@ export class RunBatch<J extends HeldJob> {
   private jobs: J[] = [];
   private bytes = 0;
   private hasTransfers = false;
+  /** Every input is a number: the batch goes packed (`RunNumbers`). */
+  private numbers = true;
 
   get isEmpty(): boolean {
     return this.jobs.length === 0;
@@ -57,12 +71,13 @@ export class RunBatch<J extends HeldJob> {
       this.defs.push(def);
       this.message[1] = this.defs;
     }
-    this.message.push(jobCode(job.slot, def.key), job.input);
+    const input = job.input;
+    this.message.push(jobCode(job.slot, def.key), input);
     this.jobs.push(job);
+    if (typeof input !== 'number') this.numbers = false;
     if (job.transfer !== undefined) this.hasTransfers = true;
     // Cloning many large buffers in one message is far slower than in several: big inputs count
     // towards sending the batch early.
-    const input = job.input;
     if (!(input instanceof ArrayBuffer || ArrayBuffer.isView(input))) return 0;
     this.bytes += input.byteLength;
     return input.byteLength;
@@ -74,6 +89,7 @@ export class RunBatch<J extends HeldJob> {
     this.jobs = [];
     this.bytes = 0;
     this.hasTransfers = false;
+    this.numbers = true;
   }
 
   /**
@@ -81,9 +97,13 @@ export class RunBatch<J extends HeldJob> {
    * cloned, or a buffer it moves is detached), each with its error, after `release` freed its slot.
    */
   send(thread: PlatformThread, release: (job: J) => void): [J, SerializationError][] {
-    const { message, defs, jobs, hasTransfers } = this;
+    const { message, defs, jobs, hasTransfers, numbers } = this;
     this.clear();
     if (jobs.length === 0) return [];
+    if (numbers && !hasTransfers && jobs.length > 1) {
+      thread.postMessage(packNumbers(message));
+      return [];
+    }
     const failures: [J, SerializationError][] = [];
     const fail = (job: J, error: SerializationError): true => {
       release(job);

@@ -1,7 +1,9 @@
 import {
   Header,
+  Kind,
   keyOfJob,
   type RunMessage,
+  type RunNumbersMessage,
   SlotInt,
   Stride,
   slotInts,
@@ -13,14 +15,28 @@ import type { JobRunner } from './job-runner';
 import type { Outbox } from './outbox';
 import { TinyWork } from './tiny-work';
 
+/** A `run` message, flat or with its numbers packed. */
+export type Batch = RunMessage | RunNumbersMessage;
+
+/** How many jobs a batch holds, and each one's code and input. */
+function jobsOf(batch: Batch): number {
+  return batch[0] === Kind.RunNumbers ? batch[2].length : (batch.length - Header) / Stride;
+}
+function codeOf(batch: Batch, n: number): number {
+  return batch[0] === Kind.RunNumbers ? batch[2][n]! : (batch[Header + n * Stride] as number);
+}
+function inputOf(batch: Batch, n: number): unknown {
+  return batch[0] === Kind.RunNumbers ? batch[3][n] : batch[Header + n * Stride + 1];
+}
+
 /** How a thread runs the jobs of the `run` messages it receives. */
 export interface ThreadMode {
-  take(batch: RunMessage): void;
+  take(batch: Batch): void;
 }
 
 /** A pool thread: one job at a time, in order. */
 export class SequentialMode implements ThreadMode {
-  private readonly batches: RunMessage[] = [];
+  private readonly batches: Batch[] = [];
   private draining = false;
   /** Per task: whether its jobs are proven tiny, so that finished results may wait for the next job. */
   private readonly tinyTasks = new Map<number, TinyWork>();
@@ -38,7 +54,7 @@ export class SequentialMode implements ThreadMode {
     this.haltAt = this.ints.length - threadInts + ThreadInt.Halt;
   }
 
-  take(batch: RunMessage): void {
+  take(batch: Batch): void {
     this.batches.push(batch);
     if (!this.draining) void this.drain();
   }
@@ -64,8 +80,9 @@ export class SequentialMode implements ThreadMode {
     const { batches, runner, outbox, ints, haltAt } = this;
     while (batches.length > 0) {
       const batch = batches[0]!;
-      for (let i = Header; i < batch.length; i += Stride) {
-        const code = batch[i] as number;
+      const count = jobsOf(batch);
+      for (let n = 0; n < count; n++) {
+        const code = codeOf(batch, n);
         const key = keyOfJob(code);
         const slot = slotOfJob(code);
         // Finished results go out before a job starts, unless that job's task has proven tiny: a
@@ -84,7 +101,7 @@ export class SequentialMode implements ThreadMode {
         }
         // The main thread is deciding whether to end this thread: start nothing until it is done.
         if (Atomics.load(ints, haltAt) !== 0) await this.whileHalted();
-        const pending = runner.start(slot, key, batch[i + 1]);
+        const pending = runner.start(slot, key, inputOf(batch, n));
         if (pending !== undefined) {
           // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
           outbox.flushSoon();
@@ -109,11 +126,12 @@ export class ConcurrentMode implements ThreadMode {
     private readonly outbox: Outbox,
   ) {}
 
-  take(batch: RunMessage): void {
+  take(batch: Batch): void {
     const { runner, outbox } = this;
-    for (let i = Header; i < batch.length; i += Stride) {
-      const code = batch[i] as number;
-      const pending = runner.start(slotOfJob(code), keyOfJob(code), batch[i + 1]);
+    const count = jobsOf(batch);
+    for (let n = 0; n < count; n++) {
+      const code = codeOf(batch, n);
+      const pending = runner.start(slotOfJob(code), keyOfJob(code), inputOf(batch, n));
       if (pending !== undefined) void pending.then(outbox.flushSoon);
     }
     outbox.flushSoon();

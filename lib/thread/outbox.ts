@@ -10,6 +10,7 @@ import {
   outcomeCode,
   outcomeOf,
   type ResultsMessage,
+  type ResultsNumbersMessage,
   Stride,
   slotOfOutcome,
 } from '../wire/thread';
@@ -31,6 +32,18 @@ export function isTransfer(value: unknown): value is Transfer {
   return typeof value === 'object' && value !== null && transferMark in value;
 }
 
+/** A results message of numbers only, packed (numbers always clone). */
+function packNumbers(message: ResultsMessage): ResultsNumbersMessage {
+  const count = (message.length - Header) / Stride;
+  const codes = new Int32Array(count);
+  const values = new Float64Array(count);
+  for (let n = 0, at = Header; n < count; n++, at += Stride) {
+    codes[n] = message[at] as number;
+    values[n] = message[at + 1] as number;
+  }
+  return [Kind.ResultsNumbers, message[1], codes, values];
+}
+
 /**
  * Collects outcomes and sends them in one `results` message. If the batch cannot be cloned, each
  * outcome is sent alone so that only the unclonable ones fail, and the thread goes on.
@@ -39,6 +52,8 @@ export class Outbox {
   private message: ResultsMessage = [Kind.Results, 0];
   private transfers: (readonly Transferable[] | undefined)[] = [];
   private hasTransfers = false;
+  /** Every outcome is `Ok` with a number: the message goes packed (`ResultsNumbers`). */
+  private numbers = true;
   busyMs = 0;
   /** When the oldest unsent outcome was added (performance.now()), or -1. */
   since = -1;
@@ -138,6 +153,7 @@ export class Outbox {
     this.values++;
     this.message.push(outcomeCode(slot, outcome), value);
     this.transfers.push(transfer);
+    if (outcome !== Outcome.Ok || typeof value !== 'number' || transfer !== undefined) this.numbers = false;
   }
 
   /** Sends what the outbox holds at the end of this turn of the event loop. */
@@ -154,14 +170,19 @@ export class Outbox {
 
   flush(): void {
     if (this.message.length === Header) return;
-    const { message, transfers, hasTransfers } = this;
+    const { message, transfers, hasTransfers, numbers } = this;
     message[1] = this.busyMs;
     this.message = [Kind.Results, 0];
     this.transfers = [];
     this.hasTransfers = false;
+    this.numbers = true;
     this.busyMs = 0;
     this.since = -1;
     this.values = 0;
+    if (numbers && message.length > Header + Stride) {
+      this.port.postMessage(packNumbers(message));
+      return;
+    }
     postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.oneByOne);
   }
 

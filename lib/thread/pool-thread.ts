@@ -42,6 +42,7 @@ export class PoolThread {
   private readonly onMessage = (message: ToThread): void => {
     switch (message[0]) {
       case Kind.Run:
+      case Kind.RunNumbers:
         if (message[1] !== 0) for (const def of message[1]) this.loader.define(def);
         this.mode.take(message);
         break;

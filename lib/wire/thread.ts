@@ -141,6 +141,8 @@ export const Kind = {
   Results: 3,
   Close: 4,
   Abandon: 5,
+  RunNumbers: 6,
+  ResultsNumbers: 7,
 } as const;
 
 /** Elements before the first job of a `RunMessage` or the first outcome of a `ResultsMessage`. */
@@ -191,6 +193,18 @@ export function outcomeOf(code: number): Outcome {
 export type RunMessage = [kind: typeof Kind.Run, defs: TaskDefinition[] | 0, ...jobs: unknown[]];
 
 /**
+ * `[RunNumbers, defs, codes, inputs]`: a `run` message whose inputs are all numbers, packed into two
+ * Float64Arrays (`jobCode(slot, key)` and the input, by job): cloned as two blocks of memory rather
+ * than element by element, which is most of a tiny numeric job's cost of crossing.
+ */
+export type RunNumbersMessage = [
+  kind: typeof Kind.RunNumbers,
+  defs: TaskDefinition[] | 0,
+  codes: Float64Array,
+  inputs: Float64Array,
+];
+
+/**
  * `[Cancel, slot]`: fire `ctx.signal` of the job running in `slot`; `[Cancel, slot, timeoutMs]`:
  * the same because the job ran past its timeout (the signal's reason is a `TimeoutError`).
  */
@@ -208,7 +222,7 @@ export type CloseMessage = [kind: typeof Kind.Close];
  */
 export type AbandonMessage = [kind: typeof Kind.Abandon, slot: number];
 
-export type ToThread = RunMessage | CancelMessage | CloseMessage | AbandonMessage;
+export type ToThread = RunMessage | RunNumbersMessage | CancelMessage | CloseMessage | AbandonMessage;
 
 // ---- worker → main thread ----
 
@@ -222,4 +236,15 @@ export type ReadyMessage = [kind: typeof Kind.Ready];
  */
 export type ResultsMessage = [kind: typeof Kind.Results, busyMs: number, ...outcomes: unknown[]];
 
-export type FromThread = ReadyMessage | ResultsMessage;
+/**
+ * `[ResultsNumbers, busyMs, codes, values]`: a `results` message whose outcomes are all `Ok` with a
+ * number, packed: `outcomeCode(slot, Ok)` in an Int32Array, the values in a Float64Array.
+ */
+export type ResultsNumbersMessage = [
+  kind: typeof Kind.ResultsNumbers,
+  busyMs: number,
+  codes: Int32Array,
+  values: Float64Array,
+];
+
+export type FromThread = ReadyMessage | ResultsMessage | ResultsNumbersMessage;
