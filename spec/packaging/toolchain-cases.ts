@@ -42,5 +42,18 @@ export const bundlerCases: Record<string, Case> = {
   },
 };
 
+/** jest (babel-jest, ts-jest) and vitest, each running a folder's two test files. */
+export const testRunnerCases: Record<string, Case> = {
+  'jest, babel-jest': {
+    folder: 'jest',
+    commands: ['jest --config jest.babel.config.cjs --ci --runInBand --no-cache'],
+  },
+  'jest, ts-jest': {
+    folder: 'jest',
+    commands: ['jest --config jest.ts-jest.config.cjs --ci --runInBand --no-cache'],
+  },
+  vitest: { folder: 'vitest', commands: ['vitest run'] },
+};
+
 /** Every case of the tier. */
-export const toolchainCases: Record<string, Case> = { ...bundlerCases };
+export const toolchainCases: Record<string, Case> = { ...bundlerCases, ...testRunnerCases };
