@@ -55,5 +55,11 @@ export const testRunnerCases: Record<string, Case> = {
   vitest: { folder: 'vitest', commands: ['vitest run'] },
 };
 
+/** tsx and ts-node with TypeScript 6, each running a program. */
+export const runtimeCases: Record<string, Case> = {
+  tsx: { folder: 'tsx', commands: ['tsx main.ts'] },
+  'ts-node': { folder: 'ts-node', commands: ['node -r ts-node/register main.ts'] },
+};
+
 /** Every case of the tier. */
-export const toolchainCases: Record<string, Case> = { ...bundlerCases, ...testRunnerCases };
+export const toolchainCases: Record<string, Case> = { ...bundlerCases, ...testRunnerCases, ...runtimeCases };
