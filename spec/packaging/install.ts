@@ -1,7 +1,8 @@
 // One packed tarball and one npm install, shared by every packaging spec: rxthreads as npm would
 // publish it, installed into a new project under os.tmpdir() with rxjs and @types/node 20, plus a
 // sub-project with the newest @types/node. TypeScript tools (ts-node, tsx, typescript, nyc) are
-// linked from this repository rather than installed again.
+// linked from this repository rather than installed again. The toolchain tier installs the same
+// tarball once more, with its bundlers and test runners (toolchain-project.ts).
 
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 
 export const run = promisify(execFile);
 export const repo = join(__dirname, '..', '..');
-const versionOf = (name: string): string =>
+export const versionOf = (name: string): string =>
   JSON.parse(readFileSync(join(repo, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 export interface Consumer {
@@ -21,34 +22,59 @@ export interface Consumer {
   readonly files: string[];
 }
 
-const npmInstall = (cwd: string, packages: string[]) =>
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...packages], { cwd });
+export const npmInstall = (cwd: string, packages: string[], flags: string[] = []) =>
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...flags, ...packages], {
+    cwd,
+  });
 
+/** The tarball, packed once for every project that installs it. */
+export interface Packed {
+  /** Its absolute path. */
+  readonly tarball: string;
+  /** What it holds. */
+  readonly files: string[];
+}
+
+let packing: Promise<Packed> | undefined;
 let installing: Promise<Consumer> | undefined;
-let made: string | undefined;
+const made: string[] = [];
 
-async function install(): Promise<Consumer> {
+/** A new directory under os.tmpdir(), removed when mocha ends. */
+export function temporaryDirectory(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+async function pack(): Promise<Packed> {
   if (!existsSync(join(repo, 'dist', 'index.js'))) throw new Error('dist/ is not built: run npm run build');
-  const dir = mkdtempSync(join(tmpdir(), 'rxthreads-consumer-'));
-  made = dir;
+  const dir = temporaryDirectory('rxthreads-pack-');
   // --ignore-scripts: pack dist as built, rather than rebuild it under specs that are using it.
   const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: repo });
   const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
+  return { tarball: join(dir, packed.filename), files: packed.files.map((file) => file.path) };
+}
+
+/** The packed tarball, packed on first use. */
+export function packed(): Promise<Packed> {
+  packing ??= pack();
+  return packing;
+}
+
+async function install(): Promise<Consumer> {
+  const { tarball, files } = await packed();
+  const dir = temporaryDirectory('rxthreads-consumer-');
   cpSync(join(__dirname, 'consumer'), dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   writeFileSync(join(dir, 'types26', 'package.json'), JSON.stringify({ name: 'consumer-types26', private: true }));
   await Promise.all([
-    npmInstall(dir, [
-      join(dir, packed.filename),
-      `rxjs@${versionOf('rxjs')}`,
-      `@types/node@${versionOf('@types/node')}`,
-    ]),
+    npmInstall(dir, [tarball, `rxjs@${versionOf('rxjs')}`, `@types/node@${versionOf('@types/node')}`]),
     npmInstall(join(dir, 'types26'), ['@types/node@26']),
   ]);
   for (const tool of ['ts-node', 'tsx', 'typescript', 'nyc']) {
     symlinkSync(join(repo, 'node_modules', tool), join(dir, 'node_modules', tool), 'dir');
   }
-  return { dir, files: packed.files.map((file) => file.path) };
+  return { dir, files };
 }
 
 /** The consumer project, installed on first use. */
@@ -57,7 +83,7 @@ export function consumer(): Promise<Consumer> {
   return installing;
 }
 
-// The project goes when mocha ends, whichever spec used it last.
+// The projects go when mocha ends, whichever spec used them last.
 process.on('exit', () => {
-  if (made !== undefined) rmSync(made, { recursive: true, force: true });
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });

@@ -1,0 +1,3 @@
+export default function square(x: number): number {
+  return x * x;
+}
