@@ -102,7 +102,7 @@ const lines = [
   'Each one is a defect when broken; the specs above try them.',
   '',
   '0. **A task starts at most once per submission.** Every job has one life, owned by one place',
-  '   (`lib/job-states.ts`): queued → sent → started → finished → delivered (or cancelled, or failed).',
+  '   (`lib/engine/job-states.ts`): queued → sent → started → finished → delivered (or cancelled, or failed).',
   "   The thread writes `Started` in the slot's word in shared memory before a task starts and `Finished`",
   '   after it ends, so that knowledge survives `terminate()`; the main thread can take a job back only',
   '   while its word is `Pending`, by compare-and-swap. When a thread is ended (a timeout, a cancel past',
