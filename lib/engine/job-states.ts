@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import type { TaskDefinition } from '../task/definition';
 import { ClosedError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
@@ -264,6 +263,11 @@ function closedError(owner: string, state: 'closing' | 'terminating' | 'ended'):
 /** Names a job's task for an error message about it: `task hash.js#sha256 (input #3)`. */
 export function describeJob(job: Job): string {
   return `task ${taskName(job.def)}${job.tag >= 0 ? ` (input #${job.tag})` : ''}`;
+}
+
+/** The last part of a module's path or URL. */
+function basename(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
 }
 
 function taskName(def: TaskDefinition): string {

@@ -1,5 +1,6 @@
 import { epochNow } from '../util/clock';
 import { WorkerCrashedError } from '../util/errors';
+import { unrefTimer } from '../util/timers';
 import type { Job, JobThread } from './job';
 import { crashedBy, type JobStates, overranGrace } from './job-states';
 import type { Metrics } from './metrics';
@@ -55,7 +56,7 @@ export class Losses {
       this.engine.threadSet.replaceLost();
       this.engine.moveOn();
     }, options.cancelGraceMs);
-    timer.unref();
+    unrefTimer(timer);
   }
 
   /** A thread exited: a crash unless it was asked to stop. */

@@ -1,3 +1,4 @@
+import { unrefTimer } from '../util/timers';
 import type { Group, Job, JobThread } from './job';
 import type { JobStates } from './job-states';
 import type { EngineOptions } from './options';
@@ -110,7 +111,7 @@ export class Scheduler {
         this.stealFromStalled();
         this.dispatch();
       }, Math.ceil(soonest));
-      this.stealTimer.unref(); // the threads holding jobs hold the process
+      unrefTimer(this.stealTimer); // the threads holding jobs hold the process
     }
   }
 

@@ -1,6 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { Coalesced } from '../util/coalesced';
 import type { SerializationError } from '../util/errors';
+import { unrefTimer } from '../util/timers';
 import {
   type AbandonMessage,
   type CloseMessage,
@@ -191,7 +192,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     this.thread.ref();
     this.thread.postMessage([Kind.Close] satisfies CloseMessage);
     this.closeTimer = setTimeout(() => this.thread.terminate(), graceMs);
-    this.closeTimer.unref(); // the thread itself holds the process meanwhile
+    unrefTimer(this.closeTimer); // the thread itself holds the process meanwhile
   }
 
   /**

@@ -1,4 +1,5 @@
 import { epochNow } from '../util/clock';
+import { unrefTimer } from '../util/timers';
 import { Slot } from '../wire/thread';
 import type { Job } from './job';
 
@@ -37,7 +38,7 @@ export function watchTimeout(job: Job, expire: (job: Job) => void): void {
       },
       Math.max(0, Math.ceil(left)),
     );
-    timer.unref();
+    unrefTimer(timer);
   };
   check();
 }

@@ -1,4 +1,5 @@
 import type { ThreadEngine } from '../engine/engine';
+import { warn } from '../engine/local/platform';
 
 let warned = false;
 
@@ -8,7 +9,7 @@ const registry = new FinalizationRegistry<{ readonly executor: ThreadEngine; rea
   ({ executor, kind }) => {
     if (warned || !executor.isOpen || executor.threads.length === 0) return;
     warned = true;
-    process.emitWarning(
+    warn(
       `A ${kind} with ${executor.threads.length} live thread(s) was garbage-collected without close(): ` +
         'its threads stay alive until the process exits. Call close() (or use `await using`) when done with it, ' +
         'or share one pool (defaultPool()).',

@@ -1,7 +1,7 @@
-import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ThreadEngine } from '../engine/engine';
 import type { Group } from '../engine/job';
+import { defaultThreadCount } from '../engine/local/platform';
 import type { WorkerSpawnOptions } from '../engine/local/worker-options';
 import type { ThreadPoolStats } from '../engine/metrics';
 import type { TaskLike } from '../task/task';
@@ -22,7 +22,7 @@ export type { ThreadPoolStats };
  * ```
  */
 export interface ThreadPoolOptions extends WorkerSpawnOptions {
-  /** Threads in the pool. @default os.availableParallelism() */
+  /** Threads in the pool. @default os.availableParallelism() (in a browser: navigator.hardwareConcurrency - 1, at least 1) */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
   maxQueue?: number;
@@ -63,7 +63,7 @@ export class ThreadPool extends ThreadOwner {
 
   constructor(options: ThreadPoolOptions = {}) {
     checkOptions('ThreadPool', threadPoolTable, options);
-    const size = options.size ?? availableParallelism();
+    const size = options.size ?? defaultThreadCount();
     const executor = threadEngine(
       options,
       { size, mode: 'sequential', slotCount: 1024, replaceCrashed: true },

@@ -1,5 +1,5 @@
-import type { MessagePort } from 'node:worker_threads';
-import { type Transferable, transferList } from '../task/context';
+import type { PlatformPort } from '../engine/platform';
+import type { Transferable } from '../task/context';
 import { Coalesced } from '../util/coalesced';
 import { SerializationError } from '../util/errors';
 import { Queue } from '../util/queue';
@@ -38,7 +38,7 @@ export class StageSender<I> {
   private sourceEnd: StageToThread | undefined;
 
   constructor(
-    private readonly port: MessagePort,
+    private readonly port: PlatformPort,
     private readonly counters: Int32Array,
     private readonly host: SenderHost<I>,
   ) {}
@@ -129,7 +129,7 @@ export class StageSender<I> {
     this.batch = [StageKind.Next];
     this.batchTransfers = [];
     try {
-      this.port.postMessage(message, transferList(transfers));
+      this.port.postMessage(message, transfers);
       this.sent += message.length - 1;
     } catch (error) {
       const reason = describeUnclonable('value', message.slice(1), error);

@@ -1,12 +1,12 @@
-import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { config, type Observable, Subject, type Subscriber, takeUntil } from 'rxjs';
-import { spawnThread, tsNodeInit } from '../engine/local/platform';
-import type { PlatformThread } from '../engine/platform';
+import { canBlockCaller, messageChannel, receiveNow, spawnThread, tsNodeInit } from '../engine/local/platform';
+import type { PlatformPort, PlatformThread } from '../engine/platform';
 import { cancelCloseGraceMs } from '../engine/port';
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import type { Ending } from '../util/ending';
 import { QueueFullError, SerializationError, WorkerCrashedError } from '../util/errors';
+import { unrefTimer } from '../util/timers';
 import { rebuildError, taskErrorFrom, toWire, type WireError } from '../wire/errors';
 import {
   StageCounter,
@@ -44,7 +44,7 @@ function reportUnhandled(error: unknown): void {
  */
 export class StageRun<I> {
   private readonly thread: PlatformThread;
-  private readonly port: MessagePort;
+  private readonly port: PlatformPort;
   private readonly counters: Int32Array;
   private readonly sender: StageSender<I>;
   /** Set once the outcome is known; emitted after the thread exits. */
@@ -64,7 +64,7 @@ export class StageRun<I> {
     const run = this;
     const sab = new SharedArrayBuffer(stageCounters * Int32Array.BYTES_PER_ELEMENT);
     this.counters = new Int32Array(sab);
-    const { port1, port2 } = new MessageChannel();
+    const { local: port1, remote: port2 } = messageChannel();
     this.port = port1;
     this.sender = new StageSender(port1, this.counters, {
       bufferSize: options.bufferSize,
@@ -86,7 +86,7 @@ export class StageRun<I> {
         exit: (code) => this.onExit(code),
       },
     );
-    this.port.on('message', (message: StageFromThread) => this.receive(message));
+    this.port.on('message', (message) => this.receive(message as StageFromThread));
   }
 
   /**
@@ -127,8 +127,9 @@ export class StageRun<I> {
       return;
     }
     // 'block' never waits on a stage that has not started: it might never start (an await that
-    // never settles), and nothing could end the wait while it holds the caller's loop.
-    if (overflow === 'buffer' || Atomics.load(this.counters, StageCounter.Started) === 0) {
+    // never settles), and nothing could end the wait while it holds the caller's loop. Where the
+    // caller may not block (a page's main thread), it buffers.
+    if (overflow === 'buffer' || !canBlockCaller || Atomics.load(this.counters, StageCounter.Started) === 0) {
       sender.hold(value);
       return;
     }
@@ -176,9 +177,9 @@ export class StageRun<I> {
 
   /** Takes the thread's messages off the port now, without a turn of the event loop. */
   private drain(): void {
-    for (let received = receiveMessageOnPort(this.port); received !== undefined; ) {
+    for (let received = receiveNow(this.port); received !== undefined; ) {
       this.receive(received.message as StageFromThread);
-      received = receiveMessageOnPort(this.port);
+      received = receiveNow(this.port);
     }
   }
 
@@ -250,7 +251,7 @@ export class StageRun<I> {
       graceMs = Atomics.load(this.counters, StageCounter.Started) === 0 ? 0 : Math.min(graceMs, cancelCloseGraceMs);
     }
     this.graceTimer = setTimeout(() => this.thread.terminate(), graceMs);
-    this.graceTimer.unref();
+    unrefTimer(this.graceTimer);
   }
 
   /** The done future: the outcome goes downstream only once the thread has exited. */

@@ -1,5 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { ThreadEngine } from '../engine/engine';
+import { checkSpawnOptions, slotsPerThread } from '../engine/local/platform';
 import { checkResourceLimits } from '../engine/local/resource-limits';
 import { type WorkerSpawnOptions, workerSpawnOptions } from '../engine/local/worker-options';
 import type { EngineOptions } from '../engine/options';
@@ -19,7 +20,7 @@ export const threadOwnerTable: OptionTable<ThreadOwnerOptions> = {
   cancelGraceMs: is.nonNegative,
   closeGraceMs: is.nonNegative,
   resourceLimits: ((_, value) => checkResourceLimits(value)) as OptionCheck,
-  // Checked together (and as Node checks them) when the engine is made: workerSpawnOptions.
+  // Checked together (and as the platform will) when the engine is made: workerSpawnOptions, checkSpawnOptions.
   env: is.checkedElsewhere,
   execArgv: is.checkedElsewhere,
   argv: is.checkedElsewhere,
@@ -33,11 +34,12 @@ export function threadEngine(
 ): ThreadEngine {
   return new ThreadEngine({
     ...shape,
+    slotCount: slotsPerThread(shape.slotCount, shape.mode),
     owner: options.name === undefined ? kind : `${kind} "${options.name}"`,
     cancelGraceMs: options.cancelGraceMs ?? 100,
     closeGraceMs: options.closeGraceMs ?? 5000,
     resourceLimits: options.resourceLimits,
     name: options.name,
-    worker: workerSpawnOptions(options),
+    worker: checkSpawnOptions(workerSpawnOptions(options), options.resourceLimits),
   });
 }

@@ -1,17 +1,21 @@
-import { basename, dirname, join, sep } from 'node:path';
 import { type MonoTypeOperatorFunction, tap } from 'rxjs';
 import { TaskError } from './errors';
 
 // This package's own files, not the caller: dist/ when installed, and the sources that the source
 // maps of dist/ point to (a stack mapped by --enable-source-maps or ts-node names those).
-// In the ES module build (dist/esm, for bundlers) there is no `__dirname`: its frames are known by
-// their folder; in an app bundled into one file, nothing tells rxthreads' frames from the app's.
-const parent = typeof __dirname === 'string' ? dirname(join(__dirname, '..')) : undefined;
-const packageRoot = parent === undefined || basename(parent) !== 'dist' ? parent : dirname(parent);
+// In the ES module builds (dist/esm and dist/browser, for bundlers) there is no `__dirname`: their
+// frames are known by their folder; in an app bundled into one file, nothing tells rxthreads'
+// frames from the app's. (Paths are taken apart by hand: the browser build imports no node: module.)
+const here = typeof __dirname === 'string' ? __dirname : undefined;
+const sep = here?.includes('\\') && !here.includes('/') ? '\\' : '/';
+/** The folder `dir` is in (`dir` holds no trailing separator). */
+const dirname = (dir: string): string => dir.slice(0, Math.max(dir.lastIndexOf(sep), 0)) || sep;
+const parent = here === undefined ? undefined : dirname(dirname(here));
+const packageRoot = parent === undefined || !parent.endsWith(`${sep}dist`) ? parent : dirname(parent);
 const ownDirs =
   packageRoot === undefined
-    ? [`${sep}rxthreads${sep}dist${sep}esm${sep}`]
-    : [join(packageRoot, 'dist'), packageRoot].flatMap((root) =>
+    ? ['esm', 'browser'].map((build) => `/rxthreads/dist/${build}/`)
+    : [`${packageRoot}${sep}dist`, packageRoot].flatMap((root) =>
         ['lib', 'operators', 'index.', 'worker.', 'esm'].map((name) => root + sep + name),
       );
 
@@ -28,7 +32,9 @@ export interface CallerSite {
 
 export function callerSite(): CallerSite {
   const site: CallerSite = {};
-  Error.captureStackTrace(site, callerSite);
+  if (typeof Error.captureStackTrace === 'function') Error.captureStackTrace(site, callerSite);
+  // Engines without it (not V8): every frame, under a first line for the one V8 puts there.
+  else return { stack: `\n${new Error().stack ?? ''}` };
   return site;
 }
 

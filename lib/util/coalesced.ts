@@ -13,7 +13,9 @@ export class Coalesced {
   request(): void {
     if (this.pending) return;
     this.pending = true;
-    this.defer(this.fire);
+    // Called on its own, not as a method: a browser's queueMicrotask refuses any other `this`.
+    const defer = this.defer;
+    defer(this.fire);
   }
 
   private readonly fire = (): void => {

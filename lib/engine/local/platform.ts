@@ -1,10 +1,21 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { type Worker, type WorkerOptions, Worker as WorkerThread } from 'node:worker_threads';
+import {
+  MessageChannel,
+  type MessagePort,
+  type ResourceLimits,
+  receiveMessageOnPort,
+  type Worker,
+  type WorkerOptions,
+  Worker as WorkerThread,
+} from 'node:worker_threads';
 import { transferList } from '../../task/context';
-import type { ThreadInit } from '../../wire/thread';
-import type { PlatformThread, ThreadListener, ThreadStart } from '../platform';
+import { optionError } from '../../util/options';
+import type { RunMode, ThreadInit } from '../../wire/thread';
+import type { PlatformChannel, PlatformPort, PlatformThread, ThreadListener, ThreadStart } from '../platform';
 import { embeddedScripts } from './scripts';
+import type { WorkerSpawnOptions } from './worker-options';
 
 /** Script files known to be there, so that each is looked for once. */
 const found = new Set<string>();
@@ -119,3 +130,59 @@ function startWorker(filename: string, options: WorkerOptions): Worker {
   }
   return new WorkerThread(filename, options);
 }
+
+/** A pool's size when none is given: one thread per core the process may use. */
+export function defaultThreadCount(): number {
+  return availableParallelism();
+}
+
+/** A message channel for a stage thread: Node's ports already have the methods of {@link PlatformPort}. */
+export function messageChannel(): PlatformChannel {
+  const { port1, port2 } = new MessageChannel();
+  return { local: port1 as unknown as PlatformPort, remote: port2 };
+}
+
+/** A message already waiting on `port`, taken without a turn of the event loop. */
+export function receiveNow(port: PlatformPort): { readonly message: unknown } | undefined {
+  return receiveMessageOnPort(port as unknown as MessagePort);
+}
+
+/** Slots per thread: as many as the owner asks for (threads share memory with the caller). */
+export function slotsPerThread(slots: number, _mode: RunMode): number {
+  return slots;
+}
+
+/** The caller's thread may block on `Atomics.wait` (`inThread`'s `overflow: 'block'`). */
+export const canBlockCaller = true;
+
+/** A warning for the developer: Node's process warning, which `--no-warnings` and listeners see. */
+export function warn(message: string, options: { readonly type: string; readonly code: string }): void {
+  process.emitWarning(message, options);
+}
+
+/**
+ * Checks the options as Node will when each thread starts, without starting one: Node checks
+ * `execArgv` (and the rest) while it makes a Worker, before it clones `workerData`, which fails
+ * here on purpose (a symbol), so no thread runs and no preload is loaded. A flag Node refuses in a
+ * thread is a `TypeError` now, rather than a failure of every thread later.
+ */
+export function checkSpawnOptions(
+  spawn: WorkerSpawnOptions,
+  resourceLimits: ResourceLimits | undefined,
+): WorkerSpawnOptions {
+  if (spawn.execArgv === undefined || spawn.execArgv.length === 0) return spawn;
+  try {
+    new WorkerThread('', { eval: true, ...spawn, ...(resourceLimits && { resourceLimits }), workerData: probeData });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return spawn;
+    const refused = /flags: (.*)$/.exec((error as Error).message)?.[1] ?? spawn.execArgv.join(' ');
+    const hint = /--max-old-space-size|--max-semi-space-size|--stack-size/.test(refused)
+      ? ' (set heap and stack sizes with `resourceLimits`)'
+      : '';
+    const typeError = optionError('execArgv', 'flags Node accepts in a worker thread', refused);
+    throw new TypeError(`${typeError.message}${hint}`, { cause: error });
+  }
+  return spawn;
+}
+
+const probeData = Symbol('rxthreads: not cloneable, so the probe never starts a thread');

@@ -1,4 +1,7 @@
-import { type ResourceLimits, SHARE_ENV, Worker } from 'node:worker_threads';
+// Used as a type only, so no build imports it at run time (a browser has no node: module); kept a plain
+// import so that the declarations (and the API report) name it as before.
+// biome-ignore lint/style/useImportType: see above
+import { SHARE_ENV } from 'node:worker_threads';
 import { checkObject, optionError } from '../../util/options';
 
 /**
@@ -34,15 +37,16 @@ function checkStrings(name: string, value: unknown): void {
   }
 }
 
+/** `worker_threads.SHARE_ENV`, which Node registers under this name (a value no browser build may import). */
+const shareEnv: typeof SHARE_ENV = Symbol.for('nodejs.worker_threads.SHARE_ENV') as typeof SHARE_ENV;
+
 /**
- * Checks {@link WorkerSpawnOptions} (with the owner's `resourceLimits`, already checked) as far as
- * Node would when a thread starts; returns the fields a `Worker` takes, copied.
+ * Checks the form of {@link WorkerSpawnOptions}; returns the fields a `Worker` takes, copied. The
+ * platform then checks them as it will when a thread starts (`checkSpawnOptions`).
  */
-export function workerSpawnOptions(
-  options: WorkerSpawnOptions & { resourceLimits?: ResourceLimits },
-): WorkerSpawnOptions {
+export function workerSpawnOptions(options: WorkerSpawnOptions): WorkerSpawnOptions {
   const { env, execArgv, argv } = options;
-  if (env !== SHARE_ENV) {
+  if (env !== shareEnv) {
     checkObject('env', env);
     if (env !== undefined) {
       for (const [key, value] of Object.entries(env)) {
@@ -52,34 +56,11 @@ export function workerSpawnOptions(
   }
   checkStrings('execArgv', execArgv);
   checkStrings('argv', argv);
-  const spawn: WorkerSpawnOptions = {
-    ...(env !== undefined && { env: env === SHARE_ENV ? SHARE_ENV : { ...env } }),
+  return {
+    ...(env !== undefined && {
+      env: env === shareEnv ? shareEnv : { ...(env as Record<string, string | undefined>) },
+    }),
     ...(execArgv !== undefined && { execArgv: [...execArgv] }),
     ...(argv !== undefined && { argv: [...argv] }),
   };
-  probeWorkerOptions(spawn, options.resourceLimits);
-  return spawn;
 }
-
-/**
- * Checks the options as Node will when each thread starts, without starting one: Node checks
- * `execArgv` (and the rest) while it makes a Worker, before it clones `workerData`, which fails
- * here on purpose (a symbol), so no thread runs and no preload is loaded. A flag Node refuses in a
- * thread is a `TypeError` now, rather than a failure of every thread later.
- */
-function probeWorkerOptions(spawn: WorkerSpawnOptions, resourceLimits: ResourceLimits | undefined): void {
-  if (spawn.execArgv === undefined || spawn.execArgv.length === 0) return;
-  try {
-    new Worker('', { eval: true, ...spawn, ...(resourceLimits && { resourceLimits }), workerData: probeData });
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return;
-    const refused = /flags: (.*)$/.exec((error as Error).message)?.[1] ?? spawn.execArgv.join(' ');
-    const hint = /--max-old-space-size|--max-semi-space-size|--stack-size/.test(refused)
-      ? ' (set heap and stack sizes with `resourceLimits`)'
-      : '';
-    const typeError = optionError('execArgv', 'flags Node accepts in a worker thread', refused);
-    throw new TypeError(`${typeError.message}${hint}`, { cause: error });
-  }
-}
-
-const probeData = Symbol('rxthreads: not cloneable, so the probe never starts a thread');
