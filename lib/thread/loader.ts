@@ -59,7 +59,7 @@ export class TaskLoader {
     if (def === undefined) throw new LoadError(`Unknown task ${key}`);
     if (def.kind === 'inline') return compileInline(def.source);
     if (def.kind === 'named') throw new LoadError(`The task named "${def.name}" runs only on a RemotePool`);
-    if (!existsSync(def.path)) {
+    if (!isUrl(def.path) && !existsSync(def.path)) {
       const named = def.asked === undefined ? '' : ` (named as ${def.asked}, which is not there either)`;
       const from = def.from === undefined ? '' : ` (moduleTask called at ${def.from})`;
       throw new LoadError(`Task module file not found: ${def.path}${named}${from}`);
@@ -99,9 +99,9 @@ export class TaskLoader {
     try {
       const importFile = async (): Promise<Record<string, unknown>> => {
         await this.typeScript.prepareImport(path);
-        return await importModule(pathToFileURL(path).href);
+        return await importModule(isUrl(path) ? path : pathToFileURL(path).href);
       };
-      if (ext === '.mjs' || ext === '.mts') return await importFile();
+      if (ext === '.mjs' || ext === '.mts' || isUrl(path)) return await importFile();
       this.typeScript.prepareRequire(path);
       try {
         return require(path) as Record<string, unknown>;
@@ -122,6 +122,14 @@ export class TaskLoader {
       });
     }
   }
+}
+
+/**
+ * A module named by its URL (in a browser, where module tasks are URLs) rather than by a file's
+ * path (which on Windows starts with a one-letter drive, never a scheme): it is imported as it is.
+ */
+function isUrl(path: string): boolean {
+  return /^[a-z][a-z\d+.-]+:/i.test(path);
 }
 
 /** "its exports are `a`, `b`", as far as they can be seen, for a missing-export error. */

@@ -1,0 +1,371 @@
+/**
+ * The fallback for a page that is not cross-origin isolated, where no memory can be shared with a
+ * thread: each side holds its own copy of a thread's words (slot states, slot fields, times,
+ * histograms; a stage's counters), and messages keep them in step. A `MainMirror` sits in the
+ * main thread's `PlatformThread`, a `ThreadMirror` in the worker (`thread-host.ts`).
+ *
+ * What goes where, and the one rule that makes it sound:
+ * - **A job sent is a job started.** The main thread cannot see a thread swap a slot from
+ *   `Pending` to `Started`, so it never gives a thread a job ahead of time (a pool's threads hold
+ *   one job each: `slotsPerThread`), and an event-loop thread starts every job as it arrives. Once
+ *   a `run` message is posted, the main thread's copy of each of its slots says `Started`. A cancel
+ *   is then always the cancel of a running job: a `cancel` message, which fires `ctx.signal` and
+ *   sets `ctx.aborted` when the thread receives it; a job that does not stop within
+ *   `cancelGraceMs` has its thread replaced (a pool) or is abandoned (an event-loop thread), as on
+ *   Node.
+ * - Main → thread: with each `run` message, the fields `SlotTable.prepare` wrote for its slots;
+ *   a streaming job's credit as it is granted (`Atomics.add`, sent as a difference); a stage's
+ *   `Aborted` flag.
+ * - Thread → main: with each `results` message, the start and credit-wait times of its slots, the
+ *   thread's busy time and what its histograms recorded; a streaming job's wait for credit as it
+ *   begins (its timeout does not count the wait); a stage's counters as they change.
+ *
+ * Messages of the engine pass through unchanged, or wrapped as `[syncTag, words, message]`; a
+ * message of words alone is `[syncTag, words]`. `words` are triples `[field, index, value]`.
+ */
+import { epochNow } from '../../../util/clock';
+import {
+  Header,
+  Kind,
+  Slot,
+  SlotInt,
+  SlotTime,
+  Stride,
+  slotInts,
+  slotOfJob,
+  slotOfOutcome,
+  slotTimes,
+  type ThreadInit,
+  threadTimes,
+} from '../../../wire/thread';
+import { hookBuffer, realAtomics, wake } from './shared-memory';
+
+/** First element of a message that carries words (engine messages start with a kind ≥ 0). */
+export const syncTag = -1;
+
+/** Which array a word is in. */
+const Field = {
+  State: 0,
+  Int: 1,
+  /** A difference to add (credit). */
+  IntAdd: 2,
+  Time: 3,
+  RunTime: 4,
+  WaitTime: 5,
+  Counter: 6,
+} as const;
+
+interface StageData {
+  readonly counters: ArrayBufferLike;
+}
+
+/** The typed arrays over one thread's words, as either side holds them. */
+class Words {
+  readonly states?: Int32Array;
+  readonly ints?: Int32Array;
+  readonly times?: Float64Array;
+  readonly runTime?: Float64Array;
+  readonly waitTime?: Float64Array;
+  readonly counters?: Int32Array;
+
+  constructor(data: unknown) {
+    const pool = data as Partial<ThreadInit>;
+    if (pool.states !== undefined && pool.ints !== undefined && pool.times !== undefined) {
+      this.states = new Int32Array(pool.states);
+      this.ints = new Int32Array(pool.ints);
+      this.times = new Float64Array(pool.times);
+      if (pool.runTime !== undefined) this.runTime = new Float64Array(pool.runTime);
+      if (pool.waitTime !== undefined) this.waitTime = new Float64Array(pool.waitTime);
+    }
+    const stage = data as Partial<StageData>;
+    if (stage.counters !== undefined) this.counters = new Int32Array(stage.counters);
+  }
+
+  get slotCount(): number {
+    return this.states?.length ?? 0;
+  }
+
+  /** Applies words from the other side; wakes whoever waits on a word that changed. */
+  apply(words: readonly number[]): void {
+    for (let i = 0; i < words.length; i += 3) {
+      const field = words[i]!;
+      const index = words[i + 1]!;
+      const value = words[i + 2]!;
+      switch (field) {
+        case Field.State:
+          realAtomics.store(this.states!, index, value);
+          wake(this.states!, index);
+          break;
+        case Field.Int:
+          realAtomics.store(this.ints!, index, value);
+          wake(this.ints!, index);
+          break;
+        case Field.IntAdd:
+          realAtomics.add(this.ints!, index, value);
+          wake(this.ints!, index);
+          break;
+        case Field.Time:
+          this.times![index] = value;
+          break;
+        case Field.RunTime:
+          this.runTime![index] = value;
+          break;
+        case Field.WaitTime:
+          this.waitTime![index] = value;
+          break;
+        case Field.Counter:
+          realAtomics.store(this.counters!, index, value);
+          wake(this.counters!, index);
+          break;
+      }
+    }
+  }
+}
+
+/** Whether a thread's data (its `workerData`) holds memory that is not shared: then it needs a mirror. */
+export function needsMirror(data: unknown): boolean {
+  const buffer = (data as Partial<ThreadInit>).states ?? (data as Partial<StageData>).counters;
+  const Shared = (globalThis as { SharedArrayBuffer?: SharedArrayBufferConstructor }).SharedArrayBuffer;
+  return buffer !== undefined && !(typeof Shared === 'function' && buffer instanceof Shared);
+}
+
+/** Collects words to send, and sends them at the end of the turn unless a message takes them first. */
+class Outgoing {
+  private words: number[] = [];
+  private scheduled = false;
+
+  constructor(private readonly post: (message: unknown) => void) {}
+
+  push(field: number, index: number, value: number): void {
+    this.words.push(field, index, value);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /** The words not sent yet, taken (to go with a message). */
+  take(): number[] {
+    const words = this.words;
+    this.words = [];
+    return words;
+  }
+
+  flush(): void {
+    if (this.words.length > 0) this.post([syncTag, this.take()]);
+  }
+}
+
+/** The main thread's side of a thread whose memory is not shared. */
+export class MainMirror {
+  private readonly words: Words;
+  private readonly out: Outgoing;
+  /** Per slot: the credit the thread has been told of. */
+  private readonly credit: Int32Array;
+  private ready = false;
+  /** Slots marked started before the thread's loop ran: their start is its `Ready`. */
+  private early: number[] = [];
+
+  constructor(
+    data: unknown,
+    private readonly post: (message: unknown, transfer?: readonly unknown[]) => void,
+  ) {
+    this.words = new Words(data);
+    this.out = new Outgoing((message) => post(message));
+    this.credit = new Int32Array(this.words.slotCount);
+    const { ints, counters } = this.words;
+    if (ints !== undefined) hookBuffer(ints.buffer, { changed: (index) => this.intChanged(index) });
+    if (counters !== undefined) {
+      hookBuffer(counters.buffer, {
+        changed: (index) => this.out.push(Field.Counter, index, realAtomics.load(counters, index)),
+      });
+    }
+  }
+
+  /** Posts a message of the engine, with the words it needs; a `run` message's slots turn `Started`. */
+  postMessage(message: unknown, transfer?: readonly unknown[]): void {
+    const words = this.out.take();
+    const run = Array.isArray(message) && message[0] === Kind.Run;
+    if (run) this.runWords(message, words);
+    try {
+      this.post(words.length > 0 ? [syncTag, words, message] : message, transfer);
+    } catch (error) {
+      // Nothing was sent: the words go with the next message.
+      for (let i = 0; i < words.length; i += 3) {
+        if (words[i] !== Field.State) this.out.push(words[i]!, words[i + 1]!, words[i + 2]!);
+      }
+      throw error;
+    }
+    if (run) this.started(message);
+  }
+
+  /** A message from the thread: its words applied; returns the engine's message, if there is one. */
+  received(data: unknown): unknown {
+    let message = data;
+    if (Array.isArray(data) && data[0] === syncTag) {
+      this.words.apply(data[1] as number[]);
+      message = data[2];
+    }
+    if (Array.isArray(message) && message[0] === Kind.Ready && !this.ready) {
+      this.ready = true;
+      const { states, times } = this.words;
+      const now = epochNow();
+      for (const slot of this.early) {
+        const state = realAtomics.load(states!, slot);
+        if (state === Slot.Started || state === Slot.Aborted) times![slot * slotTimes + SlotTime.StartedAt] = now;
+      }
+      this.early = [];
+    }
+    return message;
+  }
+
+  private runWords(message: unknown[], words: number[]): void {
+    const { states, ints, times } = this.words;
+    if (states === undefined || ints === undefined || times === undefined) return;
+    for (let i = Header; i < message.length; i += Stride) {
+      const slot = slotOfJob(message[i] as number);
+      const at = slot * slotInts;
+      const timesAt = slot * slotTimes;
+      words.push(Field.State, slot, realAtomics.load(states, slot));
+      words.push(Field.Int, at + SlotInt.Watched, ints[at + SlotInt.Watched]!);
+      words.push(Field.Int, at + SlotInt.Streams, ints[at + SlotInt.Streams]!);
+      const credit = realAtomics.load(ints, at + SlotInt.Credit);
+      this.credit[slot] = credit;
+      words.push(Field.Int, at + SlotInt.Credit, credit);
+      words.push(Field.Time, timesAt + SlotTime.SubmittedAt, times[timesAt + SlotTime.SubmittedAt]!);
+      words.push(Field.Time, timesAt + SlotTime.PausedMs, times[timesAt + SlotTime.PausedMs]!);
+      words.push(Field.Time, timesAt + SlotTime.PausedSince, times[timesAt + SlotTime.PausedSince]!);
+    }
+  }
+
+  /** The jobs of a posted `run` message will start as it arrives: their slots say so here. */
+  private started(message: unknown[]): void {
+    const { states, times } = this.words;
+    if (states === undefined || times === undefined) return;
+    const now = epochNow();
+    for (let i = Header; i < message.length; i += Stride) {
+      const slot = slotOfJob(message[i] as number);
+      if (realAtomics.compareExchange(states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) continue;
+      times[slot * slotTimes + SlotTime.StartedAt] = now;
+      if (!this.ready) this.early.push(slot);
+      wake(states, slot); // a timeout waits for the start
+    }
+  }
+
+  /** An int word changed here: a streaming job's credit goes to the thread as a difference. */
+  private intChanged(index: number): void {
+    const slot = Math.floor(index / slotInts);
+    if (slot >= this.words.slotCount || index % slotInts !== SlotInt.Credit) return;
+    const now = realAtomics.load(this.words.ints!, index);
+    const difference = now - this.credit[slot]!;
+    if (difference === 0) return;
+    this.credit[slot] = now;
+    this.out.push(Field.IntAdd, index, difference);
+  }
+}
+
+/** The worker's side of its words, when its memory is not shared with the main thread. */
+export class ThreadMirror {
+  private readonly words: Words;
+  private readonly out: Outgoing;
+  /** What the main thread was last told of each histogram. */
+  private readonly told: { runTime?: Float64Array; waitTime?: Float64Array } = {};
+
+  constructor(
+    data: unknown,
+    private readonly post: (message: unknown, transfer?: readonly unknown[]) => void,
+  ) {
+    this.words = new Words(data);
+    this.out = new Outgoing((message) => post(message));
+    const { ints, counters, runTime, waitTime } = this.words;
+    if (runTime !== undefined) this.told.runTime = new Float64Array(runTime.length);
+    if (waitTime !== undefined) this.told.waitTime = new Float64Array(waitTime.length);
+    if (ints !== undefined) {
+      // A streaming job is about to wait for credit: the main thread hears of it now, so that its
+      // timeout does not count the wait (the thread wrote PausedSince just before).
+      hookBuffer(ints.buffer, {
+        waiting: (index) => {
+          const slot = Math.floor(index / slotInts);
+          if (slot >= this.words.slotCount || index % slotInts !== SlotInt.Credit) return;
+          const words = this.out.take();
+          this.slotTimes(slot, words);
+          this.post([syncTag, words]);
+        },
+      });
+    }
+    if (counters !== undefined) {
+      hookBuffer(counters.buffer, {
+        changed: (index) => this.out.push(Field.Counter, index, realAtomics.load(counters, index)),
+      });
+    }
+  }
+
+  /**
+   * A message from the main thread: its words applied, and what the shared words would have said
+   * (a cancel turns a running slot `Aborted`). Returns the engine's message, or undefined if there
+   * is none for the thread (words alone, or an abandon that came after the job finished).
+   */
+  received(data: unknown): unknown {
+    let message = data;
+    if (Array.isArray(data) && data[0] === syncTag) {
+      this.words.apply(data[1] as number[]);
+      message = data[2];
+    }
+    const states = this.words.states;
+    if (!Array.isArray(message) || states === undefined) return message;
+    if (message[0] === Kind.Cancel) {
+      realAtomics.compareExchange(states, message[1] as number, Slot.Started, Slot.Aborted);
+    } else if (message[0] === Kind.Abandon) {
+      // The job finished meanwhile, and its outcome is on its way: that outcome frees the slot.
+      const slot = message[1] as number;
+      if (realAtomics.compareExchange(states, slot, Slot.Aborted, Slot.Abandoned) !== Slot.Aborted) return undefined;
+    }
+    return message;
+  }
+
+  /** Posts a message of the thread, with the words the main thread reads. */
+  postMessage(message: unknown, transfer?: readonly unknown[]): void {
+    const words = this.out.take();
+    if (Array.isArray(message) && message[0] === Kind.Results && this.words.times !== undefined) {
+      for (let i = Header; i < message.length; i += Stride) this.slotTimes(slotOfOutcome(message[i] as number), words);
+      const times = this.words.times;
+      for (let at = times.length - threadTimes; at < times.length; at++) words.push(Field.Time, at, times[at]!);
+      this.histogram(this.words.runTime, this.told.runTime, Field.RunTime, words);
+      this.histogram(this.words.waitTime, this.told.waitTime, Field.WaitTime, words);
+    }
+    this.post(words.length > 0 ? [syncTag, words, message] : message, transfer);
+  }
+
+  /** Sends the words not sent yet now (the thread is exiting). */
+  flush(): void {
+    this.out.flush();
+  }
+
+  private slotTimes(slot: number, words: number[]): void {
+    const times = this.words.times!;
+    const at = slot * slotTimes;
+    words.push(Field.Time, at + SlotTime.StartedAt, times[at + SlotTime.StartedAt]!);
+    words.push(Field.Time, at + SlotTime.PausedMs, times[at + SlotTime.PausedMs]!);
+    words.push(Field.Time, at + SlotTime.PausedSince, times[at + SlotTime.PausedSince]!);
+  }
+
+  /** What a histogram recorded since the main thread was last told (its count, sum and max are its last three). */
+  private histogram(
+    now: Float64Array | undefined,
+    told: Float64Array | undefined,
+    field: number,
+    words: number[],
+  ): void {
+    if (now === undefined || told === undefined) return;
+    const count = now.length - 3;
+    if (now[count] === told[count]) return;
+    for (let i = 0; i < now.length; i++) {
+      if (now[i] !== told[i]) {
+        words.push(field, i, now[i]!);
+        told[i] = now[i]!;
+      }
+    }
+  }
+}
