@@ -204,8 +204,9 @@ export function checkSpawnOptions(
   const given = Object.entries({ ...spawn, resourceLimits }).find(([, value]) => value !== undefined);
   if (given !== undefined) {
     const [name, value] = given;
+    const shown = Array.isArray(value) ? `[${value.map(String).join(', ')}]` : value;
     throw new TypeError(
-      `${optionError(name, 'left out in a browser', value).message}: it is an option of Node's worker threads, ` +
+      `${optionError(name, 'left out in a browser', shown).message}: it is an option of Node's worker threads, ` +
         'and Web Workers take none',
     );
   }
