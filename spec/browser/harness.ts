@@ -79,8 +79,8 @@ export class BrowserHarness {
   private context: BrowserContext | undefined;
   private profile: string | undefined;
   private origin = '';
-  /** Requests the server answered, by path: the page's module tasks, fetched by threads. */
-  readonly requests: string[] = [];
+  /** Folders served as they are under /app/<name>/ (apps built by a bundler), without isolation. */
+  private readonly apps = new Map<string, string>();
 
   async start(): Promise<void> {
     const [page, rxjs] = await Promise.all([bundlePage(), bundleRxjs()]);
@@ -96,7 +96,10 @@ export class BrowserHarness {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const [, mode, ...rest] = url.pathname.split('/');
       const path = rest.join('/');
-      this.requests.push(url.pathname);
+      if (mode === 'app') {
+        this.serveApp(path, response);
+        return;
+      }
       const headers = mode === 'isolated' ? isolationHeaders : {};
       let file = files[path];
       if (file === undefined && path.startsWith('tasks/') && !path.includes('..')) {
@@ -118,6 +121,35 @@ export class BrowserHarness {
       executablePath: chromiumPath,
       headless: true,
       args: chromiumFlags,
+    });
+  }
+
+  /** Serves the files of `dir` under /app/<name>/. */
+  serve(name: string, dir: string): string {
+    this.apps.set(name, dir);
+    return `${this.origin}/app/${name}/`;
+  }
+
+  private serveApp(path: string, response: import('node:http').ServerResponse): void {
+    const [name, ...rest] = path.split('/');
+    const dir = this.apps.get(name!);
+    const file =
+      dir === undefined || rest.includes('..') ? undefined : join(dir, ...rest, rest.at(-1) === '' ? 'index.html' : '');
+    if (file === undefined || !existsSync(file)) {
+      response.writeHead(404).end();
+      return;
+    }
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript' };
+    response
+      .writeHead(200, { 'Content-Type': types[extname(file)] ?? 'application/octet-stream' })
+      .end(readFileSync(file));
+  }
+
+  /** A new page at `url`. */
+  async visit(url: string): Promise<Page> {
+    return this.context!.newPage().then(async (page) => {
+      await page.goto(url);
+      return page;
     });
   }
 
