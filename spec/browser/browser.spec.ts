@@ -27,6 +27,15 @@ describe('browser build', () => {
     }
   });
 
+  it('differs from the Node build only where docs/browser.md says: two .browser.ts files, and lib/engine/local/browser/', () => {
+    const lib = join(__dirname, '..', '..', 'lib');
+    const siblings = (readdirSync(lib, { recursive: true }) as string[])
+      .filter((path) => path.endsWith('.browser.ts'))
+      .map((path) => path.split('\\').join('/'))
+      .sort();
+    expect(siblings).to.deep.equal(['engine/local/platform.browser.ts', 'task/module-file.browser.ts']);
+  });
+
   it('is what the browser export condition names, before the module and default conditions', () => {
     const { exports } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
     for (const [entry, file] of [

@@ -19,8 +19,14 @@ const host = globalThis as unknown as Host;
 const realAtomics = host.Atomics;
 const RealShared = host.SharedArrayBuffer;
 
-/** True where memory can be shared with threads: SharedArrayBuffer exists and the page is isolated. */
-export const sharedMemory = typeof RealShared === 'function' && host.crossOriginIsolated !== false;
+/**
+ * True where memory can be shared with threads: SharedArrayBuffer exists, the page is isolated, and
+ * `Atomics.waitAsync` is there to wait on it (a browser without it takes the fallback).
+ */
+export const sharedMemory =
+  typeof RealShared === 'function' &&
+  host.crossOriginIsolated !== false &&
+  typeof (realAtomics as { waitAsync?: unknown }).waitAsync === 'function';
 
 /** The constructor the engine's `new SharedArrayBuffer(n)` calls: the real one, or `ArrayBuffer`. */
 const SharedOrLocal = (sharedMemory ? RealShared : ArrayBuffer) as SharedArrayBufferConstructor;
