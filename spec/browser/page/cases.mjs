@@ -4,19 +4,7 @@
 // spec to check. Threads report what happens inside them on a BroadcastChannel, which works with
 // or without shared memory.
 
-import {
-  concat,
-  EMPTY,
-  interval,
-  lastValueFrom,
-  map,
-  of,
-  range,
-  Subject,
-  take,
-  throwError,
-  toArray,
-} from 'rxjs';
+import { concat, EMPTY, interval, lastValueFrom, map, of, range, Subject, take, throwError, toArray } from 'rxjs';
 import {
   EventLoopThread,
   inlineTask,

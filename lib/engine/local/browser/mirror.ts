@@ -351,7 +351,11 @@ export class ThreadMirror {
     words.push(Field.Time, at + SlotTime.PausedSince, times[at + SlotTime.PausedSince]!);
   }
 
-  /** What a histogram recorded since the main thread was last told (its count, sum and max are its last three). */
+  /**
+   * What a histogram recorded since the main thread was last told: the buckets that grew (a record
+   * adds one to one bucket, so the search stops once they account for the new count), then its
+   * count, sum and max, its last three fields.
+   */
   private histogram(
     now: Float64Array | undefined,
     told: Float64Array | undefined,
@@ -360,12 +364,18 @@ export class ThreadMirror {
   ): void {
     if (now === undefined || told === undefined) return;
     const count = now.length - 3;
-    if (now[count] === told[count]) return;
-    for (let i = 0; i < now.length; i++) {
+    let left = now[count]! - told[count]!;
+    if (left === 0) return;
+    for (let i = 0; i < count && left > 0; i++) {
       if (now[i] !== told[i]) {
+        left -= now[i]! - told[i]!;
         words.push(field, i, now[i]!);
         told[i] = now[i]!;
       }
+    }
+    for (let i = count; i < now.length; i++) {
+      words.push(field, i, now[i]!);
+      told[i] = now[i]!;
     }
   }
 }

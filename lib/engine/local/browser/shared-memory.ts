@@ -132,8 +132,8 @@ function changing<A extends unknown[], R>(op: (array: never, index: number, ...r
   };
 }
 
-/** What the browser bundles call `Atomics`: the real one for shared memory, local waits otherwise. */
-const AtomicsOrLocal: typeof Atomics = Object.freeze(
+/** `Atomics` for memory that may be local: waits and notifies it serves itself, changes it reports. */
+const localAtomics: typeof Atomics = Object.freeze(
   Object.assign(Object.create(realAtomics) as typeof Atomics, {
     wait,
     waitAsync,
@@ -148,6 +148,12 @@ const AtomicsOrLocal: typeof Atomics = Object.freeze(
     compareExchange: changing(realAtomics.compareExchange),
   }),
 ) as typeof Atomics;
+
+/**
+ * What the browser bundles call `Atomics`: where memory is shared, the real one, so that an
+ * isolated page runs the engine exactly as Node does; elsewhere one that also serves local memory.
+ */
+const AtomicsOrLocal = sharedMemory ? realAtomics : localAtomics;
 
 /** Wakes local waiters on a word after a message changed it (the mirror's own writes). */
 export function wake(array: Int32Array, index: number): void {
