@@ -24,10 +24,10 @@ for (const match of page.matchAll(
   examples.set((match[1] ?? match[2])!, match[3]!);
 }
 
-const bundlers = ['vite', 'webpack', 'esbuild'] as const;
+const bundlers = ['vite', 'webpack', 'esbuild', 'nobundler'] as const;
 
-/** How each folder is built, and which of its folders is the site. */
-const builds: Record<(typeof bundlers)[number], { args: string[]; site: string }> = {
+/** How each folder is built, which folder is the site, and its page there. */
+const builds: Record<(typeof bundlers)[number], { args: string[]; site: string; page?: string }> = {
   vite: { args: [join(repo, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], site: 'dist' },
   // webpack's Node API with the page's configuration (`npx webpack` needs webpack-cli, which adds nothing here).
   webpack: {
@@ -40,6 +40,8 @@ const builds: Record<(typeof bundlers)[number], { args: string[]; site: string }
     site: '.',
   },
   esbuild: { args: ['build.mjs'], site: '.' },
+  // The page's import map reaches node_modules/ next to its folder.
+  nobundler: { args: ['rxjs.build.mjs'], site: '..', page: 'nobundler/index.html' },
 };
 
 /** What the page says the app shows. */
@@ -95,15 +97,18 @@ describe("docs/browser.md's set-ups, built and run", function () {
       'webpack/index.html',
       'esbuild/build.mjs',
       'esbuild/index.html',
+      'nobundler/rxjs.build.mjs',
+      'nobundler/index.html',
     ]);
     expect(shown).to.equal('{"squares":[1,4,9,16],"doubled":42}');
   });
 
   for (const bundler of bundlers) {
-    it(`${bundler}: builds the app, whose module task and inline task run in Web Workers`, async () => {
+    const what = bundler === 'nobundler' ? 'a page with an import map for dist/browser' : `${bundler}: builds the app`;
+    it(`${what}, whose module task and inline task run in Web Workers`, async () => {
       await built.get(bundler);
       const url = harness.serve(bundler, join(dir, bundler, builds[bundler].site));
-      const app = await harness.visit(url);
+      const app = await harness.visit(url + (builds[bundler].page ?? ''));
       const errors: string[] = [];
       app.on('pageerror', (error) => errors.push(error.message));
       try {
