@@ -22,6 +22,7 @@ describe('packaging', function () {
       'dist/index.js',
       'dist/worker.d.ts',
       'dist/lib/thread/entry.js',
+      'dist/browser/index.mjs',
     ]);
     expect(
       installed.files.filter(
