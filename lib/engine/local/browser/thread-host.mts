@@ -1,13 +1,13 @@
 /**
  * What the worker scripts (lib/thread/) use of Node, for a Web Worker: the browser build of those
- * scripts resolves `node:worker_threads` to this module, and takes `process` and `setImmediate`
- * from it (build.mjs). The scripts are the same files as on Node; this module gives them:
+ * scripts resolves `node:worker_threads` to this module (build.mjs). The scripts are the same
+ * files as on Node; this module gives them:
  *
  * - `workerData` (the first message, which the main thread's `spawnThread` sends; this module
  *   waits for it with a top-level await, so the scripts find it as they start), `threadId`,
  *   `parentPort` (the worker's global scope, with Node's `on`/`off`/`postMessage`), and
  *   `receiveMessageOnPort`, which finds nothing: a Web Worker cannot take a message synchronously;
- * - with `thread-globals.ts`, `process` and `setImmediate`.
+ * - and, with `thread-globals.ts` (whose `process` and `setImmediate` they take), their end.
  *
  * A Web Worker never ends by itself, and its main thread gets no `exit` event: this module ends it
  * (`self.close()`) when the scripts would have let a Node thread exit (its port closed or unref'd
@@ -34,7 +34,7 @@ interface BrowserPort {
 
 const scope = globalThis as unknown as WorkerScope;
 
-// ---- the ports ----
+// ---- the end ----
 
 /** The end of the thread, after its 'exit' listeners: its exit message after all it posted, then close. */
 onEnd((code, error) => {
@@ -61,6 +61,8 @@ function describe(error: unknown): ExitMessage['error'] {
 function endSoon(): void {
   setTimeout(() => end(0, undefined), 0);
 }
+
+// ---- the ports ----
 
 /** The worker's own channel, as Node's `parentPort`. */
 class ParentPort extends Emitter {
