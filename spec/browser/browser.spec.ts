@@ -126,10 +126,12 @@ describe('in headless Chromium', function () {
         expect(result.after).to.equal(2);
       });
 
-      it('take(n) emits n values and cancels the rest', async () => {
+      it('take(n) emits n values (in completion order) and cancels the rest', async () => {
         const { result } = await page.run<{ result: { values: number[]; started: number; stats: Stats } }>('take');
-        expect(result.values).to.deep.equal([0, 1, 2]);
-        expect(result.started).to.be.within(3, 6);
+        expect(result.values).to.have.length(3);
+        // The three emitted, those running when take(3) ended (one per thread), and those that had
+        // finished with them (their results in the same message): none of the other 990-odd.
+        expect(result.started).to.be.within(3, 8);
         expect(result.stats.completed + result.stats.cancelled).to.equal(1000);
       });
 

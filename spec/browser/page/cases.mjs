@@ -4,7 +4,7 @@
 // spec to check. Threads report what happens inside them on a BroadcastChannel, which works with
 // or without shared memory.
 
-import { concat, EMPTY, interval, lastValueFrom, map, of, range, Subject, take, throwError, toArray } from 'rxjs';
+import { concat, EMPTY, interval, lastValueFrom, map, of, range, Subject, take, tap, throwError, toArray } from 'rxjs';
 import {
   EventLoopThread,
   inlineTask,
@@ -164,10 +164,12 @@ const cases = {
               { pool, concurrency: 1 },
             ),
           )
-          .subscribe((value) => values.push(value));
+          .subscribe((value) => {
+            values.push(value);
+            subscription.unsubscribe();
+          });
         for (let x = 0; x < 20; x++) source.next(x);
         while (values.length === 0) await sleep(5);
-        subscription.unsubscribe();
         await sleep(200);
         return { values, started: messages.length, after: await pool.run((x) => x + 1, 1) };
       }),
@@ -184,7 +186,7 @@ const cases = {
                 await new Promise((resolve) => setTimeout(resolve, 5));
                 return x;
               },
-              { pool, concurrency: 2 },
+              { pool, concurrency: 2, ordered: false },
             ),
             take(3),
             toArray(),
@@ -361,8 +363,17 @@ const cases = {
   signal: () =>
     withPool({ size: 1 }, async (pool) => {
       const controller = new AbortController();
-      const result = outcome(interval(10).pipe(offloadToThread((x) => x, { pool, signal: controller.signal })));
-      await sleep(100);
+      let first;
+      const seen = new Promise((resolve) => {
+        first = resolve;
+      });
+      const result = outcome(
+        interval(10).pipe(
+          offloadToThread((x) => x, { pool, signal: controller.signal }),
+          tap(() => first()),
+        ),
+      );
+      await seen;
       controller.abort(new Error('enough'));
       const { values, error } = await result;
       return { some: values.length > 0, error };
