@@ -43,6 +43,26 @@ import { hookBuffer, realAtomics, wake } from './shared-memory';
 /** First element of a message that carries words (engine messages start with a kind ≥ 0). */
 export const syncTag = -1;
 
+/** The slots a `run` message's jobs are in (packed or not); none for any other message. */
+function runSlots(message: unknown): number[] {
+  if (!Array.isArray(message)) return [];
+  if (message[0] === Kind.RunNumbers) return Array.from(message[2] as Float64Array, slotOfJob);
+  if (message[0] !== Kind.Run) return [];
+  const slots: number[] = [];
+  for (let i = Header; i < message.length; i += Stride) slots.push(slotOfJob(message[i] as number));
+  return slots;
+}
+
+/** The slots a `results` message's outcomes are for (packed or not); none for any other message. */
+function resultSlots(message: unknown): number[] {
+  if (!Array.isArray(message)) return [];
+  if (message[0] === Kind.ResultsNumbers) return Array.from(message[2] as Int32Array, slotOfOutcome);
+  if (message[0] !== Kind.Results) return [];
+  const slots: number[] = [];
+  for (let i = Header; i < message.length; i += Stride) slots.push(slotOfOutcome(message[i] as number));
+  return slots;
+}
+
 /** Which array a word is in. */
 const Field = {
   State: 0,
@@ -187,8 +207,8 @@ export class MainMirror {
   /** Posts a message of the engine, with the words it needs; a `run` message's slots turn `Started`. */
   postMessage(message: unknown, transfer?: readonly unknown[]): void {
     const words = this.out.take();
-    const run = Array.isArray(message) && message[0] === Kind.Run;
-    if (run) this.runWords(message, words);
+    const slots = runSlots(message);
+    this.runWords(slots, words);
     try {
       this.post(words.length > 0 ? [syncTag, words, message] : message, transfer);
     } catch (error) {
@@ -198,7 +218,7 @@ export class MainMirror {
       }
       throw error;
     }
-    if (run) this.started(message);
+    this.started(slots);
   }
 
   /** A message from the thread: its words applied; returns the engine's message, if there is one. */
@@ -221,11 +241,10 @@ export class MainMirror {
     return message;
   }
 
-  private runWords(message: unknown[], words: number[]): void {
+  private runWords(slots: readonly number[], words: number[]): void {
     const { states, ints, times } = this.words;
     if (states === undefined || ints === undefined || times === undefined) return;
-    for (let i = Header; i < message.length; i += Stride) {
-      const slot = slotOfJob(message[i] as number);
+    for (const slot of slots) {
       const at = slot * slotInts;
       const timesAt = slot * slotTimes;
       words.push(Field.State, slot, realAtomics.load(states, slot));
@@ -241,12 +260,11 @@ export class MainMirror {
   }
 
   /** The jobs of a posted `run` message will start as it arrives: their slots say so here. */
-  private started(message: unknown[]): void {
+  private started(slots: readonly number[]): void {
     const { states, times } = this.words;
-    if (states === undefined || times === undefined) return;
+    if (states === undefined || times === undefined || slots.length === 0) return;
     const now = epochNow();
-    for (let i = Header; i < message.length; i += Stride) {
-      const slot = slotOfJob(message[i] as number);
+    for (const slot of slots) {
       if (realAtomics.compareExchange(states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) continue;
       times[slot * slotTimes + SlotTime.StartedAt] = now;
       if (!this.ready) this.early.push(slot);
@@ -328,8 +346,9 @@ export class ThreadMirror {
   /** Posts a message of the thread, with the words the main thread reads. */
   postMessage(message: unknown, transfer?: readonly unknown[]): void {
     const words = this.out.take();
-    if (Array.isArray(message) && message[0] === Kind.Results && this.words.times !== undefined) {
-      for (let i = Header; i < message.length; i += Stride) this.slotTimes(slotOfOutcome(message[i] as number), words);
+    const slots = resultSlots(message);
+    if (slots.length > 0 && this.words.times !== undefined) {
+      for (const slot of slots) this.slotTimes(slot, words);
       const times = this.words.times;
       for (let at = times.length - threadTimes; at < times.length; at++) words.push(Field.Time, at, times[at]!);
       this.histogram(this.words.runTime, this.told.runTime, Field.RunTime, words);
