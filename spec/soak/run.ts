@@ -22,7 +22,7 @@ const mocha = spawnSync(
     '--extension',
     'ts',
     '-t',
-    '600000',
+    '3600000',
     'spec/reliability/*.spec.ts',
   ],
   {
