@@ -67,6 +67,29 @@ async function bundleRxjs(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
+/**
+ * Headless Chromium with the flags above and a fresh profile, for a spec or benchmark that serves
+ * its own pages; `close` ends it and removes the profile.
+ */
+export async function launchChromium(
+  viewport = { width: 1280, height: 720 },
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), 'rxthreads-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: chromiumFlags,
+    viewport,
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
 const isolationHeaders = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
