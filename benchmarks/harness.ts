@@ -53,6 +53,11 @@ export interface Section {
 export interface Bench {
   readonly name: string;
   readonly title: string;
+  /**
+   * Also written on its own, as results/<name>.md and <name>.json, by any run that is not
+   * `--quick` (a section run alone otherwise lands only in the git-ignored run.md).
+   */
+  readonly ownReport?: boolean;
   /** Cases it will tick, for the progress bar. */
   steps(config: Config): number;
   run(config: Config, progress: Progress): Promise<Section>;

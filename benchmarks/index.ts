@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
 import { join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
+import { browser } from './browser';
 import { cancel } from './cancel';
 import { cpu } from './cpu';
 import type { Bench, Chart, Config, Section } from './harness';
@@ -23,13 +24,13 @@ import { streams } from './streams';
 import { svgChart } from './svg';
 import { tiny } from './tiny';
 
-const benches: Bench[] = [tiny, scale, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote];
+const benches: Bench[] = [tiny, scale, latency, cpu, payload, cancel, loop, memory, streams, metrics, remote, browser];
 
 function versions(): string {
   const root = join(__dirname, '..');
   const version = (dir: string) =>
     (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-  const packages = ['piscina', 'workerpool', 'threads', 'rxjs', 'bullmq'];
+  const packages = ['piscina', 'workerpool', 'threads', 'comlink', 'rxjs', 'bullmq'];
   return [
     `rxthreads ${version(root)}`,
     ...packages.map((name) => `${name} ${version(join(root, 'node_modules', name))}`),
@@ -98,6 +99,14 @@ async function main(): Promise<void> {
   const data = sections.map(({ name, title, data }) => ({ name, title, data: data ?? null }));
   writeFileSync(join(dir, `${base}.json`), `${JSON.stringify({ machine, sections: data }, null, 1)}\n`);
   console.log(`Written: benchmarks/results/${base}.md, ${base}.json${svgName ? ` and ${svgName}` : ''}`);
+  // Sections with a report of their own (the browser's): written by any run that is not quick.
+  for (const [i, section] of sections.entries()) {
+    if (quick || selected[i]!.ownReport !== true) continue;
+    writeFileSync(join(dir, `${section.name}.md`), markdown([section], machine, undefined));
+    const own = { machine, sections: [{ name: section.name, title: section.title, data: section.data ?? null }] };
+    writeFileSync(join(dir, `${section.name}.json`), `${JSON.stringify(own, null, 1)}\n`);
+    console.log(`Written: benchmarks/results/${section.name}.md and ${section.name}.json`);
+  }
 }
 
 main().then(

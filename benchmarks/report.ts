@@ -75,10 +75,14 @@ export function markdown(sections: Section[], machine: Machine, svgName: string 
     '',
     ...machineLines(machine).map((line) => `- ${line}`),
     '',
-    '## Targets',
-    '',
-    ...targets.map((target) => `- **${verdict(target)}**: ${target.label}. Measured: ${target.measured}.`),
-    '',
+    ...(targets.length === 0
+      ? []
+      : [
+          '## Targets',
+          '',
+          ...targets.map((target) => `- **${verdict(target)}**: ${target.label}. Measured: ${target.measured}.`),
+          '',
+        ]),
   ];
   if (svgName !== undefined) out.push(`![tiny-task throughput and CPU speedup](${svgName})`, '');
   for (const section of sections) {
