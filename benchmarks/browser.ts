@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { chromiumPath, launchChromium } from '../spec/browser/harness';
 import type { BenchPage, CaseInfo, Family, Group, LatencyInfo } from './browser/shared';
@@ -26,7 +26,7 @@ const root = join(__dirname, '..');
 async function bundle(): Promise<Map<string, string>> {
   // workerpool's build requires worker_threads, os and child_process only where it finds Node:
   // left out of the bundle (its webpack 5 example does the same with resolve.fallback).
-  const common = {
+  const common: BuildOptions = {
     external: ['worker_threads', 'os', 'child_process'],
     bundle: true,
     platform: 'browser',
@@ -35,7 +35,7 @@ async function bundle(): Promise<Map<string, string>> {
     write: false,
     outdir: '/',
     logLevel: 'warning',
-  } as const;
+  };
   const [modules, classic] = await Promise.all([
     build({
       ...common,
@@ -62,7 +62,8 @@ async function bundle(): Promise<Map<string, string>> {
       '<!doctype html><title>rxthreads browser bench</title><script type="module" src="page.js"></script>',
     ],
   ]);
-  for (const file of [...modules.outputFiles, ...classic.outputFiles]) files.set(file.path.slice(1), file.text);
+  for (const file of [...(modules.outputFiles ?? []), ...(classic.outputFiles ?? [])])
+    files.set(file.path.slice(1), file.text);
   return files;
 }
 
