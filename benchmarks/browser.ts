@@ -17,6 +17,7 @@ import type { Page } from 'playwright-core';
 import { chromiumPath, launchChromium } from '../spec/browser/harness';
 import type { BenchPage, CaseInfo, Family, Group, LatencyInfo } from './browser/shared';
 import { groups, warmMs } from './browser/shared';
+import { bestOf, casesData, configurationsTable, rateSpread } from './families';
 import { type Bench, fmt, interleave, median, type Section, sig, type Table } from './harness';
 
 const dir = join(__dirname, 'browser');
@@ -206,10 +207,6 @@ function libraryVersions(): string {
 
 const families: Family[] = ['rxthreads pool.run', 'workerpool', 'threads.js Pool', 'comlink', 'raw loop'];
 
-function bestOf(rows: Measured[], family: Family): Measured {
-  return rows.filter((row) => row.family === family).reduce((best, row) => (row.rate > best.rate ? row : best));
-}
-
 function report(
   rows: Measured[],
   latency: LatencyRow[],
@@ -225,17 +222,13 @@ function report(
     rows.filter((row) => row.config?.startsWith('Array,')),
     'raw loop',
   );
-  const spread = (row: Measured) => {
-    const rates = row.times.map((ms) => row.tasks / ms);
-    return `${sig(Math.min(...rates))}–${sig(Math.max(...rates))}`;
-  };
   const x = (row: Measured, base: Measured) => `${sig(row.rate / base.rate)}×`;
   const line = (row: Measured, label = row.label) => [
     label,
     fmt(row.tasks),
     sig(median(row.times)),
     sig(row.rate),
-    spread(row),
+    rateSpread(row),
     x(row, comlinkBest),
     x(row, workerpoolBest),
     x(row, rawBest),
@@ -261,23 +254,7 @@ function report(
     '× raw loop (best)',
   ];
   const mainTable: Table = { head, rows: main.map(([row, label]) => line(row, label)) };
-  const configTable: Table = {
-    head: ['library', 'configuration', 'tasks', 'median ms', 'tasks/ms', 'min–max tasks/ms', '× best of library'],
-    rows: rows
-      .filter((row) => row.family !== undefined)
-      .map((row) => {
-        const top = best.get(row.family!)!;
-        return [
-          row.family!,
-          `${row.config}${row === top ? ' (best)' : ''}`,
-          fmt(row.tasks),
-          sig(median(row.times)),
-          sig(row.rate),
-          spread(row),
-          `${sig(row.rate / top.rate)}×`,
-        ];
-      }),
-  };
+  const configTable = configurationsTable(rows, best);
   const rawTrip = latency.find((row) => row.label.startsWith('raw'))!;
   const base = median(rawTrip.p50);
   const latencyTable: Table = {
@@ -306,16 +283,7 @@ function report(
       userAgent: run.userAgent,
       versions: run.version,
       rounds: repeats,
-      baselines: Object.fromEntries([...best].map(([family, row]) => [family, row.label])),
-      cases: rows.map(({ label, family, config, tasks, ours, times, rate }) => ({
-        label,
-        family: family ?? null,
-        config: config ?? null,
-        tasks,
-        ours,
-        msPerRound: times,
-        medianTasksPerMs: rate,
-      })),
+      ...casesData(rows, best),
       latency: latency.map(({ label, calls, ours, p50, p99 }) => ({ label, calls, ours, p50Us: p50, p99Us: p99 })),
     },
   };

@@ -12,6 +12,8 @@ import { Pool, spawn, Transfer, Worker } from 'threads';
 import workerpool from 'workerpool';
 import { RawPool } from './raw';
 
+export { allAtOnce, inFlight } from './slices';
+
 export type Fn = 'inc' | 'spin' | 'copy' | 'move' | 'burn' | 'burnCooperative';
 
 export interface CallOptions {
@@ -143,36 +145,6 @@ export const raw: Library = {
     };
   },
 };
-
-/** Calls `call` on every value, all at once, as a user writes it; returns the sum of the results. */
-export async function allAtOnce(call: (x: number) => Promise<number>, values: readonly number[]): Promise<number> {
-  const out = await Promise.all(values.map(call));
-  return out.reduce((a, b) => a + b, 0);
-}
-
-/**
- * Calls `call` on every value, with at most `limit` calls in flight: a new call starts as each one
- * settles. Returns the sum of the results.
- */
-export function inFlight(
-  call: (x: number) => Promise<number>,
-  values: readonly number[],
-  limit: number,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let settled = 0;
-    let sum = 0;
-    const onResult = (result: number) => {
-      sum += result;
-      settled++;
-      if (settled === values.length) resolve(sum);
-      else if (next < values.length) call(values[next++]!).then(onResult, reject);
-    };
-    if (values.length === 0) resolve(0);
-    while (next < Math.min(limit, values.length)) call(values[next++]!).then(onResult, reject);
-  });
-}
 
 /** The peers, in the order the tables list them. */
 export const peers: Library[] = [piscina, workerpoolLib, threadsJs, raw];

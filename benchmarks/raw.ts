@@ -5,6 +5,9 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { type LoopKind, runSlices } from './slices';
+
+export type { LoopKind } from './slices';
 
 const script = join(__dirname, 'workers', 'raw.cjs');
 
@@ -89,9 +92,6 @@ export class RawPool {
   }
 }
 
-/** How the plain loop carries its values: an Array, or a Float64Array copied or moved each way. */
-export type LoopKind = 'Array' | 'Float64Array' | 'Float64Array, transferred';
-
 /**
  * The plain loop: the fewest steps that move numbers to worker threads and back. Slices of the
  * inputs go round-robin to the workers, each adds 1 in place and posts the slice back; the main
@@ -120,34 +120,17 @@ export class RawLoop {
    * Returns the sum of the results.
    */
   run(values: readonly number[], size: number, perWorker = Number.POSITIVE_INFINITY): Promise<number> {
-    const { kind, workers } = this;
-    const slices = Math.ceil(values.length / size);
-    let next = 0;
-    const send = (worker: Worker) => {
-      const start = next;
-      const end = Math.min(start + size, values.length);
-      next = end;
-      if (kind === 'Array') {
-        worker.postMessage(values.slice(start, end));
-        return;
-      }
-      const slice = new Float64Array(end - start);
-      for (let i = start; i < end; i++) slice[i - start] = values[i]!;
-      worker.postMessage(slice, kind === 'Float64Array' ? undefined : [slice.buffer]);
-    };
-    return new Promise((resolve) => {
-      let back = 0;
-      let sum = 0;
-      this.onSlice = (worker, out) => {
-        for (let i = 0; i < out.length; i++) sum += out[i]!;
-        if (++back === slices) resolve(sum);
-        else if (next < values.length && perWorker !== Number.POSITIVE_INFINITY) send(worker);
-      };
-      if (slices === 0) resolve(0);
-      else if (perWorker === Number.POSITIVE_INFINITY)
-        for (let k = 0; next < values.length; k++) send(workers[k % workers.length]!);
-      else for (let k = 0; k < perWorker; k++) for (const worker of workers) if (next < values.length) send(worker);
-    });
+    return runSlices(
+      this.workers,
+      this.kind,
+      values,
+      size,
+      perWorker,
+      (worker, slice, transfer) => worker.postMessage(slice, transfer),
+      (onSlice) => {
+        this.onSlice = onSlice;
+      },
+    );
   }
 
   /** Resolves once every worker has answered a slice. */

@@ -10,6 +10,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { lastValueFrom, range, reduce } from 'rxjs';
 import { offloadToThread, type ThreadPool } from 'rxthreads';
+import { bestOf, casesData, configurationsTable, rateSpread } from './families';
 import { type Bench, fmt, interleave, median, type Section, sig, type Table, type Target } from './harness';
 import {
   allAtOnce,
@@ -389,10 +390,6 @@ export const tiny: Bench = {
   },
 };
 
-function bestOf(rows: Measured[], family: Family): Measured {
-  return rows.filter((row) => row.family === family).reduce((best, row) => (row.rate > best.rate ? row : best));
-}
-
 function report(rows: Measured[], threads: number, rounds: number): Section {
   const find = (label: string) => rows.find((row) => row.label === label)!;
   const families: Family[] = ['rxthreads pool.run', 'piscina', 'workerpool', 'threads.js Pool', 'raw loop'];
@@ -408,17 +405,13 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
   );
   const piscinaAll = rows.find((row) => row.family === 'piscina' && row.config?.startsWith('all'))!;
   const runAll = rows.find((row) => row.family === 'rxthreads pool.run' && row.config?.startsWith('all'))!;
-  const spread = (row: Measured) => {
-    const rates = row.times.map((ms) => row.tasks / ms);
-    return `${sig(Math.min(...rates))}–${sig(Math.max(...rates))}`;
-  };
   const ratio = (value: number, base: Measured) => `${sig(value / base.rate)}×`;
   const line = (row: Measured, label = row.label) => [
     label,
     fmt(row.tasks),
     sig(median(row.times)),
     sig(row.rate),
-    spread(row),
+    rateSpread(row),
     ratio(row.rate, piscinaBest),
     ratio(row.rate, rawBest),
   ];
@@ -449,23 +442,7 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
   }
   for (const row of rows) if (row.family === undefined && !main.some((line) => line.row === row)) main.push(plain(row));
   const mainTable: Table = { head, rows: main.map(({ row, label }) => line(row, label)) };
-  const configTable: Table = {
-    head: ['library', 'configuration', 'tasks', 'median ms', 'tasks/ms', 'min–max tasks/ms', '× best of library'],
-    rows: rows
-      .filter((row) => row.family !== undefined)
-      .map((row) => {
-        const top = best.get(row.family!)!;
-        return [
-          row.family!,
-          `${row.config}${row === top ? ' (best)' : ''}`,
-          fmt(row.tasks),
-          sig(median(row.times)),
-          sig(row.rate),
-          spread(row),
-          `${sig(row.rate / top.rate)}×`,
-        ];
-      }),
-  };
+  const configTable = configurationsTable(rows, best);
   // Round 2's targets (set against the former baselines: piscina with every task in flight, raw
   // messages with a promise each): half the practical limit of message passing, 50× piscina, and
   // pool.run at twice round 1's ratio to piscina (10.9×). Measured here against the best baselines.
@@ -505,16 +482,7 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
     },
     data: {
       rounds,
-      baselines: Object.fromEntries([...best].map(([family, row]) => [family, row.label])),
-      cases: rows.map(({ label, family, config, tasks, ours, times, rate }) => ({
-        label,
-        family: family ?? null,
-        config: config ?? null,
-        tasks,
-        ours,
-        msPerRound: times,
-        medianTasksPerMs: rate,
-      })),
+      ...casesData(rows, best),
     },
   };
 }

@@ -11,6 +11,7 @@ import { lastValueFrom, range, reduce, Subject } from 'rxjs';
 import { moduleTask, offloadToThread, type Task, ThreadPool } from 'rxthreads';
 import { Pool, spawn, Worker as ThreadsWorker } from 'threads';
 import workerpool from 'workerpool';
+import { allAtOnce, inFlight, type LoopKind, runSlices } from '../slices';
 import type { BenchPage, CaseInfo, Family, Group, LatencyInfo } from './shared';
 import { warmMs } from './shared';
 import { inc } from './work';
@@ -52,26 +53,6 @@ const inputs = (n: number) => Array.from({ length: n }, (_, i) => i);
 const expected = (n: number) => (n * (n + 1)) / 2;
 const values = new Map<number, number[]>();
 const valuesOf = (n: number) => values.get(n) ?? values.set(n, inputs(n)).get(n)!;
-
-/** Calls `call` on every value at once; the sum of the results. */
-async function allAtOnce(call: Call, all: readonly number[]): Promise<number> {
-  return (await Promise.all(all.map(call))).reduce((a, b) => a + b, 0);
-}
-
-/** Calls `call` on every value with at most `limit` calls in flight (a new one as each settles), as peers.ts does. */
-function inFlight(call: Call, all: readonly number[], limit: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let settled = 0;
-    let sum = 0;
-    const onResult = (result: number) => {
-      sum += result;
-      if (++settled === all.length) resolve(sum);
-      else if (next < all.length) call(all[next++]!).then(onResult, reject);
-    };
-    while (next < Math.min(limit, all.length)) call(all[next++]!).then(onResult, reject);
-  });
-}
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -233,8 +214,6 @@ async function comlinkGroup(): Promise<{ cases: Case[]; latency: Latency[] }> {
   };
 }
 
-type LoopKind = 'Array' | 'Float64Array' | 'Float64Array, transferred';
-
 /** The plain loop, as RawLoop in raw.ts: slices round-robin to the workers, added up as they come back. */
 class RawLoop {
   private readonly workers: Worker[] = [];
@@ -250,33 +229,17 @@ class RawLoop {
   }
 
   run(all: readonly number[], size: number, perWorker = Number.POSITIVE_INFINITY): Promise<number> {
-    const { kind, workers } = this;
-    const slices = Math.ceil(all.length / size);
-    let next = 0;
-    const send = (worker: Worker) => {
-      const start = next;
-      const end = Math.min(start + size, all.length);
-      next = end;
-      if (kind === 'Array') {
-        worker.postMessage(all.slice(start, end));
-        return;
-      }
-      const slice = new Float64Array(end - start);
-      for (let i = start; i < end; i++) slice[i - start] = all[i]!;
-      worker.postMessage(slice, kind === 'Float64Array' ? [] : [slice.buffer]);
-    };
-    return new Promise((resolve) => {
-      let back = 0;
-      let sum = 0;
-      this.onSlice = (worker, out) => {
-        for (let i = 0; i < out.length; i++) sum += out[i]!;
-        if (++back === slices) resolve(sum);
-        else if (next < all.length && perWorker !== Number.POSITIVE_INFINITY) send(worker);
-      };
-      if (perWorker === Number.POSITIVE_INFINITY)
-        for (let k = 0; next < all.length; k++) send(workers[k % workers.length]!);
-      else for (let k = 0; k < perWorker; k++) for (const worker of workers) if (next < all.length) send(worker);
-    });
+    return runSlices(
+      this.workers,
+      this.kind,
+      all,
+      size,
+      perWorker,
+      (worker, slice, transfer) => worker.postMessage(slice, transfer ?? []),
+      (onSlice) => {
+        this.onSlice = onSlice;
+      },
+    );
   }
 }
 
