@@ -48,7 +48,7 @@ const inThreadTable: OptionTable<InThreadOptions<unknown>> = {
   bufferSize: is.positiveInteger,
   overflow: is.oneOf('buffer', 'block', 'error'),
   transfer: is.function,
-  closeGraceMs: is.nonNegative,
+  closeGraceMs: is.delay,
 };
 
 /**

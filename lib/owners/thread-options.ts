@@ -17,8 +17,8 @@ export interface ThreadOwnerOptions extends WorkerSpawnOptions {
 /** The option table shared by `ThreadPool` and `EventLoopThread`. */
 export const threadOwnerTable: OptionTable<ThreadOwnerOptions> = {
   name: is.string,
-  cancelGraceMs: is.nonNegative,
-  closeGraceMs: is.nonNegative,
+  cancelGraceMs: is.delay,
+  closeGraceMs: is.delay,
   resourceLimits: ((_, value) => checkResourceLimits(value)) as OptionCheck,
   // Checked together (and as the platform will) when the engine is made: workerSpawnOptions, checkSpawnOptions.
   env: is.checkedElsewhere,

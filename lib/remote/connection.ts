@@ -28,7 +28,7 @@ export const remoteQueueTable = {
   }) as OptionCheck,
   connection: ((_, value) => checkConnection(value)) as OptionCheck,
   prefix: is.string,
-  connectTimeout: is.positiveInteger,
+  connectTimeout: is.timeout,
 } as const;
 
 /** A new ioredis client; `extra` options win over the user's. */

@@ -36,13 +36,6 @@ export function checkIntegerOrInfinity(name: string, value: unknown, min: number
   }
 }
 
-export function checkNonNegativeNumber(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw optionError(name, 'a finite number >= 0', value);
-  }
-}
-
 export function checkType(name: string, value: unknown, type: 'string' | 'boolean' | 'function'): void {
   if (value !== undefined && typeof value !== type) {
     throw optionError(name, `a ${type}`, value);
@@ -57,6 +50,14 @@ export function checkTimeout(name: string, value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !(value > 0) || value > maxTimeout) {
     throw optionError(name, `a number of ms > 0 and <= ${maxTimeout}`, value);
+  }
+}
+
+/** A grace period in ms: a number >= 0, at most 2^31 - 1 (what a timer can wait; beyond it Node fires at once). */
+export function checkDelay(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !(value >= 0) || value > maxTimeout) {
+    throw optionError(name, `a number of ms >= 0 and <= ${maxTimeout}`, value);
   }
 }
 
@@ -105,7 +106,7 @@ export const is = {
   positiveInteger: ((name, value) => checkInteger(name, value, 1)) as OptionCheck,
   positiveIntegerOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 1)) as OptionCheck,
   countOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 0)) as OptionCheck,
-  nonNegative: checkNonNegativeNumber as OptionCheck,
+  delay: checkDelay as OptionCheck,
   timeout: checkTimeout as OptionCheck,
   signal: checkSignal as OptionCheck,
   string: ((name, value) => checkType(name, value, 'string')) as OptionCheck,

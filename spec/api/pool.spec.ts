@@ -50,6 +50,11 @@ describe('ThreadPool', () => {
       expect(() => new ThreadPool({ size: 1.5 })).to.throw(TypeError, /`size`.*`1.5`/);
       expect(() => new ThreadPool({ maxQueue: -1 })).to.throw(TypeError, /`maxQueue`.*`-1`/);
       expect(() => new ThreadPool({ cancelGraceMs: Number.NaN })).to.throw(TypeError, /`cancelGraceMs`.*`NaN`/);
+      // A timer cannot wait longer: Node would fire it at once and kill a thread given "forever".
+      expect(() => new ThreadPool({ closeGraceMs: 2 ** 31 })).to.throw(
+        TypeError,
+        'Expected `closeGraceMs` to be a number of ms >= 0 and <= 2147483647, got `2147483648` (number)',
+      );
       expect(() => new ThreadPool({ name: 3 as unknown as string })).to.throw(TypeError, /`name`.*`3` \(number\)/);
       pool = new ThreadPool({ size: 1 });
       expect(() => pool.run((x: number) => x, 1, { signal: 'x' as unknown as AbortSignal })).to.throw(

@@ -105,9 +105,15 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     expect(() => new RemotePool({ queue: 'q', connection, connectTimeout: 0 })).to.throw(TypeError, /`connectTimeout`/);
     expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: -1 })).to.throw(
       TypeError,
-      'Expected `closeGraceMs` to be a finite number >= 0, got `-1` (number)',
+      'Expected `closeGraceMs` to be a number of ms >= 0 and <= 2147483647, got `-1` (number)',
     );
     expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: Number.NaN })).to.throw(TypeError, /`NaN`/);
+    // Beyond a timer's limit Node would fire the timer at once: refused rather than cut short.
+    expect(() => new RemotePool({ queue: 'q', connection, closeGraceMs: 2 ** 31 })).to.throw(TypeError, /`2147483648`/);
+    expect(() => new RemotePool({ queue: 'q', connection, connectTimeout: 2 ** 31 })).to.throw(
+      TypeError,
+      /`connectTimeout`.*`2147483648`/,
+    );
     expect(() => new RemotePool({ queue: 'q', connection, batchsize: 2 } as never)).to.throw(
       TypeError,
       /Unknown option `batchsize` of RemotePool. Did you mean `batchSize`\?/,
@@ -122,11 +128,11 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     expect(() => serveTasks({ queue: 'q', connection: 7 as never, tasks: {} })).to.throw(TypeError, /`connection`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, connectTimeout: 0 })).to.throw(
       TypeError,
-      /`connectTimeout` to be a positive integer, got `0` \(number\)/,
+      /`connectTimeout` to be a number of ms > 0 and <= 2147483647, got `0` \(number\)/,
     );
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, closeGraceMs: -1 })).to.throw(
       TypeError,
-      /`closeGraceMs` to be a finite number >= 0, got `-1` \(number\)/,
+      /`closeGraceMs` to be a number of ms >= 0 and <= 2147483647, got `-1` \(number\)/,
     );
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, thread: 2 } as never)).to.throw(
       TypeError,

@@ -47,7 +47,7 @@ const remotePoolTable: OptionTable<RemotePoolOptions> = {
   ...remoteQueueTable,
   size: is.positiveInteger,
   attempts: is.positiveInteger,
-  closeGraceMs: is.nonNegative,
+  closeGraceMs: is.delay,
   batchSize: is.positiveInteger,
 };
 

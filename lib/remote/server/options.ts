@@ -57,10 +57,10 @@ export const serveTasksTable: OptionTable<ServeTasksOptions> = {
   },
   threads: is.positiveInteger,
   concurrency: is.positiveInteger,
-  cancelGraceMs: is.nonNegative,
+  cancelGraceMs: is.delay,
   lockDuration: is.positiveInteger,
   stalledInterval: is.positiveInteger,
-  closeGraceMs: is.nonNegative,
+  closeGraceMs: is.delay,
 };
 
 /** A job's lock and stall check defaults: short, since the event loop never runs task code. */
