@@ -4,7 +4,7 @@
  * pools of 1, 2 and 4 threads. Each case runs in a fresh process (memory-child.ts, as the memory
  * benchmark does), so that its memory is its own.
  */
-import { type Bench, fmt, median, type Section, sig, type Table } from './harness';
+import { type Bench, fmt, median, type Section, sig, type Table, type Target } from './harness';
 import { child, type Measured } from './memory';
 
 type Source = 'push' | 'pull';
@@ -61,6 +61,38 @@ export const scale: Bench = {
 };
 
 const mib = (bytes: number) => fmt(bytes / 2 ** 20, 1);
+
+/** Issue 22's: on the machine's thread count, a short stream's value costs at most 1.5× a long one's; 1M pushed values' backlog ≤ 40 MB. */
+function targets(
+  rows: Row[],
+  threads: number,
+  largest: number,
+  perValue: (row: Row) => number,
+  reference: (row: Row) => Row,
+): Target[] {
+  if (largest < 1_000_000) return []; // --quick: not the sizes the targets are about
+  const out: Target[] = [];
+  for (const source of Object.keys(sources) as Source[]) {
+    const small = rows.find((row) => row.source === source && row.threads === threads && row.items === 10_000);
+    if (small === undefined) continue;
+    const x = perValue(small) / perValue(reference(small));
+    out.push({
+      label: `${sources[source].label}, ${threads} threads: a value costs at most 1.5× at 10,000 values what it costs at ${fmt(largest)}`,
+      met: x <= 1.5,
+      measured: `${fmt(x, 2)}×`,
+    });
+  }
+  const pushed = rows.find((row) => row.source === 'push' && row.threads === threads && row.items === largest);
+  if (pushed !== undefined) {
+    const mb = (pushed.result.heapPeak - pushed.result.heapBaseline) / 1e6;
+    out.push({
+      label: `${fmt(largest)} values pushed by range, ${threads} threads: heap growth (peak) ≤ 40 MB`,
+      met: mb <= 40,
+      measured: `${fmt(mb, 1)} MB`,
+    });
+  }
+  return out;
+}
 
 function report(rows: Row[], cores: number): Section {
   const largest = Math.max(...rows.map((row) => row.items));
@@ -120,7 +152,7 @@ function report(rows: Row[], cores: number): Section {
       'Heap growth is the peak of V8 heap in use above what it was before the run, garbage not yet collected included: it shows what a run allocates at once as much as what it keeps. Heap kept is what remains after a full collection once the run is over. RSS growth counts the pool threads, which share the process.',
     ],
     tables: [throughput, memoryTable],
-    targets: [],
+    targets: targets(rows, cores, largest, perValue, reference),
     data: {
       rows: rows.map(({ source, threads, items, repeats, result }) => ({
         source,

@@ -443,23 +443,29 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
   for (const row of rows) if (row.family === undefined && !main.some((line) => line.row === row)) main.push(plain(row));
   const mainTable: Table = { head, rows: main.map(({ row, label }) => line(row, label)) };
   const configTable = configurationsTable(rows, best);
-  // Round 2's targets (set against the former baselines: piscina with every task in flight, raw
-  // messages with a promise each): half the practical limit of message passing, 50× piscina, and
-  // pool.run at twice round 1's ratio to piscina (10.9×). Measured here against the best baselines.
-  const targets: Target[] = [ordered, unordered].flatMap((row) => {
-    const x = row.rate / piscinaBest.rate;
-    const r = row.rate / rawBest.rate;
-    return [
-      { label: `${row.label} ≥ 50× piscina at its best`, met: x >= 50, measured: `${fmt(x, 1)}×` },
-      { label: `${row.label} ≥ 0.5× the best raw loop`, met: r >= 0.5, measured: `${fmt(r, 2)}×` },
-    ];
-  });
-  const run = runBest.rate / piscinaBest.rate;
-  targets.push({
-    label: 'rxthreads pool.run ≥ 21.8× piscina (twice round 1’s 10.9×), each at its best',
-    met: run >= 21.8,
-    measured: `${fmt(run, 1)}×`,
-  });
+  // Round 3's targets (issue 22), against the best baselines: the limit of message passing is the
+  // plain loop with plain arrays of 256 numbers (the loop that moves Float64Arrays is faster still:
+  // its ratio is in the table, not a target).
+  const x = (row: Measured) => row.rate / piscinaBest.rate;
+  const r = (row: Measured) => row.rate / arrayLoop.rate;
+  const targets: Target[] = [
+    { label: `${ordered.label} ≥ 60× piscina at its best`, met: x(ordered) >= 60, measured: `${fmt(x(ordered), 1)}×` },
+    {
+      label: `${ordered.label} ≥ 0.5× the best raw loop with plain arrays`,
+      met: r(ordered) >= 0.5,
+      measured: `${fmt(r(ordered), 2)}×`,
+    },
+    {
+      label: `${unordered.label} ≥ 0.55× the best raw loop with plain arrays`,
+      met: r(unordered) >= 0.55,
+      measured: `${fmt(r(unordered), 2)}×`,
+    },
+    {
+      label: 'rxthreads pool.run ≥ 20× piscina, each at its best',
+      met: x(runBest) >= 20,
+      measured: `${fmt(x(runBest), 1)}×`,
+    },
+  ];
   const perCall = piscinaBest.tasks;
   return {
     name: 'tiny',
