@@ -142,7 +142,7 @@ export class Sender {
     if (batches.length > 0) {
       const add = link.ready.then(() => {
         // Before the jobs, on the same connection: a worker never sees a job whose caller looks gone.
-        link.markLive();
+        link.keepLive();
         return link.queue.addBulk(
           batches.map(({ id, jobs }) => {
             // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.
