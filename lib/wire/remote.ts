@@ -79,12 +79,19 @@ export function decodeValue(bytes: Buffer): unknown {
   return deserialize(bytes);
 }
 
-export function encodeReply(reply: Reply): Buffer {
-  return serialize(reply);
+/**
+ * The outcomes a worker knew in one turn for one caller, as one element of its reply list: one
+ * Redis command and one read for all of them.
+ */
+export function encodeReplies(replies: readonly Reply[]): Buffer {
+  return serialize(replies);
 }
 
-export function decodeReply(bytes: Buffer): Reply {
-  return deserialize(bytes) as Reply;
+/** The outcomes of one element of a reply list: several (`encodeReplies`), or one `Reply` alone. */
+export function decodeReplies(bytes: Buffer): Reply[] {
+  const decoded = deserialize(bytes) as unknown;
+  if (!Array.isArray(decoded)) throw new TypeError('Not a reply');
+  return typeof decoded[0] === 'string' ? [decoded as Reply] : (decoded as Reply[]);
 }
 
 /** The wire form of a failure seen in a worker process. */

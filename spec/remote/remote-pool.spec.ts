@@ -90,6 +90,35 @@ describe('RemotePool over BullMQ', function () {
     }
   });
 
+  it('sends lone values one after another with nothing but their jobs: the live key is set once, not before each', async () => {
+    const monitor = await client!.monitor(); // a connection of its own, closed below
+    const liveSets: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'set' && args[1]?.includes(':rxthreads:live:')) liveSets.push(args[1]);
+    });
+    const input = new Subject<number>();
+    const results: number[] = [];
+    let next: (value: number) => void = () => {};
+    const subscription = input.pipe(offloadToThread(square, { pool: remote })).subscribe((value) => {
+      results.push(value);
+      next(value);
+    });
+    try {
+      for (let x = 0; x < 20; x++) {
+        const result = new Promise((resolve) => {
+          next = resolve;
+        });
+        input.next(x);
+        await result;
+      }
+      expect(results).to.deep.equal(Array.from({ length: 20 }, (_, x) => x * x));
+      expect(liveSets).to.have.length(1);
+    } finally {
+      subscription.unsubscribe();
+      monitor.disconnect();
+    }
+  });
+
   it('runs an offloadFrom iterable on the workers', async () => {
     const results = await lastValueFrom(offloadFrom([1, 2, 3], square, { pool: remote }).pipe(toArray()));
     expect(results).to.deep.equal([1, 4, 9]);

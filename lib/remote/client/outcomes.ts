@@ -1,5 +1,5 @@
 import type { WireError } from '../../wire/errors';
-import { decodeReply, decodeValue, errorOf, RemoteOutcome, type Reply } from '../../wire/remote';
+import { decodeReplies, decodeValue, errorOf, RemoteOutcome, type Reply } from '../../wire/remote';
 import { describeConnection, type RedisConnection } from '../connection';
 import { RemoteConnectionError } from '../errors';
 import type { Batch, RemoteGroup } from './group';
@@ -23,13 +23,13 @@ export class Outcomes {
   /** Settles the inputs whose outcomes `replies` holds, serialized as read from the reply list. */
   read(replies: Buffer[]): void {
     for (const bytes of replies) {
-      let reply: Reply;
+      let decoded: Reply[];
       try {
-        reply = decodeReply(bytes);
+        decoded = decodeReplies(bytes);
       } catch {
         continue; // not ours to read
       }
-      this.onReply(reply);
+      for (const reply of decoded) if (Array.isArray(reply)) this.onReply(reply);
     }
   }
 

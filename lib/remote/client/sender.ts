@@ -37,16 +37,20 @@ const jobWorkMs = 10;
 /**
  * The submission path of a remote engine: takes a group's waiting inputs into batches while fewer
  * than its limit are in Redis, and sends the batches and cancels of one turn of the event loop
- * together, each batch as one BullMQ job.
+ * together, each batch as one BullMQ job. A value sent while nothing is in flight goes at the end
+ * of the current turn; a batch not yet full whose group has more inputs waiting for room waits for
+ * that room (see `holds`).
  */
 export class Sender {
   private seq = 0;
-  /** Moving average of the time a worker takes over one input, in ms, by task name. */
-  private readonly taskMs = new Map<string, number>();
+  /** Moving average of the logarithm of a worker's time over one input (in ms), by task name. */
+  private readonly taskLogMs = new Map<string, number>();
+  /** Batches not handed to BullMQ yet: filled this turn, or held until full (see `flush`). */
   private outbox: Batch[] = [];
   private cancels: string[] = [];
-  /** A flush is due this turn of the event loop. */
-  scheduled = false;
+  /** A flush is due at the end of this turn (microtask), and one in the next turn (setImmediate). */
+  private soon = false;
+  private later = false;
   /** Adds not yet answered by Redis: a cancel waits for them, so that it never overtakes its job. */
   private readonly adds = new Set<Promise<void>>();
   /** Adds and cancels not yet answered: a close waits for them. */
@@ -58,16 +62,28 @@ export class Sender {
     private readonly host: SenderHost,
   ) {}
 
-  /** Takes a worker's time over one input of task `name`, in ms, into that task's average. */
+  /**
+   * Takes a worker's time over one input of task `name`, in ms, into that task's average. The
+   * average is geometric (of the logarithms): on a loaded machine a worker's times for one tiny
+   * task spread over two orders of magnitude (a thread waiting for a core, a message waiting for
+   * the event loop), and an arithmetic average followed the slowest of them, so batches shrank
+   * (and BullMQ's work per input grew) just when the machine had the least to spare.
+   */
   observe(name: string, ms: number): void {
-    const average = this.taskMs.get(name);
-    this.taskMs.set(name, average === undefined ? ms : average * 0.9 + ms * 0.1);
+    const log = Math.log(Math.max(ms, 1e-3));
+    const average = this.taskLogMs.get(name);
+    this.taskLogMs.set(name, average === undefined ? log : average * 0.9 + log * 0.1);
+  }
+
+  /** A flush is due: the last requests of a close go out after it. */
+  get scheduled(): boolean {
+    return this.soon || this.later;
   }
 
   /** Removes or aborts the BullMQ job of a sealed batch that no input needs any more, with the next flush. */
   cancel(batch: Batch): void {
     this.cancels.push(batch.id);
-    this.schedule();
+    this.schedule(false);
   }
 
   /** Resolves once the adds and cancels sent so far are answered or failed. */
@@ -78,12 +94,15 @@ export class Sender {
   /** Sends the group's next inputs, in batches, while it has fewer than `limit` in Redis. */
   pump(group: RemoteGroup): void {
     const batchSize = this.batchSizeFor(group.name, group.limit);
+    // Nothing in flight: whatever this turn sends goes at its end rather than a turn later.
+    const idle = this.ledger.sent === 0;
     while (group.sent < group.limit) {
       const job = group.waiting.shift();
       if (job === undefined) break;
       if (job.settled) continue;
       let batch = group.filling;
-      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize) {
+      // A batch all of whose inputs were cancelled before it was sent is out of the books: not reused.
+      if (batch === undefined || batch.sealed || batch.jobs.length >= batchSize || batch.open === 0) {
         batch = { id: `${this.options.id}-${this.seq++}`, jobs: [], open: 0, sealed: false };
         group.filling = batch;
         group.batches.add(batch);
@@ -98,7 +117,7 @@ export class Sender {
       this.ledger.sent++;
     }
     if (group.idle) this.ledger.groups.delete(group);
-    if (this.outbox.length > 0) this.schedule();
+    if (this.outbox.length > 0) this.schedule(idle);
   }
 
   /**
@@ -110,21 +129,54 @@ export class Sender {
    */
   private batchSizeFor(name: string, limit: number): number {
     if (this.options.batchSize !== undefined) return Math.min(this.options.batchSize, limit);
-    const ms = this.taskMs.get(name);
-    if (ms === undefined) return 1;
+    const logMs = this.taskLogMs.get(name);
+    if (logMs === undefined) return 1;
+    const ms = Math.exp(logMs);
     const most = Math.max(1, Math.min(64, Math.floor(limit / 8)));
     return Math.min(most, Math.max(1, Math.floor(jobWorkMs / Math.max(ms, 1e-3))));
   }
 
-  /** One flush per turn of the event loop: the jobs of a burst go to Redis in one `addBulk`. */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+  /**
+   * One flush per turn of the event loop: the jobs of a burst go to Redis in one `addBulk`. `soon`
+   * (nothing was in flight): at the end of this turn, once the synchronous burst is in; a value
+   * sent alone does not wait for a turn of the event loop. Otherwise in the next turn, which also
+   * gathers the inputs of several callbacks of this one (an asynchronous source's values).
+   */
+  private schedule(soon: boolean): void {
+    if (soon) {
+      if (this.soon) return;
+      this.soon = true;
+      queueMicrotask(() => {
+        this.soon = false;
+        this.flush();
+      });
+    } else if (!this.later) {
+      this.later = true;
+      setImmediate(() => {
+        this.later = false;
+        this.flush();
+      });
+    }
+  }
+
+  /**
+   * The batch a group is filling, not full yet, is held back while the group has inputs waiting for
+   * room (its limit is reached) and other inputs in Redis: their outcomes make that room and fill
+   * it. Without this, each read of outcomes would send as many new inputs as it freed, in a batch of
+   * that size, and batches would shrink to the few outcomes of each read. A batch whose group has
+   * nothing more waiting, or nothing else in Redis, goes at once.
+   */
+  private holds(batch: Batch): boolean {
+    const group = batch.jobs[0]!.group;
+    if (batch !== group.filling || batch.jobs.length >= this.batchSizeFor(group.name, group.limit)) return false;
+    // Only the filling batch is held, and the others of the outbox go now: the rest is in Redis.
+    if (group.sent - batch.open === 0) return false;
+    // Inputs cancelled while they waited stay in the queue until reached: they do not count.
+    while (group.waiting.peek()?.settled === true) group.waiting.shift();
+    return group.waiting.length > 0;
   }
 
   private flush(): void {
-    this.scheduled = false;
     if (this.host.closed()) {
       // Given up on Redis (see `Shutdown.abandon`): the cancels of the streams it failed are not
       // sent, and no new connection is made for them.
@@ -132,9 +184,17 @@ export class Sender {
       this.cancels = [];
       return;
     }
-    for (const batch of this.outbox) batch.sealed = true;
-    const batches = this.outbox.filter((batch) => batch.open > 0);
-    this.outbox = [];
+    const batches: Batch[] = [];
+    const held: Batch[] = [];
+    for (const batch of this.outbox) {
+      if (batch.open > 0 && this.holds(batch)) {
+        held.push(batch);
+        continue;
+      }
+      batch.sealed = true;
+      if (batch.open > 0) batches.push(batch); // a batch whose inputs were all cancelled is not sent
+    }
+    this.outbox = held;
     const cancels = this.cancels;
     this.cancels = [];
     if (batches.length === 0 && cancels.length === 0) return;
@@ -142,7 +202,7 @@ export class Sender {
     if (batches.length > 0) {
       const add = link.ready.then(() => {
         // Before the jobs, on the same connection: a worker never sees a job whose caller looks gone.
-        link.markLive();
+        link.keepLive();
         return link.queue.addBulk(
           batches.map(({ id, jobs }) => {
             // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.

@@ -5,7 +5,7 @@ import type { TaskLike } from '../../task/task';
 import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../../util/errors';
 import {
   decodeValue,
-  encodeReply,
+  encodeReplies,
   encodeValue,
   type JobData,
   RemoteOutcome,
@@ -14,8 +14,23 @@ import {
 } from '../../wire/remote';
 
 interface ReplyCommand {
-  rxthreadsReply(list: string, live: string, reply: Buffer, ttlMs: number): Promise<number>;
+  rxthreadsReply(list: string, live: string, ttlMs: number, ...elements: Buffer[]): Promise<number>;
 }
+
+/** The outcomes for one caller known in one turn, sent together once it ends. */
+interface ReplyPack {
+  readonly live: string;
+  /** The outcomes, as the elements of the reply list they go in (see `elementBytes`). */
+  readonly elements: Reply[][];
+  /** Bytes of the values in the last element. */
+  bytes: number;
+  /** Settles once Redis has them (or refused them). */
+  readonly sent: Promise<unknown>;
+  done(sent: Promise<unknown>): void;
+}
+
+/** Values of one element of a reply list, beyond which the next outcome starts another element. */
+const elementBytes = 1 << 20;
 
 /** How long a cancel that arrived before its job was kept for it. */
 const earlyCancelMs = 60_000;
@@ -33,6 +48,8 @@ export class JobProcessor {
   #abandoned = false;
   /** Wake the jobs that wait for Redis to answer, should the server give up on it. */
   readonly #wakers = new Set<() => void>();
+  /** Outcomes known this turn and not sent yet, by reply list. */
+  #outbox = new Map<string, ReplyPack>();
   /** Cancels that came before their job reached the processor, by job id, with when they expire. */
   readonly #early = new Map<string, number>();
   /** The order in which the jobs running here started, by job id. */
@@ -59,8 +76,8 @@ export class JobProcessor {
     client.defineCommand('rxthreadsReply', {
       numberOfKeys: 2,
       lua: `if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
     });
   }
@@ -98,9 +115,47 @@ return 1`,
     }
   }
 
-  /** Pushes one outcome onto its caller's reply list, only while that caller's live key exists. */
-  #reply(data: JobData, reply: Buffer): Promise<unknown> {
-    return (this.client as unknown as ReplyCommand).rxthreadsReply(data.r, data.l, reply, replyTtlMs);
+  /**
+   * Pushes one outcome onto its caller's reply list, only while that caller's live key exists. The
+   * outcomes known in one turn (those of a thread's message, of several jobs) go to each caller in
+   * one command, sent once the turn's microtasks have run (no later than one alone would go), and
+   * as few elements of the list as `elementBytes` allows: the caller reads each with one decode.
+   */
+  #reply(data: JobData, reply: Reply): Promise<unknown> {
+    let pack = this.#outbox.get(data.r);
+    if (pack === undefined) {
+      if (this.#outbox.size === 0) process.nextTick(() => this.#sendReplies());
+      let done: (sent: Promise<unknown>) => void = () => {};
+      const sent = new Promise<unknown>((resolve) => {
+        done = resolve;
+      });
+      pack = { live: data.l, elements: [[]], bytes: 0, sent, done };
+      this.#outbox.set(data.r, pack);
+    }
+    const value = reply[3];
+    const bytes = value instanceof Uint8Array ? value.byteLength : 0;
+    if (pack.bytes > 0 && pack.bytes + bytes > elementBytes) {
+      pack.elements.push([]);
+      pack.bytes = 0;
+    }
+    pack.elements.at(-1)!.push(reply);
+    pack.bytes += bytes;
+    return pack.sent;
+  }
+
+  #sendReplies(): void {
+    const outbox = this.#outbox;
+    this.#outbox = new Map();
+    for (const [list, { live, elements, done }] of outbox) {
+      let encoded: Buffer[];
+      try {
+        encoded = elements.map(encodeReplies);
+      } catch (error) {
+        done(Promise.reject(error)); // their jobs fail, as a refused command would make them
+        continue;
+      }
+      done((this.client as unknown as ReplyCommand).rxthreadsReply(list, live, replyTtlMs, ...encoded));
+    }
   }
 
   /** A message of the cancel channel: the ids of the jobs their callers cancelled, as JSON. */
@@ -152,8 +207,8 @@ return 1`,
       () => {},
     );
     try {
-      // Each input's outcome goes out as soon as it is known (the client pipelines them), so that
-      // an ordered stream can emit the first inputs of a batch while the others still run.
+      // Each input's outcome goes out as soon as it is known (with the others known in the same
+      // turn), so that an ordered stream can emit the first inputs of a batch while the others run.
       const sent: Promise<unknown>[] = [];
       let aborted = false;
       await Promise.all(
@@ -170,7 +225,7 @@ return 1`,
           const [kind, value, exitCode] = outcome;
           const ms = (performance.now() - started) / (Math.floor(ahead / this.pool.size) + 1);
           const reply: Reply = [id, index, kind, value, exitCode, ms];
-          sent.push(this.#reply(data, encodeReply(reply)));
+          sent.push(this.#reply(data, reply));
           this.#served++;
         }),
       );

@@ -1,0 +1,120 @@
+// How a task server sends outcomes (no Redis): those known in one turn go to their caller together.
+import { serialize } from 'node:v8';
+import type { Job } from 'bullmq';
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import type { ThreadPool } from '../../lib/owners/pool';
+import { JobProcessor } from '../../lib/remote/server/processor';
+import type { TaskLike } from '../../lib/task/task';
+import {
+  decodeReplies,
+  decodeValue,
+  encodeValue,
+  type JobData,
+  RemoteOutcome,
+  type Reply,
+} from '../../lib/wire/remote';
+
+/** A processor over a pool whose runs the spec resolves by hand, and a client that records each reply command. */
+function setUp() {
+  const runs: { input: unknown; resolve: (value: unknown) => void }[] = [];
+  const pool = {
+    size: 2,
+    run: (_task: unknown, input: unknown) => new Promise((resolve) => runs.push({ input, resolve })),
+  } as unknown as ThreadPool;
+  /** Each reply command: its list, and the elements it pushes. */
+  const commands: { list: string; elements: Buffer[] }[] = [];
+  const client = {
+    defineCommand: () => {},
+    exists: async () => 1,
+    rxthreadsReply: async (list: string, _live: string, _ttl: number, ...elements: Buffer[]) => {
+      commands.push({ list, elements });
+      return 1;
+    },
+  } as unknown as Redis;
+  const tasks = new Map<string, TaskLike<unknown, unknown>>([['echo', (x: unknown) => x]]);
+  const processor = new JobProcessor(pool, client, tasks, 'q', () => false);
+  let id = 0;
+  /** Runs a job of `inputs` for the caller whose reply list is `list`. */
+  const process = (inputs: unknown[], list = 'replies') => {
+    const data: JobData = {
+      t: 'echo',
+      i: inputs.map((input) => encodeValue(input, 'The input').toString('base64')),
+      r: list,
+      l: `${list}:live`,
+      a: 1,
+      o: 0,
+    };
+    const job = { id: `job-${id++}`, data, attemptsStarted: 1 } as unknown as Job;
+    return processor.process(job, 'token', new AbortController().signal);
+  };
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  /** The outcomes of a command, element by element: [job id, index, value] each. */
+  const outcomes = (command: { elements: Buffer[] }) =>
+    command.elements.map((element) =>
+      decodeReplies(element).map(([job, index, outcome, value]) => {
+        expect(outcome).to.equal(RemoteOutcome.Ok);
+        return [job, index, decodeValue(value as Buffer)];
+      }),
+    );
+  return { runs, commands, process, turn, outcomes };
+}
+
+describe('Task server replies (JobProcessor)', () => {
+  it('sends the outcomes known in one turn, of several jobs, to their caller in one command and one element', async () => {
+    const { runs, commands, process, turn, outcomes } = setUp();
+    const jobs = [process([1, 2, 3]), process([4, 5])];
+    await turn();
+    expect(runs.map((run) => run.input)).to.deep.equal([1, 2, 3, 4, 5]);
+    for (const run of runs.slice(0, 4)) run.resolve(Number(run.input) * 10);
+    await turn();
+    expect(commands).to.have.length(1);
+    expect(outcomes(commands[0]!)).to.deep.equal([
+      [
+        ['job-0', 0, 10],
+        ['job-0', 1, 20],
+        ['job-0', 2, 30],
+        ['job-1', 0, 40],
+      ],
+    ]);
+    // An outcome known in a later turn goes in a command of its own, as soon as it is known.
+    runs[4]!.resolve(50);
+    await Promise.all(jobs);
+    expect(commands).to.have.length(2);
+    expect(outcomes(commands[1]!)).to.deep.equal([[['job-1', 1, 50]]]);
+  });
+
+  it('sends each caller its own outcomes', async () => {
+    const { runs, commands, process, turn } = setUp();
+    const jobs = [process([1], 'a'), process([2], 'b'), process([3], 'a')];
+    await turn();
+    for (const run of runs) run.resolve(run.input);
+    await Promise.all(jobs);
+    expect(commands.map(({ list, elements }) => [list, elements.length])).to.deep.equal([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(decodeReplies(commands[0]!.elements[0]!).map(([job]) => job)).to.deep.equal(['job-0', 'job-2']);
+  });
+
+  it('splits the outcomes of one command into elements of about 1 MiB, a larger one alone', async () => {
+    const { runs, commands, process, turn, outcomes } = setUp();
+    const job = process([0, 1, 2, 3, 4]);
+    await turn();
+    const sizes = [400_000, 400_000, 400_000, 2_000_000, 10];
+    for (const [i, run] of runs.entries()) run.resolve(new Uint8Array(sizes[i]!).fill(i));
+    await job;
+    expect(commands).to.have.length(1);
+    const elements = outcomes(commands[0]!);
+    expect(elements.map((element) => element.map(([, index]) => index))).to.deep.equal([[0, 1], [2], [3], [4]]);
+    for (const element of elements) {
+      for (const [, index, value] of element) expect((value as Uint8Array).length).to.equal(sizes[index as number]);
+    }
+  });
+
+  it('reads a reply list element holding one outcome alone, as workers sent them before', () => {
+    const reply: Reply = ['job-0', 3, RemoteOutcome.Ok, encodeValue(7, 'The result'), undefined, 0.1];
+    expect(decodeReplies(serialize(reply))).to.deep.equal([reply]);
+    expect(() => decodeReplies(serialize('not a reply'))).to.throw(TypeError);
+  });
+});
