@@ -7,7 +7,18 @@ import { from, lastValueFrom, reduce, Subject } from 'rxjs';
 import { type OffloadOptions, offloadToThread } from 'rxthreads';
 import { RemotePool, remoteTask } from 'rxthreads/remote';
 import { RedisServer, redisServerBinary, WorkerProcess } from '../spec/remote/harness';
-import { type Bench, check, fmt, median, nowMs, percentile, type Section, sig, timeRepeats } from './harness';
+import {
+  type Bench,
+  check,
+  fmt,
+  median,
+  nowMs,
+  percentile,
+  type Section,
+  sig,
+  type Target,
+  timeRepeats,
+} from './harness';
 import { openRxthreads, rxTask, workerFile } from './peers';
 
 interface Row {
@@ -191,8 +202,32 @@ export const remote: Bench = {
           rows: lone.map((row) => [row.label, sig(row.p50), sig(row.p99)]),
         },
       ],
-      targets: [],
+      targets: remoteTargets(rows, lone, plainRate),
     };
     return section;
   },
 };
+
+/** Issue 22's: batched throughput at 256 in flight ≥ 3× plain BullMQ; a lone round trip no slower. */
+function remoteTargets(
+  rows: { label: string; tasks: number; times: number[] }[],
+  lone: { label: string; p50: number }[],
+  plainRate: number,
+): Target[] {
+  const batched = rows.find((row) => row.label.startsWith('rxthreads/remote, concurrency 256 (batched'));
+  const ours = lone.find((row) => row.label.startsWith('rxthreads/remote'));
+  const plain = lone.find((row) => row.label.startsWith('plain BullMQ'));
+  const out: Target[] = [];
+  if (batched !== undefined) {
+    const x = batched.tasks / median(batched.times) / plainRate;
+    out.push({ label: 'rxthreads/remote at 256 in flight ≥ 3× plain BullMQ', met: x >= 3, measured: `${fmt(x, 2)}×` });
+  }
+  if (ours !== undefined && plain !== undefined) {
+    out.push({
+      label: 'a lone value through rxthreads/remote round-trips in no more time than through plain BullMQ',
+      met: ours.p50 <= plain.p50,
+      measured: `${fmt(ours.p50)} µs vs ${fmt(plain.p50)} µs`,
+    });
+  }
+  return out;
+}
