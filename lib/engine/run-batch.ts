@@ -3,7 +3,7 @@ import type { TaskDefinition } from '../task/definition';
 import { SerializationError } from '../util/errors';
 import { type BatchItems, postBatch } from '../wire/batch';
 import { describeUnclonable } from '../wire/clone';
-import { Header, jobCode, Kind, type RunMessage, type RunNumbersMessage, Stride } from '../wire/thread';
+import { Header, jobCode, Kind, type RunMessage, type RunNumbersMessage, Stride, unzipNumbers } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
 import type { PlatformThread } from './platform';
 import { batchBytes, type HeldJob } from './slot-holder';
@@ -27,14 +27,7 @@ function batchTransfers(jobs: readonly HeldJob[]): Transferable[] | null {
 
 /** A run message whose inputs are all numbers, packed (numbers always clone). */
 function packNumbers(message: RunMessage): RunNumbersMessage {
-  const count = (message.length - Header) / Stride;
-  const codes = new Float64Array(count);
-  const inputs = new Float64Array(count);
-  for (let n = 0, at = Header; n < count; n++, at += Stride) {
-    codes[n] = message[at] as number;
-    inputs[n] = message[at + 1] as number;
-  }
-  return [Kind.RunNumbers, message[1], codes, inputs];
+  return [Kind.RunNumbers, message[1], ...unzipNumbers(message, Float64Array)];
 }
 
 /**

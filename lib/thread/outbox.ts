@@ -13,6 +13,7 @@ import {
   type ResultsNumbersMessage,
   Stride,
   slotOfOutcome,
+  unzipNumbers,
 } from '../wire/thread';
 
 const transferMark = Symbol.for('rxthreads.transfer');
@@ -34,14 +35,7 @@ export function isTransfer(value: unknown): value is Transfer {
 
 /** A results message of numbers only, packed (numbers always clone). */
 function packNumbers(message: ResultsMessage): ResultsNumbersMessage {
-  const count = (message.length - Header) / Stride;
-  const codes = new Int32Array(count);
-  const values = new Float64Array(count);
-  for (let n = 0, at = Header; n < count; n++, at += Stride) {
-    codes[n] = message[at] as number;
-    values[n] = message[at + 1] as number;
-  }
-  return [Kind.ResultsNumbers, message[1], codes, values];
+  return [Kind.ResultsNumbers, message[1], ...unzipNumbers(message, Int32Array)];
 }
 
 /**

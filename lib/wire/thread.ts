@@ -248,3 +248,21 @@ export type ResultsNumbersMessage = [
 ];
 
 export type FromThread = ReadyMessage | ResultsMessage | ResultsNumbersMessage;
+
+/**
+ * The `[code, number]` pairs of a flat `run` or `results` message, as two typed arrays: what a
+ * packed message (`RunNumbers`, `ResultsNumbers`) carries in their place.
+ */
+export function unzipNumbers<C extends Int32Array | Float64Array>(
+  message: readonly unknown[],
+  Codes: new (length: number) => C,
+): [codes: C, numbers: Float64Array] {
+  const count = (message.length - Header) / Stride;
+  const codes = new Codes(count);
+  const numbers = new Float64Array(count);
+  for (let n = 0, at = Header; n < count; n++, at += Stride) {
+    codes[n] = message[at] as number;
+    numbers[n] = message[at + 1] as number;
+  }
+  return [codes, numbers];
+}
