@@ -17,7 +17,8 @@
  * cross-origin isolated), a `ThreadMirror` keeps this side's words in step with the main thread's.
  */
 import { type ExitMessage, exitMessage, hostKey, type InitMessage } from './host-messages.js';
-import { needsMirror, ThreadMirror } from './mirror.js';
+import { ThreadMirror } from './mirror.js';
+import { needsMirror } from './mirror-words.js';
 import { Emitter, end, onEnd } from './thread-globals.js';
 
 interface WorkerScope {
