@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Observable } from 'rxjs';
 
@@ -48,10 +48,46 @@ export function grace(ms = 150): Promise<void> {
   return sleep(ms);
 }
 
-/** The OS threads of this process now (Linux), to see worker threads come and go. */
+/**
+ * Whether OS thread `tid` of this process (Linux) is still alive. A worker's 'exit' event comes
+ * once the thread is joined, but the kernel may not have removed the thread yet: on a busy machine
+ * it can still be listed, already in its exit path (PF_EXITING, bit 0x4 of the flags field), which
+ * runs no more code. Such a thread has exited for these specs.
+ */
+export function osThreadAlive(tid: number | string): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // After the command name in parentheses: state ppid pgrp session tty_nr tpgid flags …
+  const flags = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]);
+  return (flags & 0x4) === 0;
+}
+
+/** The living OS threads of this process now (Linux), to see worker threads come and go. */
 export function osThreads(): number {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  return Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]);
+  return readdirSync('/proc/self/task').filter((tid) => osThreadAlive(tid)).length;
+}
+
+/**
+ * The OS threads that tasks ran on, noted by the tasks of spec/fixtures/tasks.cjs when their input
+ * carries `osThreads: log.buffer`. Counting all of the process's threads would also count threads
+ * that other specs' owners are still starting or ending; these ids are exactly an owner's own.
+ */
+export class OsThreadLog {
+  readonly buffer = new SharedArrayBuffer(64 * 4);
+
+  /** The ids noted so far. */
+  ids(): number[] {
+    return [...new Int32Array(this.buffer)].filter((tid) => tid !== 0);
+  }
+
+  /** The noted threads that still exist. */
+  alive(): number[] {
+    return this.ids().filter((tid) => osThreadAlive(tid));
+  }
 }
 
 /** Waits until this process has at most `count` OS threads; returns how long it took (ms). */

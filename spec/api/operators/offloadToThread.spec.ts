@@ -1,10 +1,18 @@
 import { expect } from 'chai';
-import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject, throwError } from 'rxjs';
+import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject } from 'rxjs';
 import { concatWith, map, take, tap, toArray } from 'rxjs/operators';
 import { moduleTask, offloadToThread, SerializationError, TaskError, ThreadPool } from 'rxthreads';
-import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../../helpers';
+import {
+  fixture,
+  grace,
+  OsThreadLog,
+  osThreads,
+  osThreadsDownTo,
+  SharedCounters,
+  valuesWhileOpen,
+} from '../../helpers';
 
-type Input = { sab: SharedArrayBuffer; value?: number; fast?: number; ms?: number };
+type Input = { sab: SharedArrayBuffer; value?: number; fast?: number; ms?: number; osThreads?: SharedArrayBuffer };
 const tasks = fixture('tasks.cjs');
 const count = moduleTask<Input, number>(tasks, 'count');
 const fastThenSpin = moduleTask<Input, number>(tasks, 'fastThenSpin');
@@ -249,33 +257,51 @@ describe('offloadToThread', () => {
   describe('with threads: n (a private pool: the done future)', () => {
     it('completes only after its own threads have exited', async () => {
       const before = osThreads();
+      const counters = new SharedCounters();
+      const log = new OsThreadLog();
       let during = 0;
-      let atComplete = -1;
+      let aliveAtComplete: number[] | undefined;
       await new Promise<void>((resolve, reject) =>
         range(0, 20)
-          .pipe(offloadToThread((x: number) => x, { threads: 2 }))
+          .pipe(
+            map((value) => ({ sab: counters.buffer, value, osThreads: log.buffer })),
+            offloadToThread(count, { threads: 2 }),
+          )
           .subscribe({
             next: () => {
               during = Math.max(during, osThreads());
             },
             error: reject,
             complete: () => {
-              atComplete = osThreads();
+              aliveAtComplete = log.alive();
               resolve();
             },
           }),
       );
       expect(during).to.be.at.least(before + 2);
-      expect(atComplete).to.be.at.most(before);
+      expect(log.ids()).to.not.be.empty;
+      expect(aliveAtComplete).to.deep.equal([]);
     });
 
     it('errors only after its threads have exited', async () => {
-      const before = osThreads();
-      const error = await lastValueFrom(
-        throwError(() => new Error('early')).pipe(offloadToThread((x: number) => x, { threads: 2 })),
-      ).catch((e: Error) => e);
-      expect((error as Error).message).to.equal('early');
-      expect(osThreads()).to.be.at.most(before);
+      const counters = new SharedCounters();
+      const log = new OsThreadLog();
+      const source = new Subject<Input & { osThreads: SharedArrayBuffer }>();
+      let aliveAtError: number[] | undefined;
+      const error = new Promise<Error>((resolve) =>
+        source.pipe(offloadToThread(count, { threads: 2 })).subscribe({
+          error: (e: Error) => {
+            aliveAtError = log.alive();
+            resolve(e);
+          },
+        }),
+      );
+      source.next({ sab: counters.buffer, value: 1, osThreads: log.buffer });
+      await counters.atLeast(1);
+      source.error(new Error('early'));
+      expect((await error).message).to.equal('early');
+      expect(log.ids()).to.have.length(1);
+      expect(aliveAtError).to.deep.equal([]);
     });
 
     it('has its threads exit within cancelGraceMs + 1 s after an unsubscribe, even from a spinning task', async () => {

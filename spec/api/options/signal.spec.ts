@@ -14,7 +14,7 @@ import {
   type TaskLike,
   ThreadPool,
 } from 'rxthreads';
-import { fixture, grace, osThreads, SharedCounters } from '../../helpers';
+import { fixture, grace, OsThreadLog, SharedCounters } from '../../helpers';
 
 type Input = { sab: SharedArrayBuffer; value?: number };
 const tasks = fixture('tasks.cjs');
@@ -185,18 +185,25 @@ describe('signal option', () => {
   });
 
   it('after an abort, errors only once its private pool has exited', async () => {
-    const before = osThreads();
     const ac = new AbortController();
     const counters = new SharedCounters();
-    const source = new Subject<Input>();
-    const result = lastValueFrom(source.pipe(offloadToThread(awaitAbort, { threads: 1, signal: ac.signal }))).catch(
-      (e: unknown) => e,
+    const log = new OsThreadLog();
+    const source = new Subject<Input & { osThreads: SharedArrayBuffer }>();
+    let aliveAtError: number[] | undefined;
+    const result = new Promise<unknown>((resolve) =>
+      source.pipe(offloadToThread(awaitAbort, { threads: 1, signal: ac.signal })).subscribe({
+        error: (e: unknown) => {
+          aliveAtError = log.alive();
+          resolve(e);
+        },
+      }),
     );
-    source.next({ sab: counters.buffer });
+    source.next({ sab: counters.buffer, osThreads: log.buffer });
     await counters.atLeast(1);
     ac.abort();
     expect(await result).to.be.instanceOf(AbortError);
-    expect(osThreads()).to.be.at.most(before);
+    expect(log.ids()).to.have.length(1);
+    expect(aliveAtError).to.deep.equal([]);
   });
 
   it('keeps one listener per signal and owner, however many tasks and streams share it: no MaxListenersExceededWarning', async () => {
