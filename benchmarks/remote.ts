@@ -11,13 +11,14 @@ import {
   type Bench,
   check,
   fmt,
+  interleave,
   median,
   nowMs,
   percentile,
   type Section,
   sig,
   type Target,
-  timeRepeats,
+  type TimedCase,
 } from './harness';
 import { openRxthreads, rxTask, workerFile } from './peers';
 
@@ -70,7 +71,7 @@ async function roundTrips(calls: number, call: (x: number) => Promise<number>): 
 export const remote: Bench = {
   name: 'remote',
   title: 'Remote: tiny tasks through Redis (rxthreads/remote)',
-  steps: () => 9,
+  steps: () => 8,
   async run(config, progress) {
     const title = remote.title;
     const binary = redisServerBinary();
@@ -83,17 +84,37 @@ export const remote: Bench = {
     const redis = new RedisServer(binary);
     await redis.start();
     const rows: Row[] = [];
-    const lone: { label: string; p50: number; p99: number; ours: boolean }[] = [];
-    const measure = async (label: string, ours: boolean, once: (values: number[]) => Promise<number>) => {
+    const lone: { label: string; p50: number[]; p99: number[]; ours: boolean }[] = [];
+    // Every way is open at once and the repeats interleaved (harness.ts `interleave`): the machine's
+    // state drifts, and ways measured one after another would each meet a different machine.
+    const cases: TimedCase[] = [];
+    const closers: (() => Promise<unknown>)[] = [];
+    const measure = (label: string, ours: boolean, once: (values: number[]) => Promise<number>) => {
       const values = inputs(n);
-      const times = await timeRepeats(config.repeats, async () => check(await once(values), expected(n), label));
-      rows.push({ label, tasks: n, times, ours });
-      progress.tick(label);
+      const row: Row = { label, tasks: n, times: [], ours };
+      rows.push(row);
+      cases.push({
+        label,
+        once: async () => {
+          check(await once(values), expected(n), label);
+          return undefined;
+        },
+      });
+      return row;
     };
-    const loneRow = async (label: string, ours: boolean, call: (x: number) => Promise<number>) => {
-      const times = await roundTrips(calls, call);
-      lone.push({ label, p50: median(times), p99: percentile(times, 99), ours });
-      progress.tick(label);
+    const loneRow = (label: string, ours: boolean, call: (x: number) => Promise<number>) => {
+      const row = { label, p50: [] as number[], p99: [] as number[], ours };
+      lone.push(row);
+      cases.push({
+        label,
+        warm: () => roundTrips(20, call),
+        once: async () => {
+          const times = await roundTrips(calls, call);
+          row.p50.push(median(times));
+          row.p99.push(percentile(times, 99));
+          return undefined;
+        },
+      });
     };
     const sum = (pool: OffloadOptions<number> & { settle?: false }, values: number[], task = inc) =>
       lastValueFrom(
@@ -105,11 +126,11 @@ export const remote: Bench = {
     try {
       // The local pool, for scale.
       const local = await openRxthreads(config.threads);
-      await measure(`local ThreadPool (${config.threads} threads), offloadToThread`, true, (values) =>
+      closers.push(() => local.close());
+      measure(`local ThreadPool (${config.threads} threads), offloadToThread`, true, (values) =>
         sum({ pool: local }, values, rxTask<number, number>('inc')),
       );
-      await loneRow('local ThreadPool, pool.run', true, (x) => local.run(rxTask<number, number>('inc'), x));
-      await local.close();
+      loneRow('local ThreadPool, pool.run', true, (x) => local.run(rxTask<number, number>('inc'), x));
 
       // rxthreads/remote: two worker processes of `threads` threads each.
       const workers = await Promise.all(
@@ -122,20 +143,24 @@ export const remote: Bench = {
         ),
       );
       const pool = new RemotePool({ queue: 'bench', connection: redis.url });
-      for (const concurrency of [64, 256]) {
-        await measure(`rxthreads/remote, concurrency ${concurrency} (batched by task time)`, true, (values) =>
-          sum({ pool, concurrency }, values),
-        );
-      }
       const single = new RemotePool({ queue: 'bench', connection: redis.url, batchSize: 1 });
-      await measure('rxthreads/remote, concurrency 256, batchSize 1 (a job per input)', true, (values) =>
-        sum({ pool: single, concurrency: 256 }, values),
-      );
-      await single.close();
       const input = new Subject<number>();
       let resolve: (value: number) => void = () => {};
       const subscription = input.pipe(offloadToThread(inc, { pool })).subscribe((value) => resolve(value));
-      await loneRow(
+      closers.push(async () => {
+        subscription.unsubscribe();
+        await Promise.all([pool.close(), single.close()]);
+        await Promise.all(workers.map((worker) => worker.stop()));
+      });
+      for (const concurrency of [64, 256]) {
+        measure(`rxthreads/remote, concurrency ${concurrency} (batched by task time)`, true, (values) =>
+          sum({ pool, concurrency }, values),
+        );
+      }
+      measure('rxthreads/remote, concurrency 256, batchSize 1 (a job per input)', true, (values) =>
+        sum({ pool: single, concurrency: 256 }, values),
+      );
+      loneRow(
         'rxthreads/remote, offloadToThread (lone values)',
         true,
         (x) =>
@@ -144,9 +169,6 @@ export const remote: Bench = {
             input.next(x);
           }),
       );
-      subscription.unsubscribe();
-      await pool.close();
-      await Promise.all(workers.map((worker) => worker.stop()));
 
       // Plain BullMQ: two worker processes whose processor runs the task, concurrency 4 × threads.
       const plain = await Promise.all(
@@ -163,15 +185,22 @@ export const remote: Bench = {
       // repeat and waited for them forever. The stream keeps every event of a repeat here.
       const queue = new Queue('plain', { connection: { url: redis.url }, streams: { events: { maxLen: 10 * n } } });
       const events = new QueueEvents('plain', { connection: { url: redis.url } });
+      closers.push(async () => {
+        await Promise.all([queue.close(), events.close()]);
+        await Promise.all(plain.map((worker) => worker.stop()));
+      });
       await events.waitUntilReady();
-      await measure('plain BullMQ (addBulk, QueueEvents)', false, (values) => plainBullmq(queue, events, values));
-      await loneRow('plain BullMQ (add, waitUntilFinished)', false, async (x) => {
+      measure('plain BullMQ (addBulk, QueueEvents)', false, (values) => plainBullmq(queue, events, values));
+      loneRow('plain BullMQ (add, waitUntilFinished)', false, async (x) => {
         const job = await queue.add('inc', x);
         return Number(await job.waitUntilFinished(events));
       });
-      await Promise.all([queue.close(), events.close()]);
-      await Promise.all(plain.map((worker) => worker.stop()));
+
+      const times = await interleave(cases, config.repeats);
+      for (const row of rows) row.times.push(...times[cases.findIndex((c) => c.label === row.label)]!);
+      for (const c of cases) progress.tick(c.label);
     } finally {
+      for (const close of closers) await close();
       await redis.stop();
     }
     const plainRate = n / median(rows.find((row) => row.label.startsWith('plain'))!.times);
@@ -180,7 +209,8 @@ export const remote: Bench = {
       title,
       notes: [
         `${fmt(n)} tasks of \`x + 1\` per repeat through a redis-server on loopback, served by 2 worker processes of ${config.threads} threads each on this same machine (so the workers, Redis and the caller share its ${config.threads} cores); each run's results are checked.`,
-        'A lone value is sent only once the last is back; its round trip crosses Redis twice (the job, then its outcome).',
+        "A lone value is sent only once the last is back; its round trip crosses Redis twice (the job, then its outcome). Lone round trips: the median over the repeats of each repeat's median and p99.",
+        'Every way is open at once (the idle workers wait on Redis) and the repeats are interleaved, so that each way meets the machine in the same state.',
         "Batches: consecutive inputs of a subscription travel as one BullMQ job, each with its own outcome, sized from the tasks' durations (about 10 ms of work per job, at most an eighth of the concurrency). The batchSize 1 row shows what they buy.",
       ],
       tables: [
@@ -199,10 +229,14 @@ export const remote: Bench = {
         },
         {
           head: ['lone round trip', 'p50 µs', 'p99 µs'],
-          rows: lone.map((row) => [row.label, sig(row.p50), sig(row.p99)]),
+          rows: lone.map((row) => [row.label, sig(median(row.p50)), sig(median(row.p99))]),
         },
       ],
-      targets: remoteTargets(rows, lone, plainRate),
+      targets: remoteTargets(
+        rows,
+        lone.map((row) => ({ label: row.label, p50: median(row.p50) })),
+        plainRate,
+      ),
     };
     return section;
   },
