@@ -90,11 +90,15 @@ describe('RemotePool over BullMQ', function () {
     }
   });
 
-  it('sends lone values one after another with nothing but their jobs: the live key is set once, not before each', async () => {
+  it('sends lone values one after another with nothing but their jobs: the live key is set once, and each worker checks it once, not before each', async () => {
     const monitor = await client!.monitor(); // a connection of its own, closed below
     const liveSets: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'set' && args[1]?.includes(':rxthreads:live:')) liveSets.push(args[1]);
+    const liveChecks: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      const command = args[0]?.toLowerCase();
+      if (command === 'set' && args[1]?.includes(':rxthreads:live:')) liveSets.push(args[1]);
+      // Not the reply script's own EXISTS (MONITOR lists a script's commands with the source 'lua').
+      if (command === 'exists' && args[1]?.includes(':rxthreads:live:') && source !== 'lua') liveChecks.push(args[1]);
     });
     const input = new Subject<number>();
     const results: number[] = [];
@@ -113,6 +117,7 @@ describe('RemotePool over BullMQ', function () {
       }
       expect(results).to.deep.equal(Array.from({ length: 20 }, (_, x) => x * x));
       expect(liveSets).to.have.length(1);
+      expect(liveChecks.length).to.be.within(1, workers.length);
     } finally {
       subscription.unsubscribe();
       monitor.disconnect();

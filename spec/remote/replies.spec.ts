@@ -17,17 +17,24 @@ import {
 
 /** A processor over a pool whose runs the spec resolves by hand, and a client that records each reply command. */
 function setUp() {
-  const runs: { input: unknown; resolve: (value: unknown) => void }[] = [];
+  const runs: { input: unknown; resolve: (value: unknown) => void; signal: AbortSignal }[] = [];
   const pool = {
     size: 2,
-    run: (_task: unknown, input: unknown) => new Promise((resolve) => runs.push({ input, resolve })),
+    run: (_task: unknown, input: unknown, { signal }: { signal: AbortSignal }) =>
+      new Promise((resolve) => runs.push({ input, resolve, signal })),
   } as unknown as ThreadPool;
+  /** Whether the callers' live keys exist, as EXISTS and the reply command find them; and the EXISTS asked. */
+  const live = { exists: true, asked: [] as string[] };
   /** Each reply command: its list, and the elements it pushes. */
   const commands: { list: string; elements: Buffer[] }[] = [];
   const client = {
     defineCommand: () => {},
-    exists: async () => 1,
+    exists: async (key: string) => {
+      live.asked.push(key);
+      return live.exists ? 1 : 0;
+    },
     rxthreadsReply: async (list: string, _live: string, _ttl: number, ...elements: Buffer[]) => {
+      if (!live.exists) return 0;
       commands.push({ list, elements });
       return 1;
     },
@@ -57,7 +64,7 @@ function setUp() {
         return [job, index, decodeValue(value as Buffer)];
       }),
     );
-  return { runs, commands, process, turn, outcomes };
+  return { runs, commands, process, turn, outcomes, live };
 }
 
 describe('Task server replies (JobProcessor)', () => {
@@ -116,5 +123,45 @@ describe('Task server replies (JobProcessor)', () => {
     const reply: Reply = ['job-0', 3, RemoteOutcome.Ok, encodeValue(7, 'The result'), undefined, 0.1];
     expect(decodeReplies(serialize(reply))).to.deep.equal([reply]);
     expect(() => decodeReplies(serialize('not a reply'))).to.throw(TypeError);
+  });
+
+  it('asks whether a caller is alive before its first job, not for jobs within a second of an outcome pushed to it', async () => {
+    const { runs, process, turn, live } = setUp();
+    for (let n = 0; n < 5; n++) {
+      const job = process([n]);
+      await turn();
+      runs.at(-1)!.resolve(n);
+      await job;
+    }
+    expect(live.asked).to.deep.equal(['replies:live']);
+    expect(runs.every((run) => !run.signal.aborted)).to.equal(true);
+    // Another caller is asked about on its own.
+    const other = process([5], 'other');
+    await turn();
+    runs.at(-1)!.resolve(5);
+    await other;
+    expect(live.asked).to.deep.equal(['replies:live', 'other:live']);
+  });
+
+  it('stops a job whose caller is gone, and asks again about a caller after an outcome found its key gone', async () => {
+    const { runs, process, turn, live } = setUp();
+    const first = process([1]);
+    await turn();
+    runs[0]!.resolve(1);
+    await first;
+    // The caller closes: its key is deleted. The next outcome is refused, and the job after it is stopped.
+    live.exists = false;
+    const second = process([2]);
+    await turn();
+    expect(runs[1]!.signal.aborted).to.equal(false); // confirmed alive less than a second ago
+    runs[1]!.resolve(2);
+    await second;
+    const third = process([3]).catch((error: unknown) => error);
+    await turn();
+    expect(live.asked).to.deep.equal(['replies:live', 'replies:live']);
+    expect(runs[2]!.signal.aborted).to.equal(true);
+    expect((runs[2]!.signal.reason as Error).message).to.equal('Its caller is gone');
+    runs[2]!.resolve(undefined);
+    await third;
   });
 });

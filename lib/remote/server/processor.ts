@@ -3,39 +3,11 @@ import type { Redis } from 'ioredis';
 import type { ThreadPool } from '../../owners/pool';
 import type { TaskLike } from '../../task/task';
 import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../../util/errors';
-import {
-  decodeValue,
-  encodeReplies,
-  encodeValue,
-  type JobData,
-  RemoteOutcome,
-  type Reply,
-  wireOf,
-} from '../../wire/remote';
-
-interface ReplyCommand {
-  rxthreadsReply(list: string, live: string, ttlMs: number, ...elements: Buffer[]): Promise<number>;
-}
-
-/** The outcomes for one caller known in one turn, sent together once it ends. */
-interface ReplyPack {
-  readonly live: string;
-  /** The outcomes, as the elements of the reply list they go in (see `elementBytes`). */
-  readonly elements: Reply[][];
-  /** Bytes of the values in the last element. */
-  bytes: number;
-  /** Settles once Redis has them (or refused them). */
-  readonly sent: Promise<unknown>;
-  done(sent: Promise<unknown>): void;
-}
-
-/** Values of one element of a reply list, beyond which the next outcome starts another element. */
-const elementBytes = 1 << 20;
+import { decodeValue, encodeValue, type JobData, RemoteOutcome, type Reply, wireOf } from '../../wire/remote';
+import { Replies } from './replies';
 
 /** How long a cancel that arrived before its job was kept for it. */
 const earlyCancelMs = 60_000;
-/** How long an unread reply list survives its caller. */
-const replyTtlMs = 3_600_000;
 
 /**
  * The job processing of a task server: runs each input of a BullMQ job on the local pool, pushes
@@ -48,8 +20,8 @@ export class JobProcessor {
   #abandoned = false;
   /** Wake the jobs that wait for Redis to answer, should the server give up on it. */
   readonly #wakers = new Set<() => void>();
-  /** Outcomes known this turn and not sent yet, by reply list. */
-  #outbox = new Map<string, ReplyPack>();
+  /** Outcomes on their way to the callers, and which callers are alive. */
+  readonly #replies: Replies;
   /** Cancels that came before their job reached the processor, by job id, with when they expire. */
   readonly #early = new Map<string, number>();
   /** The order in which the jobs running here started, by job id. */
@@ -67,19 +39,12 @@ export class JobProcessor {
    */
   constructor(
     private readonly pool: ThreadPool,
-    private readonly client: Redis,
+    client: Redis,
     private readonly tasks: ReadonlyMap<string, TaskLike<unknown, unknown>>,
     private readonly queue: string,
     private readonly cancelJob: (id: string) => boolean,
   ) {
-    // One atomic step: a caller that has closed (its live key deleted) gets nothing more on its list.
-    client.defineCommand('rxthreadsReply', {
-      numberOfKeys: 2,
-      lua: `if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1`,
-    });
+    this.#replies = new Replies(client);
   }
 
   /** Jobs running, served (outcome reported) and cancelled by their callers, now. */
@@ -112,49 +77,6 @@ return 1`,
       await Promise.race([gaveUp, work]);
     } finally {
       this.#wakers.delete(wake);
-    }
-  }
-
-  /**
-   * Pushes one outcome onto its caller's reply list, only while that caller's live key exists. The
-   * outcomes known in one turn (those of a thread's message, of several jobs) go to each caller in
-   * one command, sent once the turn's microtasks have run (no later than one alone would go), and
-   * as few elements of the list as `elementBytes` allows: the caller reads each with one decode.
-   */
-  #reply(data: JobData, reply: Reply): Promise<unknown> {
-    let pack = this.#outbox.get(data.r);
-    if (pack === undefined) {
-      if (this.#outbox.size === 0) process.nextTick(() => this.#sendReplies());
-      let done: (sent: Promise<unknown>) => void = () => {};
-      const sent = new Promise<unknown>((resolve) => {
-        done = resolve;
-      });
-      pack = { live: data.l, elements: [[]], bytes: 0, sent, done };
-      this.#outbox.set(data.r, pack);
-    }
-    const value = reply[3];
-    const bytes = value instanceof Uint8Array ? value.byteLength : 0;
-    if (pack.bytes > 0 && pack.bytes + bytes > elementBytes) {
-      pack.elements.push([]);
-      pack.bytes = 0;
-    }
-    pack.elements.at(-1)!.push(reply);
-    pack.bytes += bytes;
-    return pack.sent;
-  }
-
-  #sendReplies(): void {
-    const outbox = this.#outbox;
-    this.#outbox = new Map();
-    for (const [list, { live, elements, done }] of outbox) {
-      let encoded: Buffer[];
-      try {
-        encoded = elements.map(encodeReplies);
-      } catch (error) {
-        done(Promise.reject(error)); // their jobs fail, as a refused command would make them
-        continue;
-      }
-      done((this.client as unknown as ReplyCommand).rxthreadsReply(list, live, replyTtlMs, ...encoded));
     }
   }
 
@@ -200,12 +122,7 @@ return 1`,
     signal?.addEventListener('abort', onAbort, { once: true });
     // A job whose caller closed or died is stopped: nobody waits for its outcome. Checked beside
     // the run rather than before it, so that a live caller's job does not wait for the answer.
-    void this.client.exists(data.l).then(
-      (live) => {
-        if (live === 0) abort(new AbortError('Its caller is gone'));
-      },
-      () => {},
-    );
+    this.#replies.checkCaller(data, () => abort(new AbortError('Its caller is gone')));
     try {
       // Each input's outcome goes out as soon as it is known (with the others known in the same
       // turn), so that an ordered stream can emit the first inputs of a batch while the others run.
@@ -225,7 +142,7 @@ return 1`,
           const [kind, value, exitCode] = outcome;
           const ms = (performance.now() - started) / (Math.floor(ahead / this.pool.size) + 1);
           const reply: Reply = [id, index, kind, value, exitCode, ms];
-          sent.push(this.#reply(data, reply));
+          sent.push(this.#replies.send(data, reply));
           this.#served++;
         }),
       );
