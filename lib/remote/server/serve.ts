@@ -12,6 +12,18 @@ import { type Answering, watchRedis, within } from '../watch';
 import { defaultLockMs, type ServeTasksOptions, serveTasksTable } from './options';
 import { JobProcessor } from './processor';
 
+/**
+ * BullMQ's worker, able to stop renewing its jobs' locks when the server gives up on Redis. Its
+ * `close()` stops the renewal only once its current jobs are finished, and with Redis gone one of
+ * them (a fetch of the next job, on a connection dropped while it reconnected) may never be: the
+ * renewal timer, which re-arms itself, then kept the process alive for ever.
+ */
+class ServerWorker extends Worker {
+  stopLockRenewal(): void {
+    void this.lockManager.close();
+  }
+}
+
 export type { ServeTasksOptions } from './options';
 
 /**
@@ -53,7 +65,7 @@ export class TaskServer {
   /** Resolves once closed or terminated and every thread has exited. Never rejects. */
   readonly done: Promise<void>;
   readonly #pool: ThreadPool;
-  readonly #worker: Worker;
+  readonly #worker: ServerWorker;
   readonly #client: Redis;
   readonly #subscriber: Redis;
   readonly #jobs: JobProcessor;
@@ -90,7 +102,7 @@ export class TaskServer {
     this.#jobs = new JobProcessor(this.#pool, this.#client, tasks, options.queue, (id) =>
       this.#worker.cancelJob(id, 'Cancelled by its caller'),
     );
-    this.#worker = new Worker(
+    this.#worker = new ServerWorker(
       options.queue,
       // Three parameters: BullMQ passes the AbortSignal only to a processor that declares it.
       (job: Job, token?: string, signal?: AbortSignal) => this.#jobs.process(job, token, signal),
@@ -213,6 +225,7 @@ export class TaskServer {
   async #abandon(): Promise<void> {
     this.#jobs.abandon();
     this.#worker.cancelAllJobs('Redis does not answer: the worker is shutting down');
+    this.#worker.stopLockRenewal();
     void this.#worker.disconnect().catch(() => {});
     this.#subscriber.disconnect();
     this.#client.disconnect();
