@@ -27,7 +27,15 @@ import {
   TaskError,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, grace, osThreads, osThreadsDownTo, SharedCounters, valuesWhileOpen } from '../../helpers';
+import {
+  fixture,
+  grace,
+  osThreadAlive,
+  osThreads,
+  osThreadsDownTo,
+  SharedCounters,
+  valuesWhileOpen,
+} from '../../helpers';
 
 const ops = fixture('stage-ops.cjs');
 const stage = <I, O>(name: string): Task<Observable<I>, Observable<O>> => moduleTask(ops, name);
@@ -135,20 +143,22 @@ describe('inThread', () => {
     });
 
     it('completes only after the thread has exited (the done future)', async () => {
-      const before = osThreads();
-      let atComplete = -1;
+      const tids = new Set<number>();
+      let aliveAtComplete: boolean | undefined;
       await new Promise<void>((resolve, reject) =>
         range(0, 100)
-          .pipe(inThread(stage<number, number>('double')))
+          .pipe(inThread(stage<number, number>('osThread')))
           .subscribe({
+            next: (tid) => tids.add(tid),
             error: reject,
             complete: () => {
-              atComplete = osThreads();
+              aliveAtComplete = [...tids].some((tid) => osThreadAlive(tid));
               resolve();
             },
           }),
       );
-      expect(atComplete).to.be.at.most(before);
+      expect(tids.size).to.equal(1);
+      expect(aliveAtComplete).to.equal(false);
     });
 
     it('lets the stage finish its teardown after it completes, before the thread exits', async () => {
