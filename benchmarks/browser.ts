@@ -17,8 +17,8 @@ import type { Page } from 'playwright-core';
 import { chromiumPath, launchChromium } from '../spec/browser/harness';
 import type { BenchPage, CaseInfo, Family, Group, LatencyInfo } from './browser/shared';
 import { groups, warmMs } from './browser/shared';
-import { bestOf, casesData, configurationsTable, rateSpread } from './families';
-import { type Bench, fmt, interleave, median, type Section, sig, type Table } from './harness';
+import { bestOf, bestPlainArrayLoop, casesData, configurationsTable, roundTripTable, throughputLine } from './families';
+import { type Bench, fmt, interleave, median, type Section, type Table } from './harness';
 
 const dir = join(__dirname, 'browser');
 const root = join(__dirname, '..');
@@ -218,21 +218,8 @@ function report(
   const rawBest = best.get('raw loop')!;
   const comlinkBest = best.get('comlink')!;
   const workerpoolBest = best.get('workerpool')!;
-  const arrayLoop = bestOf(
-    rows.filter((row) => row.config?.startsWith('Array,')),
-    'raw loop',
-  );
-  const x = (row: Measured, base: Measured) => `${sig(row.rate / base.rate)}×`;
-  const line = (row: Measured, label = row.label) => [
-    label,
-    fmt(row.tasks),
-    sig(median(row.times)),
-    sig(row.rate),
-    rateSpread(row),
-    x(row, comlinkBest),
-    x(row, workerpoolBest),
-    x(row, rawBest),
-  ];
+  const arrayLoop = bestPlainArrayLoop(rows);
+  const line = (row: Measured, label = row.label) => throughputLine(row, label, [comlinkBest, workerpoolBest, rawBest]);
   const bestLabel = (row: Measured) => `${row.family}: best, ${row.config}`;
   const main: [Measured, string][] = [
     [find('main thread (sync loop)'), 'main thread (sync loop)'],
@@ -255,18 +242,7 @@ function report(
   ];
   const mainTable: Table = { head, rows: main.map(([row, label]) => line(row, label)) };
   const configTable = configurationsTable(rows, best);
-  const rawTrip = latency.find((row) => row.label.startsWith('raw'))!;
-  const base = median(rawTrip.p50);
-  const latencyTable: Table = {
-    head: ['round trip, one call at a time', 'calls', 'median µs', 'p99 µs', '× raw postMessage'],
-    rows: latency.map((row) => [
-      row.label,
-      fmt(row.calls),
-      fmt(median(row.p50), 1),
-      fmt(median(row.p99), 1),
-      `${fmt(median(row.p50) / base, 2)}×`,
-    ]),
-  };
+  const { table: latencyTable } = roundTripTable(latency, 'round trip, one call at a time');
   const browserName = /(HeadlessChrome|Chrome)\/[\d.]+/.exec(run.userAgent)?.[0] ?? run.userAgent;
   return {
     name: 'browser',

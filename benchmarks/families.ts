@@ -1,5 +1,6 @@
 // What the throughput sections (tiny on Node, browser in Chromium) share: cases grouped in
-// families (one library's configurations), whose fastest in the run is that library's baseline.
+// families (one library's configurations), whose fastest in the run is that library's baseline;
+// and the round-trip table of the latency sections (latency on Node, browser in Chromium).
 import { fmt, median, sig, type Table } from './harness';
 
 /** A timed throughput case. */
@@ -20,6 +21,53 @@ export interface Measured {
 /** The fastest case of `family`: its baseline. */
 export function bestOf<R extends Measured>(rows: readonly R[], family: string): R {
   return rows.filter((row) => row.family === family).reduce((best, row) => (row.rate > best.rate ? row : best));
+}
+
+/** The fastest raw loop that sends plain arrays: the limit of message passing the targets name. */
+export function bestPlainArrayLoop<R extends Measured>(rows: readonly R[]): R {
+  return bestOf(
+    rows.filter((row) => row.config?.startsWith('Array,')),
+    'raw loop',
+  );
+}
+
+/** A row of a throughput table: the case, its tasks, median ms, tasks/ms, spread, and its ratio to each of `bases`. */
+export function throughputLine(row: Measured, label: string, bases: readonly Measured[]): string[] {
+  return [
+    label,
+    fmt(row.tasks),
+    sig(median(row.times)),
+    sig(row.rate),
+    rateSpread(row),
+    ...bases.map((base) => `${sig(row.rate / base.rate)}×`),
+  ];
+}
+
+/** A library's round trips: the median and p99 of each repeat, in µs. */
+export interface RoundTrips {
+  readonly label: string;
+  readonly calls: number;
+  readonly p50: number[];
+  readonly p99: number[];
+}
+
+/**
+ * The round-trip table, each row against the raw `postMessage` row (the one whose label starts
+ * with 'raw'); `base` is that row's median, in µs.
+ */
+export function roundTripTable(rows: readonly RoundTrips[], first: string): { table: Table; base: number } {
+  const base = median(rows.find((row) => row.label.startsWith('raw'))!.p50);
+  const table: Table = {
+    head: [first, 'calls', 'median µs', 'p99 µs', '× raw postMessage'],
+    rows: rows.map((row) => [
+      row.label,
+      fmt(row.calls),
+      fmt(median(row.p50), 1),
+      fmt(median(row.p99), 1),
+      `${fmt(median(row.p50) / base, 2)}×`,
+    ]),
+  };
+  return { table, base };
 }
 
 /** The slowest and fastest rounds of a case, in tasks/ms. */

@@ -1,6 +1,7 @@
 /** 2. Round-trip latency of one task at a time: the next is sent only once the last is back. */
 import { Subject } from 'rxjs';
 import { offloadToThread, type ThreadPool } from 'rxthreads';
+import { roundTripTable } from './families';
 import { type Bench, fmt, interleave, median, nowMs, percentile, type Section, type TimedCase } from './harness';
 import { openRxthreads, type Peer, peers, raw, rxTask, threadsJs } from './peers';
 import { work } from './work';
@@ -140,8 +141,7 @@ interface Contender {
 }
 
 function report(rows: Row[]): Section {
-  const rawRow = rows.find((row) => row.label.startsWith('raw'))!;
-  const base = median(rawRow.p50);
+  const { table, base } = roundTripTable(rows, 'library');
   const lone = rows.find((row) => row.label.includes('lone'))!;
   const x = median(lone.p50) / base;
   return {
@@ -150,18 +150,7 @@ function report(rows: Row[]): Section {
     notes: [
       "Sequential calls of `x + 1` (the next sent once the last is back), after as many for warm-up; µs per round trip, the median over the repeats of each repeat's median and p99. All rows are open at once and take turns, a twentieth of a repeat's calls each, so that each meets the machine in the same states (a round trip here takes about 20 µs for a while, then about 80 µs).",
     ],
-    tables: [
-      {
-        head: ['library', 'calls', 'median µs', 'p99 µs', '× raw postMessage'],
-        rows: rows.map((row) => [
-          row.label,
-          fmt(row.calls),
-          fmt(median(row.p50), 1),
-          fmt(median(row.p99), 1),
-          `${fmt(median(row.p50) / base, 2)}×`,
-        ]),
-      },
-    ],
+    tables: [table],
     targets: [
       {
         label: 'a lone value through offloadToThread round-trips in no more time than one raw postMessage round trip',

@@ -84,6 +84,8 @@ export const remote: Bench = {
     const redis = new RedisServer(binary);
     await redis.start();
     const rows: Row[] = [];
+    /** The index in `cases` of each throughput row's case. */
+    const caseOf = new Map<Row, number>();
     const lone: { label: string; p50: number[]; p99: number[]; ours: boolean }[] = [];
     // Every way is open at once and the repeats interleaved (harness.ts `interleave`): the machine's
     // state drifts, and ways measured one after another would each meet a different machine.
@@ -93,6 +95,7 @@ export const remote: Bench = {
       const values = inputs(n);
       const row: Row = { label, tasks: n, times: [], ours };
       rows.push(row);
+      caseOf.set(row, cases.length);
       cases.push({
         label,
         once: async () => {
@@ -197,7 +200,7 @@ export const remote: Bench = {
       });
 
       const times = await interleave(cases, config.repeats);
-      for (const row of rows) row.times.push(...times[cases.findIndex((c) => c.label === row.label)]!);
+      for (const row of rows) row.times.push(...times[caseOf.get(row)!]!);
       for (const c of cases) progress.tick(c.label);
     } finally {
       for (const close of closers) await close();

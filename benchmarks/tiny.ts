@@ -10,7 +10,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { lastValueFrom, range, reduce } from 'rxjs';
 import { offloadToThread, type ThreadPool } from 'rxthreads';
-import { bestOf, casesData, configurationsTable, rateSpread } from './families';
+import { bestOf, bestPlainArrayLoop, casesData, configurationsTable, throughputLine } from './families';
 import { type Bench, fmt, interleave, median, type Section, sig, type Table, type Target } from './harness';
 import {
   allAtOnce,
@@ -399,22 +399,11 @@ function report(rows: Measured[], threads: number, rounds: number): Section {
   const runBest = best.get('rxthreads pool.run')!;
   const ordered = find('rxthreads offloadToThread (ordered)');
   const unordered = find('rxthreads offloadToThread (unordered)');
-  const arrayLoop = bestOf(
-    rows.filter((row) => row.config?.startsWith('Array,')),
-    'raw loop',
-  );
+  const arrayLoop = bestPlainArrayLoop(rows);
   const piscinaAll = rows.find((row) => row.family === 'piscina' && row.config?.startsWith('all'))!;
   const runAll = rows.find((row) => row.family === 'rxthreads pool.run' && row.config?.startsWith('all'))!;
   const ratio = (value: number, base: Measured) => `${sig(value / base.rate)}×`;
-  const line = (row: Measured, label = row.label) => [
-    label,
-    fmt(row.tasks),
-    sig(median(row.times)),
-    sig(row.rate),
-    rateSpread(row),
-    ratio(row.rate, piscinaBest),
-    ratio(row.rate, rawBest),
-  ];
+  const line = (row: Measured, label = row.label) => throughputLine(row, label, [piscinaBest, rawBest]);
   const head = ['case', 'tasks', 'median ms', 'tasks/ms', 'min–max tasks/ms', '× piscina (best)', '× raw loop (best)'];
   interface Line {
     readonly row: Measured;

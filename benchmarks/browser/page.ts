@@ -173,27 +173,20 @@ async function threadsJsGroup(): Promise<{ cases: Case[]; latency: Latency[] }> 
     await Promise.all(Array.from({ length: threads * 2 }, (_, i) => pool.queue((worker) => worker.inc(i))));
     const call: Call = (x) => pool.queue((worker) => worker.inc(x)) as unknown as Promise<number>;
     const name = `concurrency ${concurrency}${concurrency === 1 ? ' (default)' : ''}`;
-    for (const limit of limits.filter((limit) => limit < all.length)) {
-      const config = `${name}, ${fmt(limit)} in flight`;
+    const add = (config: string, once: () => Promise<number>) =>
       cases.push({
         label: `threads.js Pool, ${config}`,
         family: 'threads.js Pool',
         config,
         tasks: all.length,
         ours: false,
-        once: () => inFlight(call, all, limit),
+        once,
       });
+    for (const limit of limits.filter((limit) => limit < all.length)) {
+      add(`${name}, ${fmt(limit)} in flight`, () => inFlight(call, all, limit));
     }
     if (concurrency === 1) {
-      const config = `${name}, all ${fmt(all.length)} at once`;
-      cases.push({
-        label: `threads.js Pool, ${config}`,
-        family: 'threads.js Pool',
-        config,
-        tasks: all.length,
-        ours: false,
-        once: () => allAtOnce(call, all),
-      });
+      add(`${name}, all ${fmt(all.length)} at once`, () => allAtOnce(call, all));
       latency.push({ label: 'threads.js Pool', ours: false, calls: sizes.threadsJsCalls, call });
     }
   }
