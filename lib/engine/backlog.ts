@@ -20,6 +20,15 @@ class Chunk {
   }
 }
 
+/** Strings longer than this go as jobs of their own: a job of several values is cloned in one piece. */
+const longString = 1024;
+
+/** A value that may share a job with others: a primitive (a string not too long). */
+function travelsInValues(input: unknown): boolean {
+  if (typeof input === 'string') return input.length <= longString;
+  return input === null || (typeof input !== 'object' && typeof input !== 'function' && typeof input !== 'symbol');
+}
+
 /**
  * A stream's waiting values, struct-of-arrays in chunks that double from 16 to 2,048 values: a
  * million waiting values cost a few pointers each, not an object and a closure each; a chunk is
@@ -69,6 +78,51 @@ export class Backlog {
     if (chunk.transfers !== undefined) chunk.transfers[at] = undefined;
     chunk.times[at] = undefined;
     if (--this.length === 0) {
+      this.clear();
+      this.keep(chunk);
+    } else if (this.readAt === chunk.size) {
+      this.first = chunk.next;
+      this.readAt = 0;
+      this.keep(chunk);
+    }
+    return made;
+  }
+
+  /**
+   * Takes up to `max` values from the front that may travel together as one job of several (no
+   * transfer list, a small primitive each), and hands them to `make` in an array (a Float64Array if
+   * all are numbers) with the first one's time and tag. Returns `undefined`, taking nothing, if fewer
+   * than two such values come first.
+   */
+  takeValues<T>(
+    max: number,
+    make: (inputs: unknown[] | Float64Array, time: ClockReading, tag: number) => T,
+  ): T | undefined {
+    const chunk = this.first!;
+    const from = this.readAt;
+    const limit = Math.min(from + max, chunk === this.last ? this.writeAt : chunk.size);
+    const { inputs, transfers } = chunk;
+    let numbers = true;
+    let end = from;
+    for (; end < limit; end++) {
+      if (transfers?.[end] !== undefined) break;
+      const input = inputs[end];
+      if (typeof input === 'number') continue;
+      if (!travelsInValues(input)) break;
+      numbers = false;
+    }
+    const count = end - from;
+    if (count < 2) return undefined;
+    const values = numbers ? new Float64Array(count) : new Array<unknown>(count);
+    for (let n = 0; n < count; n++) {
+      values[n] = inputs[from + n] as number;
+      inputs[from + n] = undefined;
+    }
+    const made = make(values, chunk.times[from]!, chunk.tags[from]!);
+    chunk.times.fill(undefined, from, end);
+    this.readAt = end;
+    this.length -= count;
+    if (this.length === 0) {
       this.clear();
       this.keep(chunk);
     } else if (this.readAt === chunk.size) {

@@ -4,7 +4,7 @@ import { checkRunsFromCode } from '../task/named';
 import { epochNow } from '../util/clock';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
-import { Group, type Job, type JobSpec, type JobThread, newJob } from './job';
+import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
 import { JobStates } from './job-states';
 import { Losses } from './losses';
 import { Metrics, type ThreadPoolStats } from './metrics';
@@ -102,6 +102,10 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   openStream(maxThreads: number, maxInFlight: number, spec: JobSpec): Group {
     const group = this.openGroup(maxThreads, maxInFlight);
     group.spec = spec;
+    // A pool thread runs one job at a time: values of a job of several run in turn, as they would
+    // one job each. Not on an event-loop thread (they would no longer interleave), nor with a
+    // timeout (each value's own), nor with one slot per thread (a browser page without shared memory).
+    group.valuesPerJob = this.options.mode === 'sequential' && spec.timeout === 0 && this.options.slotCount > 1;
     return group;
   }
 
@@ -158,8 +162,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     const was = this.jobs.cancel(job, error);
     if (was === 'queued') {
       // It stays in its group's queue, skipped when reached.
-      this.scheduler.queued--;
-      job.group.waiting--;
+      this.scheduler.queued -= weightOf(job);
+      job.group.waiting -= weightOf(job);
     } else if (was === 'running') {
       this.losses.armGrace(job.thread!, job, error);
     }

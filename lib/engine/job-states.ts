@@ -12,7 +12,7 @@ import {
   slotOfOutcome,
 } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
-import type { Job, JobThread } from './job';
+import { type Job, type JobThread, newJob } from './job';
 import { streamEnded } from './port';
 
 /**
@@ -40,24 +40,29 @@ export class JobStates {
   failed = 0;
   cancelled = 0;
 
-  /** Settles a job: its caller gets `error`, or `value`. Exactly once; later calls do nothing. */
+  /**
+   * Settles a job: its caller gets `error`, or `value`. Exactly once; later calls do nothing. A job
+   * of several values settled as a whole (cancelled, or failed with its thread) settles each of its
+   * values not yet delivered with `error`.
+   */
   settle(job: Job, error: Error | undefined, value?: unknown): void {
     if (job.settled) return;
     job.settled = true;
-    job.spec.settle(error, value, job);
+    if (job.values === 0) job.spec.settle(error, value, job, 0);
+    else for (let i = job.delivered; i < job.values; i++) job.spec.settle(error, undefined, job, i);
   }
 
-  /** Settles a job as failed, counting it. */
+  /** Settles a job as failed, counting it (each value not yet delivered, for a job of several). */
   fail(job: Job, error: Error): void {
     if (job.settled) return;
-    this.failed++;
+    this.failed += unsettled(job);
     this.settle(job, error);
   }
 
   /** Settles a job as cancelled (or terminated), counting it. */
   abort(job: Job, error: Error): void {
     if (job.settled) return;
-    this.cancelled++;
+    this.cancelled += unsettled(job);
     this.settle(job, error);
   }
 
@@ -70,7 +75,7 @@ export class JobStates {
     if (refused === undefined) return false;
     job.settled = true;
     if (!(refused instanceof ClosedError)) this.failed++;
-    queueMicrotask(() => job.spec.settle(refused, undefined, job));
+    queueMicrotask(() => job.spec.settle(refused, undefined, job, 0));
     return true;
   }
 
@@ -110,9 +115,9 @@ export class JobStates {
    */
   cancel(job: Job, reason: Error): 'queued' | 'unstarted' | 'running' | 'settled' {
     if (job.settled) return 'settled';
+    if (reason instanceof TimeoutError) this.failed += unsettled(job);
+    else this.cancelled += unsettled(job);
     this.settle(job, reason);
-    if (reason instanceof TimeoutError) this.failed++;
-    else this.cancelled++;
     const thread = job.thread;
     if (thread !== undefined && !thread.cancel(job.slot, reason instanceof TimeoutError ? reason.timeout : undefined)) {
       return 'running';
@@ -133,41 +138,36 @@ export class JobStates {
     for (let i = Header; i < message.length; i += Stride) {
       const code = message[i] as number;
       const outcome = outcomeOf(code);
+      const held = thread.jobs[slotOfOutcome(code)];
+      if (held !== undefined && held.values > 0) {
+        if (this.valueOutcome(thread, held, outcome, message[i + 1])) ran++;
+        continue;
+      }
       if (outcome === Outcome.Yielded) {
         // The job goes on and keeps its slot.
-        const job = thread.jobs[slotOfOutcome(code)];
-        if (job !== undefined && !job.settled) job.spec.yielded?.(job, message[i + 1] as unknown[]);
+        if (held !== undefined && !held.settled) held.spec.yielded?.(held, message[i + 1] as unknown[], 0);
         continue;
       }
       if (outcome !== Outcome.Skipped) ran++;
       const job = this.arrived(thread, slotOfOutcome(code));
       if (job === undefined) continue;
       const value = message[i + 1];
+      if (outcome === Outcome.Ok || outcome === Outcome.Threw) job.group.measure(thread.slots, slotOfOutcome(code), 1);
       switch (outcome) {
         case Outcome.Ok:
           this.completed++;
           this.settle(job, undefined, value);
           break;
         case Outcome.Threw:
-          this.fail(job, taskErrorFrom(value as WireError));
+        case Outcome.Unclonable:
+          this.fail(job, outcomeError(outcome, value as WireError));
           break;
-        case Outcome.Unclonable: {
-          const cause = rebuildError(value as WireError);
-          this.fail(job, new SerializationError(cause.message, { cause }));
-          break;
-        }
         case Outcome.Ended:
           this.completed++;
           this.settle(job, undefined, streamEnded);
           break;
         case Outcome.StreamRefused:
-          this.fail(
-            job,
-            new TypeError(
-              'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
-                'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
-            ),
-          );
+          this.fail(job, streamRefused());
           break;
         case Outcome.Skipped:
           // Never reached: a skipped job was cancelled (settled) or revoked (no longer held).
@@ -177,13 +177,59 @@ export class JobStates {
     return ran;
   }
 
+  /**
+   * An outcome of a job of several values: values it yielded, or the end of its next value (they
+   * come in order), or `Skipped` (cancelled while it ran: the rest never ran). Its slot is freed
+   * with its last value. Returns true if a value ran.
+   */
+  private valueOutcome(thread: JobThread, job: Job, outcome: Outcome, value: unknown): boolean {
+    const slot = job.slot;
+    if (outcome === Outcome.Skipped) {
+      thread.release(slot);
+      job.group.released(thread);
+      return false;
+    }
+    if (outcome === Outcome.Yielded) {
+      // Its task streams: values of this group go one job each from now on, as streams do best.
+      job.group.valuesPerJob = false;
+      if (!job.settled) job.spec.yielded?.(job, value as unknown[], job.delivered);
+      return false;
+    }
+    const index = job.delivered++;
+    const last = job.delivered === job.values;
+    if (last) {
+      // Freed before its value is delivered, as a job of one is: the caller may cancel or feed more.
+      if (!job.settled) job.group.measure(thread.slots, slot, job.values);
+      thread.release(slot);
+      job.group.released(thread);
+    }
+    if (job.settled) return true;
+    if (last) job.settled = true;
+    if (outcome === Outcome.Ok || outcome === Outcome.Ended) {
+      this.completed++;
+      job.spec.settle(undefined, outcome === Outcome.Ok ? value : streamEnded, job, index);
+    } else {
+      this.failed++;
+      job.spec.settle(outcomeError(outcome, value as WireError), undefined, job, index);
+    }
+    return true;
+  }
+
   /** Packed results: every one a job that returned a number. */
   private numberResults(thread: JobThread, message: ResultsNumbersMessage): number {
     const codes = message[2];
     const values = message[3];
+    const held = thread.jobs;
     for (let n = 0; n < codes.length; n++) {
-      const job = this.arrived(thread, slotOfOutcome(codes[n]!));
+      const slot = slotOfOutcome(codes[n]!);
+      const several = held[slot];
+      if (several !== undefined && several.values > 0) {
+        this.valueOutcome(thread, several, Outcome.Ok, values[n]);
+        continue;
+      }
+      const job = this.arrived(thread, slot);
       if (job === undefined) continue;
+      job.group.measure(thread.slots, slot, 1);
       this.completed++;
       this.settle(job, undefined, values[n]);
     }
@@ -218,9 +264,33 @@ export class JobStates {
     thread.endedBecause = why;
     const { pending, started } = thread.takeBack();
     const again: Job[] = [];
+    const ended = () => crash ?? new WorkerCrashedError(thread.exitCode, { message: `${endedMessage} ${why}` });
     for (const job of started) {
-      job.group.released(thread);
-      this.fail(job, crash ?? new WorkerCrashedError(thread.exitCode, { message: `${endedMessage} ${why}` }));
+      // A job of several values that finished some values stays held for their results, like a finished job.
+      const kept = thread.jobs[job.slot] === job;
+      if (!kept) job.group.released(thread);
+      if (job.values === 0 || job.settled) {
+        this.fail(job, ended());
+        continue;
+      }
+      // A job of several values: the one it was running fails, those after it never started and
+      // go again, and those before it finished (their results may still arrive until the exit).
+      // Its thread notes which value it starts before starting it: the one noted may have finished
+      // too, but unless its result came, it fails rather than run twice.
+      const progress = thread.slots.progress(job.slot);
+      let from = job.delivered;
+      if (progress >= job.delivered) {
+        this.failed++;
+        job.spec.settle(ended(), undefined, job, progress);
+        from = progress + 1;
+      }
+      if (from < job.values) {
+        const rest = valuesJob(job, from);
+        if (requeue && !job.moved) again.push(rest);
+        else this.fail(rest, ended());
+      }
+      job.values = Math.max(progress, job.delivered);
+      if (!kept) job.settled = true;
     }
     for (const job of pending) {
       job.group.released(thread);
@@ -251,6 +321,34 @@ export class JobStates {
 
 const endedMessage = 'The thread running this task was ended because';
 
+/** The error of a `Threw`, `Unclonable` or `StreamRefused` outcome. */
+function outcomeError(outcome: Outcome, wire: WireError): Error {
+  if (outcome === Outcome.Threw) return taskErrorFrom(wire);
+  if (outcome === Outcome.StreamRefused) return streamRefused();
+  const cause = rebuildError(wire);
+  return new SerializationError(cause.message, { cause });
+}
+
+function streamRefused(): TypeError {
+  return new TypeError(
+    'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
+      'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
+  );
+}
+
+/** Values of a job still to be settled: 1 for a job of one value. */
+function unsettled(job: Job): number {
+  return job.values === 0 ? 1 : job.values - job.delivered;
+}
+
+/** A job of the values of a job of several from `from` on. */
+function valuesJob(job: Job, from: number): Job {
+  const inputs = job.input as unknown[] | Float64Array;
+  const rest = newJob(job.spec, job.group, inputs.slice(from, job.values), undefined, job.submittedAt, job.tag + from);
+  rest.values = job.values - from;
+  return rest;
+}
+
 /** Work given to an owner that is closing or closed: which owner, and what to do. */
 function closedError(owner: string, state: 'closing' | 'terminating' | 'ended'): ClosedError {
   const how = state === 'ended' ? 'has been closed (close() or terminate() was called)' : 'is closing';
@@ -262,7 +360,9 @@ function closedError(owner: string, state: 'closing' | 'terminating' | 'ended'):
 
 /** Names a job's task for an error message about it: `task hash.js#sha256 (input #3)`. */
 export function describeJob(job: Job): string {
-  return `task ${taskName(job.def)}${job.tag >= 0 ? ` (input #${job.tag})` : ''}`;
+  // A job of several values names the one its thread started last.
+  const at = job.values > 0 && job.thread !== undefined ? job.tag + job.thread.slots.progress(job.slot) : job.tag;
+  return `task ${taskName(job.def)}${at >= 0 ? ` (input #${at})` : ''}`;
 }
 
 /** The last part of a module's path or URL. */

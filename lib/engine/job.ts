@@ -16,10 +16,16 @@ export interface JobSpec {
   readonly def: TaskDefinition;
   /** Ms a job may run once started on its thread; 0 for no limit. */
   readonly timeout: number;
-  /** Called exactly once per job: with an error, or with `undefined` and the result. */
-  settle(error: Error | undefined, value: unknown, job: Job): void;
-  /** Set when the caller takes a stream: called with the values a streaming task yields, in order. */
-  readonly yielded?: ((job: Job, values: unknown[]) => void) | undefined;
+  /**
+   * Called exactly once per job: with an error, or with `undefined` and the result. For a job of
+   * several values (`job.values`), once per value, `index` saying which.
+   */
+  settle(error: Error | undefined, value: unknown, job: Job, index: number): void;
+  /**
+   * Set when the caller takes a stream: called with the values a streaming task yields, in order
+   * (`index`: which value of a job of several yielded them).
+   */
+  readonly yielded?: ((job: Job, values: unknown[], index: number) => void) | undefined;
 }
 
 /** A thread as the engine sees it: a thread handle holding jobs. */
@@ -49,8 +55,19 @@ export function newJob(
     yielded: spec.yielded !== undefined,
     tag,
     moved: false,
+    values: 0,
+    delivered: 0,
   };
 }
+
+/** Values a job carries: 1 for a job of one value. */
+export function weightOf(job: Job): number {
+  return job.values === 0 ? 1 : job.values;
+}
+
+/** Values a job of several carries at most, and the ms of task time one is made to hold at most. */
+const maxValues = 256;
+const valuesBudgetMs = 0.1;
 
 /** One task run on one input, from submission until it settles and its slot is free again. */
 export interface Job {
@@ -78,6 +95,13 @@ export interface Job {
   readonly tag: number;
   /** Its transfer list was posted to a thread: the input is gone from here, so it can never run elsewhere. */
   moved: boolean;
+  /**
+   * 0 for a job of one value; n ≥ 1 for a job of n consecutive values of one stream (`input` is
+   * their array, `tag` the first one's position), each settled on its own as its outcome arrives.
+   */
+  values: number;
+  /** Values of a job of several whose outcome has arrived (they arrive in order). */
+  delivered: number;
 }
 
 /**
@@ -97,6 +121,14 @@ export class Group {
   private made: Job | undefined;
   /** Set for a stream: its values may be fed as bare inputs. */
   spec: JobSpec | undefined;
+  /**
+   * Set for a stream whose values may travel several to a job (a pool's threads, no timeout):
+   * once its task is measured tiny, consecutive values go as one job, which costs the main thread
+   * its bookkeeping (slot, messages, outcome) once rather than per value.
+   */
+  valuesPerJob = false;
+  /** Moving average of the ms one of its values ran on a thread; -1 until measured. */
+  private valueMs = -1;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
@@ -114,7 +146,20 @@ export class Group {
   ) {}
 
   get queued(): number {
-    return this.items.length + (this.made === undefined ? 0 : 1) + this.backlog.length;
+    return this.items.length + (this.made === undefined ? 0 : weightOf(this.made)) + this.backlog.length;
+  }
+
+  /** A job of this group ran `values` values in the ms its slot says (see `valuesPerJob`). */
+  measure(slots: { ranMs(slot: number): number }, slot: number, values: number): void {
+    if (!this.valuesPerJob) return;
+    const ms = slots.ranMs(slot) / values;
+    this.valueMs = this.valueMs < 0 ? ms : this.valueMs * 0.8 + ms * 0.2;
+  }
+
+  /** How many values the next job made from the backlog may carry. */
+  private nextJobValues(): number {
+    if (!this.valuesPerJob || this.valueMs < 0) return 1;
+    return Math.max(1, Math.min(maxValues, Math.floor(valuesBudgetMs / this.valueMs)));
   }
 
   /** Queues a stream's value without making a job of it yet. */
@@ -133,6 +178,12 @@ export class Group {
     return newJob(spec, this, input, transfer, time, tag);
   };
 
+  private readonly makeValues = (inputs: unknown[] | Float64Array, time: ClockReading, tag: number): Job => {
+    const job = newJob(this.spec!, this, inputs, undefined, time, tag);
+    job.values = inputs.length;
+    return job;
+  };
+
   /** Queues a job at the end: for `run`/`submit`, whose groups have no backlog. */
   push(job: Job): void {
     this.items.push(job);
@@ -142,7 +193,7 @@ export class Group {
   /** Puts a job taken back from a dying thread at the front, so it keeps its place. */
   unshift(job: Job): void {
     this.items.unshift(job);
-    this.waiting++;
+    this.waiting += weightOf(job);
   }
 
   /** The first job not cancelled, left in the queue; cancelled ones before it are dropped. */
@@ -152,7 +203,9 @@ export class Group {
       let job = this.items.peek() ?? this.made;
       if (job === undefined) {
         if (this.backlog.length === 0) return undefined;
-        job = this.made = this.backlog.take(this.make);
+        const values = this.nextJobValues();
+        job = this.made =
+          (values > 1 ? this.backlog.takeValues(values, this.makeValues) : undefined) ?? this.backlog.take(this.make);
       }
       if (!job.settled) return job;
       this.shift();

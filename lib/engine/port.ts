@@ -15,6 +15,11 @@ export interface JobHandle {
   readonly input: unknown;
   /** The submitter's number for it (its input's position in a stream), or -1. */
   readonly tag: number;
+  /**
+   * Set above 0 for a job of several consecutive values of a stream: `input` is their array and
+   * `tag` the first one's position. Absent or 0 for a job of one value.
+   */
+  readonly values?: number;
 }
 
 /** What every input of a stream shares: its task, its timeout, and the object that takes its outcomes. */
@@ -22,10 +27,13 @@ export interface StreamSpecHandle {
   readonly def: TaskDefinition;
   /** Ms a task may run once started on its thread; 0 for no limit. */
   readonly timeout: number;
-  /** Called exactly once per input: with an error, or with `undefined` and the result. */
-  settle(error: Error | undefined, value: unknown, job: JobHandle): void;
-  /** Called with the values a streaming (generator) task yields, in order. */
-  yielded(job: JobHandle, values: unknown[]): void;
+  /**
+   * Called exactly once per input: with an error, or with `undefined` and the result. `index` says
+   * which value of a job of several (`job.values`) it is for; 0 or absent for a job of one.
+   */
+  settle(error: Error | undefined, value: unknown, job: JobHandle, index?: number): void;
+  /** Called with the values a streaming (generator) task yields, in order; `index` as for `settle`. */
+  yielded(job: JobHandle, values: unknown[], index?: number): void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { unrefTimer } from '../util/timers';
-import type { Group, Job, JobThread } from './job';
+import { type Group, type Job, type JobThread, weightOf } from './job';
 import type { JobStates } from './job-states';
 import type { EngineOptions } from './options';
 import type { ThreadSet } from './thread-set';
@@ -46,7 +46,7 @@ export class Scheduler {
     job.slot = -1;
     if (job.group.queued === 0) this.active.push(job.group);
     job.group.unshift(job);
-    this.queued++;
+    this.queued += weightOf(job);
   }
 
   forgetGroup(group: Group): void {
@@ -119,7 +119,7 @@ export class Scheduler {
     this.stealFromStalled();
     if (this.active.length === 0 || (this.set.state !== 'open' && this.set.state !== 'closing')) return;
     this.set.spawnMissing();
-    const room = Math.min(this.depth(), this.options.slotCount);
+    const room = this.depth();
     // Water-filling: each job goes to the least loaded thread with room, so idle threads are
     // used first and work handed out ahead of time is spread evenly.
     // A busy thread is topped up only with a worthwhile batch: refilling exactly the slots each
@@ -130,19 +130,17 @@ export class Scheduler {
     while (this.active.length > 0) {
       let target: JobThread | undefined;
       for (const thread of this.threads) {
-        if (thread.hasRoom(room) && (target === undefined || thread.inFlight < target.inFlight)) target = thread;
+        if (thread.hasRoom(room) && (target === undefined || thread.load < target.load)) target = thread;
       }
       if (target === undefined) return;
-      if (target.inFlight > 0 && !filling.includes(target)) {
-        if (room - target.inFlight < Math.min(this.queued, room / 4)) return;
+      if (target.load > 0 && !filling.includes(target)) {
+        if (room - target.load < Math.min(this.queued, room / 4)) return;
         filling.push(target);
       }
       let job = this.nextFor(target);
       if (job === undefined) {
         // A concurrency limit keeps every group off that thread: try the others, least loaded first.
-        const others = this.threads
-          .filter((t) => t !== target && t.hasRoom(room))
-          .sort((a, b) => a.inFlight - b.inFlight);
+        const others = this.threads.filter((t) => t !== target && t.hasRoom(room)).sort((a, b) => a.load - b.load);
         for (const thread of others) {
           job = this.nextFor(thread);
           if (job !== undefined) {
@@ -178,14 +176,15 @@ export class Scheduler {
         this.turn++;
         continue;
       }
+      const weight = job === undefined ? 0 : weightOf(job);
       if (job !== undefined) {
         group.shift();
-        group.waiting--;
+        group.waiting -= weight;
       }
       if (group.queued === 0) this.active.splice(this.turn, 1);
       else this.turn++;
       if (job !== undefined) {
-        this.queued--;
+        this.queued -= weight;
         return job;
       }
       tries++; // the group held only cancelled jobs and is gone: look again

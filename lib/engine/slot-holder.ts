@@ -25,6 +25,10 @@ export interface HeldJob {
   bytes: number;
   /** Its transfer list was posted to a thread: the input is gone from here, so it can never run elsewhere. */
   moved: boolean;
+  /** Values it carries: 0 for one (its input), n ≥ 1 for a job of n values. */
+  values: number;
+  /** Values of a job of several whose outcome has arrived. */
+  readonly delivered: number;
 }
 
 /**
@@ -37,27 +41,40 @@ export abstract class SlotHolder<J extends HeldJob> {
   readonly jobs: (J | undefined)[];
   private readonly free: number[] = [];
   inFlight = 0;
+  /** Values in the jobs it holds (a job of several counts each): what the scheduler fills up to a depth. */
+  load = 0;
+  /** Each slot's share of `load`. */
+  private readonly loads: Int32Array;
   /** Bytes of buffer input in the jobs it holds. */
   protected heldBytes = 0;
 
   constructor(readonly slots: SlotTable) {
     this.jobs = new Array(slots.count);
+    this.loads = new Int32Array(slots.count);
     for (let slot = slots.count - 1; slot >= 0; slot--) this.free.push(slot);
   }
 
   /** The thread holds no job any more: it need not hold the process. */
   protected abstract idle(): void;
 
-  protected takeSlot(): number | undefined {
-    return this.free.pop();
+  /** Takes a free slot for a job of `values` values (0: one). */
+  protected takeSlot(values: number): number | undefined {
+    const slot = this.free.pop();
+    if (slot === undefined) return undefined;
+    const load = values === 0 ? 1 : values;
+    this.loads[slot] = load;
+    this.load += load;
+    return slot;
   }
 
   /**
-   * Whether the thread may take another job ahead of time: fewer than `depth` jobs, and less than
+   * Whether the thread may take another job ahead of time: fewer than `depth` values, and less than
    * a batch's worth of buffer input (large inputs gain nothing from waiting on a thread).
    */
   hasRoom(depth: number): boolean {
-    return this.inFlight < depth && (this.heldBytes < batchBytes || this.inFlight === 0);
+    return (
+      this.load < depth && this.inFlight < this.slots.count && (this.heldBytes < batchBytes || this.inFlight === 0)
+    );
   }
 
   /** Frees a slot the thread has acknowledged; returns the job that was in it, if still tracked. */
@@ -65,6 +82,8 @@ export abstract class SlotHolder<J extends HeldJob> {
     const job = this.jobs[slot];
     this.jobs[slot] = undefined;
     if (job !== undefined) this.heldBytes -= job.bytes;
+    this.load -= this.loads[slot]!;
+    this.loads[slot] = 0;
     this.free.push(slot);
     if (--this.inFlight === 0) this.idle();
     return job;
@@ -85,7 +104,8 @@ export abstract class SlotHolder<J extends HeldJob> {
   /**
    * Takes back the jobs of a thread that is being ended or has died: those it never started
    * (their words swapped to `Revoked`, so they never will) and those it started and did not
-   * finish. Finished ones stay: their results may still arrive, until the thread's exit.
+   * finish. Finished ones stay: their results may still arrive, until the thread's exit. So does a
+   * started job of several values whose earlier values finished and are not delivered yet.
    */
   takeBack(): { pending: J[]; started: J[] } {
     const pending: J[] = [];
@@ -93,9 +113,12 @@ export abstract class SlotHolder<J extends HeldJob> {
     this.eachJob((job, slot) => {
       const state = this.slots.swap(slot, Slot.Pending, Slot.Revoked);
       if (state === Slot.Finished) return;
+      if (state !== Slot.Pending && state !== Slot.Cancelled) {
+        started.push(job);
+        if (job.values > 0 && this.slots.progress(slot) > job.delivered) return;
+      }
       this.forget(slot);
       if (state === Slot.Pending) pending.push(job);
-      else if (state !== Slot.Cancelled) started.push(job);
     });
     return { pending, started };
   }
@@ -138,7 +161,9 @@ export abstract class SlotHolder<J extends HeldJob> {
     if (group?.inFlight === 0) return 0;
     let count = 0;
     this.eachJob((job, slot) => {
-      if ((group === undefined || job.group === group) && this.slots.state(slot) === Slot.Pending) count++;
+      if ((group === undefined || job.group === group) && this.slots.state(slot) === Slot.Pending) {
+        count += job.values === 0 ? 1 : job.values;
+      }
     });
     return count;
   }
@@ -155,6 +180,8 @@ export abstract class SlotHolder<J extends HeldJob> {
   private forget(slot: number): void {
     this.heldBytes -= this.jobs[slot]!.bytes;
     this.jobs[slot] = undefined;
+    this.load -= this.loads[slot]!;
+    this.loads[slot] = 0;
     this.inFlight--;
   }
 }

@@ -37,9 +37,10 @@ export class SlotTable {
 
   /**
    * Prepares a free slot for a job, before the message that carries it publishes these fields:
-   * whether its start is watched (a timeout), whether it streams (and its credit), when it was submitted.
+   * whether its start is watched (a timeout), whether it streams (and its credit), when it was submitted,
+   * and how many values it carries (0: one, its input).
    */
-  prepare(slot: number, watched: boolean, credit: number | undefined, submittedAt: number): void {
+  prepare(slot: number, watched: boolean, credit: number | undefined, submittedAt: number, values: number): void {
     Atomics.store(this.states, slot, Slot.Pending);
     const at = slot * slotInts;
     const ints = this.ints;
@@ -49,6 +50,9 @@ export class SlotTable {
     if (ints[at + SlotInt.Streams] !== streams) ints[at + SlotInt.Streams] = streams;
     const window = credit ?? 0;
     if (ints[at + SlotInt.Credit] !== window) ints[at + SlotInt.Credit] = window;
+    if (ints[at + SlotInt.Values] !== values) ints[at + SlotInt.Values] = values;
+    // A job of several values that is lost before its thread says which one it started reads 0.
+    if (values > 0) ints[at + SlotInt.Progress] = 0;
     const times = this.times;
     const timesAt = slot * slotTimes;
     times[timesAt + SlotTime.SubmittedAt] = submittedAt;
@@ -86,6 +90,16 @@ export class SlotTable {
     const at = slot * slotInts + SlotInt.Credit;
     Atomics.add(this.ints, at, values);
     Atomics.notify(this.ints, at);
+  }
+
+  /** A job of several values: the index of the value its thread started last. */
+  progress(slot: number): number {
+    return Atomics.load(this.ints, slot * slotInts + SlotInt.Progress);
+  }
+
+  /** Ms the job in `slot` ran, once its thread has sent its last outcome. */
+  ranMs(slot: number): number {
+    return this.times[slot * slotTimes + SlotTime.RanMs]!;
   }
 
   /** When the job in `slot` started, in ms since the epoch (valid once the slot is `Started`). */

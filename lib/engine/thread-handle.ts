@@ -132,12 +132,12 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   }
 
   assign(job: J): void {
-    const slot = this.takeSlot();
+    const slot = this.takeSlot(job.values);
     if (slot === undefined) throw new Error('rxthreads: no free slot (internal error)');
     if (this.inFlight === 0) this.lastHeard = performance.now();
     this.jobs[slot] = job;
     // The slot is free, so no thread reads it now; the run message that follows publishes it.
-    this.slots.prepare(slot, job.timeout > 0, job.yielded ? streamWindow : undefined, job.submittedAt.at);
+    this.slots.prepare(slot, job.timeout > 0, job.yielded ? streamWindow : undefined, job.submittedAt.at, job.values);
     job.thread = this;
     job.slot = slot;
     if (this.inFlight++ === 0) this.thread.ref();

@@ -75,14 +75,14 @@ export class Run<I> implements StreamSpecHandle {
         : engine.openStream(Number.POSITIVE_INFINITY, options.concurrency, this);
   }
 
-  /** An input's outcome (the stream's spec, for the engine). */
-  settle(error: Error | undefined, result: unknown, job: Job): void {
-    this.onResult(job.tag, error, result, job.input as I);
+  /** An input's outcome (the stream's spec, for the engine); `index`: which value of a job of several. */
+  settle(error: Error | undefined, result: unknown, job: Job, index = 0): void {
+    this.onResult(job.tag + index, error, result, inputOf(job, index) as I);
   }
 
   /** Values a streaming task yielded for an input (the stream's spec, for the engine). */
-  yielded(job: Job, values: unknown[]): void {
-    this.onYield(job.tag, job, values, job.input as I);
+  yielded(job: Job, values: unknown[], index = 0): void {
+    this.onYield(job.tag + index, job, values, inputOf(job, index) as I);
   }
 
   start(): void {
@@ -221,6 +221,11 @@ export class Run<I> implements StreamSpecHandle {
   private emit(value: unknown): void {
     this.subscriber.next(value);
   }
+}
+
+/** Input `index` of a job (of several values, or its only one). */
+function inputOf(job: Job, index: number): unknown {
+  return job.values ? (job.input as ArrayLike<unknown> | undefined)?.[index] : job.input;
 }
 
 /** What an ordered run holds for a streaming input that may not emit yet. */

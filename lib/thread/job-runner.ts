@@ -8,6 +8,9 @@ import type { Loaded, TaskLoader } from './loader';
 import type { Outbox } from './outbox';
 import { driveStream, isGenerator } from './stream-task';
 
+/** A generator given to `run`/`submit`, which take one value: the task streams, and may not. */
+const refused: unique symbol = Symbol('refused');
+
 /**
  * Runs the jobs of a pool or event-loop thread: starts each in its slot unless the main thread
  * cancelled it first, calls its task and hands the outcome to the outbox. It keeps the context of
@@ -50,21 +53,61 @@ export class JobRunner {
 
   /** Starts the job in `slot`; returns a promise only if it did not finish synchronously. */
   start(slot: number, key: number, input: unknown): Promise<void> | undefined {
-    // Written before the slot turns Started, so that whoever sees Started reads this job's start.
     const started = performance.now();
+    if (!this.begin(slot, started)) return undefined;
+    const loaded = this.loader.ready(key);
+    if (loaded !== undefined) return this.execute(loaded, slot, key, input, started);
+    return this.loader.load(key).then((ready) => this.execute(ready, slot, key, input, started));
+  }
+
+  /** Task `key`, ready to run, or its loading. */
+  loaded(key: number): Loaded | Promise<Loaded> {
+    return this.loader.ready(key) ?? this.loader.load(key);
+  }
+
+  /**
+   * Marks the job in `slot` started at `started` (performance.now()), unless the main thread
+   * cancelled or revoked it first: then it answers `Skipped` and returns false.
+   */
+  begin(slot: number, started: number): boolean {
+    // Written before the slot turns Started, so that whoever sees Started reads this job's start.
     this.times[slot * slotTimes + SlotTime.StartedAt] = this.timeOrigin + started;
     // The main thread may have cancelled or revoked the job while it waited here: whoever swaps
     // the slot first decides, so a cancelled job can never start.
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) {
       this.outbox.skipped(slot);
-      return undefined;
+      return false;
     }
     if (this.running++ === 0) this.times[this.busyAt + ThreadTime.BusySince] = this.timeOrigin + started;
     // The main thread waits for this start to time the job out.
     if (this.ints[slot * slotInts + SlotInt.Watched] !== 0) Atomics.notify(this.states, slot);
-    const loaded = this.loader.ready(key);
-    if (loaded !== undefined) return this.execute(loaded, slot, key, input, started);
-    return this.loader.load(key).then((ready) => this.execute(ready, slot, key, input, started));
+    return true;
+  }
+
+  /**
+   * Runs value `index` of the job of several values in `slot`, begun at `jobStarted`; the last one
+   * ends the job. Returns a promise only if it did not finish synchronously.
+   */
+  runValue(
+    loaded: Loaded,
+    slot: number,
+    key: number,
+    input: unknown,
+    index: number,
+    last: boolean,
+    jobStarted: number,
+  ): Promise<void> | undefined {
+    // Noted before the value starts: if the thread is lost, the values after it go again and it does not.
+    Atomics.store(this.ints, slot * slotInts + SlotInt.Progress, index);
+    const ctx = new JobContext(this, slot, performance.now(), last ? jobStarted : -1, true);
+    const ran = this.call(loaded, ctx, slot, key, input);
+    // Operators take streams: a task's generator streams here, never refused.
+    return ran === refused ? undefined : ran;
+  }
+
+  /** A job of several values stops before its last one (cancelled): the job is over. */
+  endValues(slot: number, jobStarted: number): void {
+    this.close(slot, performance.now(), jobStarted);
   }
 
   /** A `cancel` message: fires the signal of the job in `slot`, if it runs. */
@@ -94,16 +137,40 @@ export class JobRunner {
    * times. False if the main thread has just abandoned it: then its outcome must not be sent.
    */
   finish(slot: number, started: number, now: number): boolean {
+    if (!this.close(slot, now, started)) return false;
+    this.record(slot, started, now);
+    return true;
+  }
+
+  /**
+   * A value of a job of several ended at `now`; with `jobStarted` ≥ 0 it was the last, and ends the
+   * job (as {@link finish} ends a job of one value).
+   */
+  valueEnded(slot: number, started: number, now: number, jobStarted: number): void {
+    if (jobStarted >= 0) this.close(slot, now, jobStarted);
+    this.record(slot, started, now);
+  }
+
+  /**
+   * The job in `slot` is over: the thread may go idle, and its word turns `Finished` (its ms
+   * noted first, for the main thread). False if the main thread abandoned it meanwhile.
+   */
+  private close(slot: number, now: number, started: number): boolean {
     this.notRunning(now);
     this.contexts[slot] = undefined;
+    this.times[slot * slotTimes + SlotTime.RanMs] = now - started;
     const states = this.states;
     // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
     // moment; then the `Abandon` message on its way gets the only answer for this slot.
     for (;;) {
       const state = Atomics.load(states, slot);
       if (state === Slot.Abandoned) return false;
-      if (Atomics.compareExchange(states, slot, state, Slot.Finished) === state) break;
+      if (Atomics.compareExchange(states, slot, state, Slot.Finished) === state) return true;
     }
+  }
+
+  /** Records the run that started at `started` and ended at `now`: its time, and how long its job waited. */
+  private record(slot: number, started: number, now: number): void {
     const ms = now - started;
     this.lastJobMs = ms;
     if (this.recording[0] !== 0) {
@@ -113,7 +180,6 @@ export class JobRunner {
       record(this.waitHistogram, toMicros(this.timeOrigin + started - submittedAt));
     }
     this.outbox.busyMs += ms;
-    return true;
   }
 
   private describe(error: unknown, key: number): WireError {
@@ -128,8 +194,26 @@ export class JobRunner {
     input: unknown,
     started: number,
   ): Promise<void> | undefined {
+    const ctx = new JobContext(this, slot, started, started, false);
+    const ran = this.call(loaded, ctx, slot, key, input);
+    if (ran !== refused) return ran;
+    // run() and submit() take one value: the generator's body never starts.
+    if (ctx.end()) this.outbox.refused(slot);
+    return undefined;
+  }
+
+  /**
+   * Calls the task on `input` and sends its outcome once `ctx` ends; returns a promise only if it did
+   * not finish synchronously, or `refused` for a generator given to `run`/`submit` (its body has not started).
+   */
+  private call(
+    loaded: Loaded,
+    ctx: JobContext,
+    slot: number,
+    key: number,
+    input: unknown,
+  ): Promise<void> | undefined | typeof refused {
     const outbox = this.outbox;
-    const ctx = new JobContext(this, slot, started);
     this.contexts[slot] = ctx;
     if (loaded.error !== undefined) {
       if (ctx.end()) outbox.threw(slot, toWire(loaded.error));
@@ -143,11 +227,7 @@ export class JobRunner {
       return undefined;
     }
     if (isGenerator(result)) {
-      if (this.ints[slot * slotInts + SlotInt.Streams] === 0) {
-        // run() and submit() take one value: the generator's body never starts.
-        if (ctx.end()) outbox.refused(slot);
-        return undefined;
-      }
+      if (this.ints[slot * slotInts + SlotInt.Streams] === 0) return refused;
       return driveStream(result, {
         slot,
         ctx,
@@ -182,6 +262,10 @@ class JobContext extends ContextBase {
     private readonly runner: JobRunner,
     private readonly slot: number,
     private readonly started: number,
+    /** When its job began; for a value of a job of several, -1 but for the last, which ends the job. */
+    private readonly jobStarted: number,
+    /** A value of a job of several values. */
+    readonly ofSeveral: boolean,
   ) {
     super();
   }
@@ -206,7 +290,9 @@ class JobContext extends ContextBase {
       this.runner.abandoned--;
       return false;
     }
-    return this.runner.finish(this.slot, this.started, now);
+    if (!this.ofSeveral) return this.runner.finish(this.slot, this.started, now);
+    this.runner.valueEnded(this.slot, this.started, now, this.jobStarted);
+    return true;
   }
 
   /**

@@ -14,6 +14,7 @@ import {
 import type { JobRunner } from './job-runner';
 import type { Outbox } from './outbox';
 import { TinyWork } from './tiny-work';
+import { type ValuesLoop, ValuesRun } from './values-run';
 
 /** A `run` message, flat or with its numbers packed. */
 export type Batch = RunMessage | RunNumbersMessage;
@@ -35,7 +36,7 @@ export interface ThreadMode {
 }
 
 /** A pool thread: one job at a time, in order. */
-export class SequentialMode implements ThreadMode {
+export class SequentialMode implements ThreadMode, ValuesLoop {
   private readonly batches: Batch[] = [];
   private draining = false;
   /** Per task: whether its jobs are proven tiny, so that finished results may wait for the next job. */
@@ -46,8 +47,8 @@ export class SequentialMode implements ThreadMode {
 
   /** `takeWaiting` handles the message that already waits in the thread's port, if there is one. */
   constructor(
-    private readonly runner: JobRunner,
-    private readonly outbox: Outbox,
+    readonly runner: JobRunner,
+    readonly outbox: Outbox,
     private readonly takeWaiting: () => void,
   ) {
     this.ints = runner.ints;
@@ -74,10 +75,34 @@ export class SequentialMode implements ThreadMode {
     while (Atomics.load(ints, haltAt) !== 0) await Atomics.waitAsync(ints, haltAt, 1).value;
   }
 
+  halted(): Promise<void> | undefined {
+    // The main thread is deciding whether to end this thread: start nothing until it is done.
+    return Atomics.load(this.ints, this.haltAt) !== 0 ? this.whileHalted() : undefined;
+  }
+
+  /**
+   * Finished results go out before a job starts, unless that job's task has proven tiny: a job of
+   * unknown length must never hold finished results back (a take(n) downstream may be waiting for
+   * them to cancel this very job). Nor may a job with a timeout: if it ran past it, the thread
+   * would be ended with those results still in it.
+   */
+  flushBefore(tiny: TinyWork, slot: number): void {
+    const outbox = this.outbox;
+    if (
+      outbox.size > 0 &&
+      (!tiny.proven ||
+        this.ints[slot * slotInts + SlotInt.Watched] !== 0 ||
+        outbox.size >= 256 ||
+        performance.now() - outbox.since >= 0.2)
+    ) {
+      outbox.flush();
+    }
+  }
+
   private async drain(): Promise<void> {
     this.draining = true;
     // Read once: the loop below runs for every job.
-    const { batches, runner, outbox, ints, haltAt } = this;
+    const { batches, runner, outbox, ints } = this;
     while (batches.length > 0) {
       const batch = batches[0]!;
       const count = jobsOf(batch);
@@ -85,29 +110,21 @@ export class SequentialMode implements ThreadMode {
         const code = codeOf(batch, n);
         const key = keyOfJob(code);
         const slot = slotOfJob(code);
-        // Finished results go out before a job starts, unless that job's task has proven tiny: a
-        // job of unknown length must never hold finished results back (a take(n) downstream may be
-        // waiting for them to cancel this very job). Nor may a job with a timeout: if it ran past
-        // it, the thread would be ended with those results still in it.
         const tiny = this.tinyWorkOf(key);
-        if (
-          outbox.size > 0 &&
-          (!tiny.proven ||
-            ints[slot * slotInts + SlotInt.Watched] !== 0 ||
-            outbox.size >= 256 ||
-            performance.now() - outbox.since >= 0.2)
-        ) {
-          outbox.flush();
-        }
-        // The main thread is deciding whether to end this thread: start nothing until it is done.
-        if (Atomics.load(ints, haltAt) !== 0) await this.whileHalted();
-        const pending = runner.start(slot, key, inputOf(batch, n));
+        this.flushBefore(tiny, slot);
+        const halted = this.halted();
+        if (halted !== undefined) await halted;
+        const values = ints[slot * slotInts + SlotInt.Values]!;
+        const pending =
+          values === 0
+            ? runner.start(slot, key, inputOf(batch, n))
+            : this.startValues(slot, key, inputOf(batch, n) as ArrayLike<unknown>, tiny);
         if (pending !== undefined) {
           // Results so far go out if the task really waits (I/O), not for a task that resolves at once.
           outbox.flushSoon();
           await pending;
         }
-        tiny.record(runner.lastJobMs);
+        if (values === 0) tiny.record(runner.lastJobMs);
       }
       batches.shift();
       // Take jobs that already wait in the port now rather than after a round trip through the
@@ -116,6 +133,20 @@ export class SequentialMode implements ThreadMode {
     }
     outbox.flush();
     this.draining = false;
+  }
+
+  /** Starts a job of several values (see `ValuesRun`); returns a promise only if it did not end synchronously. */
+  private startValues(
+    slot: number,
+    key: number,
+    inputs: ArrayLike<unknown>,
+    tiny: TinyWork,
+  ): Promise<void> | undefined {
+    const started = performance.now();
+    if (!this.runner.begin(slot, started)) return undefined;
+    const loaded = this.runner.loaded(key);
+    if (!(loaded instanceof Promise)) return new ValuesRun(this, loaded, tiny, slot, key, inputs, started).run();
+    return loaded.then((ready) => new ValuesRun(this, ready, tiny, slot, key, inputs, started).run());
   }
 }
 

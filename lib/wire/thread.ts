@@ -7,6 +7,10 @@ import type { TaskDefinition } from '../task/definition';
  * many outcomes, so per-message cost is shared by all the values in it. Each job sits in a *slot*:
  * an index into the thread's Int32Array of slot states in shared memory, which both sides change
  * with compare-and-swap so that starting a job and cancelling it can never both win.
+ *
+ * A job may carry several consecutive values of one stream (`SlotInt.Values`): its input is their
+ * array, its thread runs them in turn and sends one outcome per value, in order, under the job's
+ * slot, which the last one frees (`Skipped` frees it early: the job was cancelled while it ran).
  */
 
 /** Slot states in the thread's shared Int32Array. */
@@ -45,8 +49,16 @@ export const SlotInt = {
    * values in the caller; it also notifies on cancel, to wake a generator waiting for credit.
    */
   Credit: 2,
+  /**
+   * 0 for a job of one value (its input is the value); n ≥ 1 for a job of n values of one stream
+   * (its input is an array of them, a Float64Array when all are numbers), written by the main thread.
+   * The thread runs them in order and sends one outcome per value, in order, under the job's slot.
+   */
+  Values: 3,
+  /** A job of several values: the index of the value the thread started last (written before it starts it). */
+  Progress: 4,
 } as const;
-export const slotInts = 3;
+export const slotInts = 5;
 
 /** Thread-wide Int32 fields, after the slots' in the same array (from `slotCount * slotInts`). */
 export const ThreadInt = {
@@ -74,8 +86,10 @@ export const SlotTime = {
   PausedMs: 2,
   /** While it waits for credit: since when (epoch ms); 0 otherwise. */
   PausedSince: 3,
+  /** Ms the job ran (all its values for a job of several), written by the thread before its last outcome goes. */
+  RanMs: 4,
 } as const;
-export const slotTimes = 4;
+export const slotTimes = 5;
 
 /**
  * The thread's busy time, after the slot times in the same Float64Array (from `times.length -
@@ -230,9 +244,9 @@ export type ToThread = RunMessage | RunNumbersMessage | CancelMessage | CloseMes
 export type ReadyMessage = [kind: typeof Kind.Ready];
 
 /**
- * `[Results, busyMs, outcomeCode(slot, outcome), value, …]`: one outcome per job. The value is the result for
- * `Ok`, a `WireError` for `Threw` and `Unclonable`, `undefined` for `Skipped`. `busyMs` is the time
- * the thread spent running the jobs of this message.
+ * `[Results, busyMs, outcomeCode(slot, outcome), value, …]`: one outcome per job (per value for a
+ * job of several). The value is the result for `Ok`, a `WireError` for `Threw` and `Unclonable`,
+ * `undefined` for `Skipped`. `busyMs` is the time the thread spent running the jobs of this message.
  */
 export type ResultsMessage = [kind: typeof Kind.Results, busyMs: number, ...outcomes: unknown[]];
 

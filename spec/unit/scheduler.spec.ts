@@ -7,9 +7,12 @@ import { Scheduler } from '../../lib/engine/scheduler';
 import type { ThreadSet } from '../../lib/engine/thread-set';
 import type { TaskDefinition } from '../../lib/task/definition';
 
-/** A thread as the scheduler sees it: how many jobs it holds, and room for more. */
+/** A thread as the scheduler sees it: how many jobs (of one value each) it holds, and room for more. */
 class FakeThread {
   inFlight = 0;
+  get load(): number {
+    return this.inFlight;
+  }
   readonly started = true;
   lastHeard = performance.now();
   readonly held: Job[] = [];

@@ -1,0 +1,308 @@
+// Jobs of several values: once a stream's task proves tiny, a pool sends its consecutive values
+// several to a job. Each value must still behave as a job of its own: one outcome each, in order
+// when asked, started at most once when a thread dies in the middle of a job (those after the
+// culprit run on the new thread), stopped before its next value by an unsubscribe, streaming when
+// its task returns a generator. The fixture logs every start to a file, across threads.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { from, lastValueFrom, type Observable, take, toArray } from 'rxjs';
+import {
+  AbortError,
+  moduleTask,
+  offloadToThread,
+  type Settled,
+  TaskError,
+  ThreadPool,
+  WorkerCrashedError,
+} from 'rxthreads';
+import { fixture, record, scale, within } from '../helpers';
+
+const act = moduleTask<number, number>(fixture('numbered.cjs'), 'act');
+const Kind = { tiny: 0, throw: 1, exit: 2, spin: 3, gen: 4, async: 5, oom: 6, untilCancelled: 7 } as const;
+type KindName = keyof typeof Kind;
+
+/**
+ * Counts the values the engine packs into jobs of several (the `Backlog.takeValues` of the build
+ * the specs load): proof that a spec exercised them, which nothing public shows.
+ */
+function countValuesPerJob(): { readonly values: number; restore(): void } {
+  const { Backlog } = require(join(dirname(require.resolve('rxthreads')), 'lib/engine/backlog.js'));
+  const original = Backlog.prototype.takeValues;
+  const counter = {
+    values: 0,
+    restore: () => {
+      Backlog.prototype.takeValues = original;
+    },
+  };
+  Backlog.prototype.takeValues = function (this: unknown, ...args: unknown[]) {
+    const made = original.apply(this, args);
+    if (made !== undefined) counter.values += made.values;
+    return made;
+  };
+  return counter;
+}
+
+/** A file the fixture's threads append each start to, and the ids that started more than once. */
+function startLog() {
+  const dir = mkdtempSync(join(tmpdir(), 'rxthreads-starts-'));
+  const file = join(dir, 'starts');
+  writeFileSync(file, '');
+  return {
+    file,
+    counts(): Map<number, number> {
+      const counts = new Map<number, number>();
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (line !== '') counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
+      }
+      return counts;
+    },
+    twice(): number[] {
+      return [...this.counts()].flatMap(([id, n]) => (n > 1 ? [id] : []));
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+const input = (id: number, kind: KindName = 'tiny') => id * 8 + Kind[kind];
+
+/** Waits until a thread has done what `seen` looks for in its log (polled: threads write a file). */
+async function until(seen: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!seen()) {
+    if (Date.now() - start > timeoutMs) throw new Error('the thread never got there');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('jobs of several values (exactly once)', function () {
+  this.timeout(scale(60_000, 3_600_000));
+  let pool: ThreadPool | undefined;
+  let log: ReturnType<typeof startLog>;
+  let counter: ReturnType<typeof countValuesPerJob>;
+  beforeEach(() => {
+    log = startLog();
+    counter = countValuesPerJob();
+  });
+  afterEach(async () => {
+    counter.restore();
+    await pool?.terminate();
+    log.remove();
+  });
+
+  it('sends tiny values several to a job, and each still gets its own outcome, in order', async () => {
+    pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
+    const ids = Array.from({ length: 5000 }, (_, id) => id);
+    const out = await lastValueFrom(from(ids.map((id) => input(id))).pipe(offloadToThread(act, { pool }), toArray()));
+    expect(out).to.deep.equal(ids);
+    expect(counter.values, 'values sent several to a job').to.be.greaterThan(1000);
+    expect(log.twice()).to.deep.equal([]);
+  });
+
+  it('fails only the value whose task ended its thread: the values after it run on the new thread, none twice', async () => {
+    pool = new ThreadPool({ size: 1, env: { RXTHREADS_STARTS: log.file } });
+    const culprit = 3000;
+    const ids = Array.from({ length: 4000 }, (_, id) => id);
+    const out = await lastValueFrom(
+      from(ids.map((id) => input(id, id === culprit ? 'exit' : 'tiny'))).pipe(
+        offloadToThread(act, { pool, settle: true }),
+        toArray(),
+      ),
+    );
+    expect(counter.values, 'values sent several to a job').to.be.greaterThan(1000);
+    expect(out.map((entry) => entry.input)).to.deep.equal(ids.map((id) => input(id, id === culprit ? 'exit' : 'tiny')));
+    for (const [id, entry] of out.entries()) {
+      if (id === culprit) {
+        expect(entry.status).to.equal('rejected');
+        const reason = (entry as { reason: Error }).reason;
+        expect(reason).to.be.instanceOf(WorkerCrashedError);
+        expect((reason as WorkerCrashedError).exitCode).to.equal(7);
+      } else {
+        expect(entry, `input ${id}`).to.deep.include({ status: 'fulfilled', value: id });
+      }
+    }
+    const counts = log.counts();
+    expect(log.twice(), 'values that started twice').to.deep.equal([]);
+    expect(
+      ids.filter((id) => counts.get(id) !== 1),
+      'values that never started',
+    ).to.deep.equal([]);
+  });
+
+  it('never starts the next value of a job of several once its stream is cancelled', async () => {
+    pool = new ThreadPool({ size: 1, env: { RXTHREADS_STARTS: log.file } });
+    // One thread: values start strictly in order. The value at `blocker` runs until it sees its
+    // cancel (in shared memory); the values after it in its job, and in the jobs behind, must not start.
+    const blocker = 3000;
+    const ids = Array.from({ length: 4000 }, (_, id) => id);
+    const ac = new AbortController();
+    const done = lastValueFrom(
+      from(ids.map((id) => input(id, id === blocker ? 'untilCancelled' : 'tiny'))).pipe(
+        offloadToThread(act, { pool, signal: ac.signal }),
+        toArray(),
+      ),
+    ).then(
+      () => 'completed',
+      (error: Error) => error,
+    );
+    await until(() => log.counts().has(blocker));
+    expect(counter.values, 'values sent several to a job').to.be.greaterThan(1000);
+    ac.abort();
+    expect(await done).to.be.instanceOf(AbortError);
+    await pool.close();
+    const started = [...log.counts().keys()].sort((a, b) => a - b);
+    expect(started).to.deep.equal(ids.slice(0, blocker + 1));
+  });
+
+  it('streams a value whose task returns a generator from within a job of several', async () => {
+    pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
+    const ids = Array.from({ length: 3000 }, (_, id) => id);
+    const out = await lastValueFrom(
+      from(ids.map((id) => input(id, id % 1000 === 999 ? 'gen' : id % 300 === 3 ? 'async' : 'tiny'))).pipe(
+        offloadToThread(act, { pool }),
+        toArray(),
+      ),
+    );
+    expect(out).to.deep.equal(ids);
+    expect(counter.values, 'values sent several to a job').to.be.greaterThan(500);
+    expect(log.twice()).to.deep.equal([]);
+  });
+
+  it('gives every value one outcome of the right class and starts none twice, whatever fails (property)', async () => {
+    counter.restore();
+    const runs = scale(25, 300);
+    const seed = Number(process.env.RXTHREADS_SEED ?? Date.now() % 2 ** 31);
+    let packed = 0;
+    const kind = fc.constantFrom<KindName>(
+      ...Array<KindName>(12).fill('tiny'),
+      'throw',
+      'exit',
+      'spin',
+      'gen',
+      'async',
+      'oom',
+    );
+    const stream = fc.record({
+      warmUp: fc.constantFrom(300, 600),
+      items: fc.array(kind, { minLength: 1, maxLength: 80 }),
+      ordered: fc.boolean(),
+      concurrency: fc.integer({ min: 1, max: 4 }),
+      abortAfter: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined, freq: 1 }),
+      take: fc.option(fc.integer({ min: 0, max: 700 }), { nil: undefined, freq: 1 }),
+    });
+    const scenario = fc.record({
+      size: fc.integer({ min: 1, max: 3 }),
+      cancelGraceMs: fc.integer({ min: 5, max: 40 }),
+      streams: fc.array(stream, { minLength: 1, maxLength: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ size, cancelGraceMs, streams }) => {
+        const runLog = startLog();
+        const runCounter = countValuesPerJob();
+        const runPool = new ThreadPool({
+          size,
+          cancelGraceMs,
+          env: { RXTHREADS_STARTS: runLog.file },
+          resourceLimits: { maxOldGenerationSizeMb: 32 },
+        });
+        const kinds: KindName[] = [];
+        const cancelled: boolean[] = [];
+        const outcomes: (Settled<number, number> | undefined)[] = [];
+        const twice: number[] = [];
+        try {
+          const ended = streams.map((plan) => {
+            const ac = plan.abortAfter === undefined ? undefined : new AbortController();
+            if (ac !== undefined) setTimeout(() => ac.abort(), plan.abortAfter);
+            const inputs = [...Array<KindName>(plan.warmUp).fill('tiny'), ...plan.items].map((k) => {
+              kinds.push(k);
+              cancelled.push(ac !== undefined);
+              outcomes.push(undefined);
+              return input(kinds.length - 1, k);
+            });
+            let out$: Observable<Settled<number, number>> = from(inputs).pipe(
+              offloadToThread(act, {
+                pool: runPool,
+                ordered: plan.ordered,
+                concurrency: plan.concurrency,
+                signal: ac?.signal,
+                settle: true,
+              }),
+            );
+            if (plan.take !== undefined) out$ = out$.pipe(take(plan.take));
+            return new Promise<string>((resolve) => {
+              out$.subscribe({
+                next: (entry) => {
+                  const id = Math.floor(entry.input / 8);
+                  const first = outcomes[id];
+                  // A stream's values go out as it yields them: if its end is lost with its thread, the
+                  // value it yielded is followed by its failure.
+                  const streamThenFailure =
+                    kinds[id] === 'gen' && first?.status === 'fulfilled' && entry.status === 'rejected';
+                  if (first !== undefined && !streamThenFailure) twice.push(id);
+                  outcomes[id] = entry;
+                },
+                error: (error: Error) => {
+                  expect(error, `a stream failed with ${error.name}: ${error.message}`).to.be.instanceOf(AbortError);
+                  resolve('aborted');
+                },
+                complete: () => resolve(plan.take !== undefined && plan.take < inputs.length ? 'taken' : 'complete'),
+              });
+            }).then((how) => {
+              if (how === 'complete') {
+                for (const value of inputs) {
+                  const id = Math.floor(value / 8);
+                  expect(outcomes[id], `input ${id} has no outcome`).to.not.equal(undefined);
+                }
+              }
+              return how;
+            });
+          });
+          for (const how of await Promise.all(ended.map((e) => within(e, 20_000)))) {
+            expect(how, 'a stream was left pending').to.not.equal('pending');
+          }
+          await runPool.terminate();
+          expect(
+            twice.map((id) => `${id} (${kinds[id]})`),
+            'values emitted twice',
+          ).to.deep.equal([]);
+          expect(runLog.twice(), 'values that started twice').to.deep.equal([]);
+          outcomes.forEach((entry, id) => {
+            if (entry === undefined) return;
+            const k = kinds[id]!;
+            const where = `input ${id} (${k})`;
+            if (entry.status === 'fulfilled') {
+              expect(['tiny', 'spin', 'gen', 'async'], `${where} fulfilled`).to.include(k);
+              expect(entry.value, `${where} returned another's result`).to.equal(id);
+              return;
+            }
+            const error = entry.reason as Error;
+            const what = `${where} failed with ${error.name}: ${error.message}`;
+            if (error instanceof TaskError) {
+              expect(k, what).to.equal('throw');
+            } else if (error instanceof WorkerCrashedError) {
+              // Its own crash, or its thread was ended for another value's sake (and it says so).
+              if (!(k === 'exit' || k === 'oom') || !/died/.test(error.message)) {
+                expect(error.message, what).to.match(/ended because/);
+              }
+            } else if (error instanceof AbortError) {
+              expect(cancelled[id], what).to.equal(true);
+            } else {
+              expect.fail(what);
+            }
+          });
+        } finally {
+          packed += runCounter.values;
+          runCounter.restore();
+          await runPool.terminate();
+          runLog.remove();
+        }
+      }),
+      { numRuns: runs, seed, endOnFailure: true },
+    );
+    expect(packed, 'values sent several to a job, over all runs').to.be.greaterThan(runs * 100);
+    record('jobs-of-several-values property runs', runs);
+  });
+});
