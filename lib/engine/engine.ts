@@ -2,6 +2,7 @@ import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { checkRunsFromCode } from '../task/named';
 import { epochNow } from '../util/clock';
+import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
 import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
@@ -26,6 +27,14 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   readonly metrics = new Metrics();
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();
+  /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */
+  private readonly valueMs = new Map<number, number>();
+  /**
+   * Places a stream's values at the end of the turn in which they came: a synchronous source's
+   * burst is then in the backlog, where consecutive values can share a job (its message goes at
+   * the end of the turn anyway).
+   */
+  private readonly dispatchSoon = new Coalesced(() => this.dispatch(), queueMicrotask);
   private readonly threadSet: ThreadSet;
   private readonly scheduler: Scheduler;
   private readonly losses: Losses;
@@ -105,7 +114,9 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     // A pool thread runs one job at a time: values of a job of several run in turn, as they would
     // one job each. Not on an event-loop thread (they would no longer interleave), nor with a
     // timeout (each value's own), nor with one slot per thread (a browser page without shared memory).
-    group.valuesPerJob = this.options.mode === 'sequential' && spec.timeout === 0 && this.options.slotCount > 1;
+    if (this.options.mode === 'sequential' && spec.timeout === 0 && this.options.slotCount > 1) {
+      group.measuresValues(spec.def.key, this.valueMs);
+    }
     return group;
   }
 
@@ -133,7 +144,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     }
     const first = this.enqueue(group);
     group.feed(input, list, at, tag);
-    if (first) this.dispatch();
+    if (first) this.dispatchSoon.request();
   }
 
   /** Settles a job that cannot be queued (closed, or a buffer already moved), in a microtask. */

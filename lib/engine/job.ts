@@ -129,6 +129,9 @@ export class Group {
   valuesPerJob = false;
   /** Moving average of the ms one of its values ran on a thread; -1 until measured. */
   private valueMs = -1;
+  /** Where the measure goes for the next stream of the same task (its key), which starts from it. */
+  private taskTimes: Map<number, number> | undefined;
+  private taskKey = 0;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
@@ -149,11 +152,23 @@ export class Group {
     return this.items.length + (this.made === undefined ? 0 : weightOf(this.made)) + this.backlog.length;
   }
 
+  /**
+   * Lets this stream's values go several to a job once measured tiny (see `valuesPerJob`), starting
+   * from what the last stream of task `key` measured, kept in `taskTimes`.
+   */
+  measuresValues(key: number, taskTimes: Map<number, number>): void {
+    this.valuesPerJob = true;
+    this.taskKey = key;
+    this.taskTimes = taskTimes;
+    this.valueMs = taskTimes.get(key) ?? -1;
+  }
+
   /** A job of this group ran `values` values in the ms its slot says (see `valuesPerJob`). */
   measure(slots: { ranMs(slot: number): number }, slot: number, values: number): void {
     if (!this.valuesPerJob) return;
     const ms = slots.ranMs(slot) / values;
     this.valueMs = this.valueMs < 0 ? ms : this.valueMs * 0.8 + ms * 0.2;
+    this.taskTimes!.set(this.taskKey, this.valueMs);
   }
 
   /** How many values the next job made from the backlog may carry. */

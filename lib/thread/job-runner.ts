@@ -32,8 +32,10 @@ export class JobRunner {
   private running = 0;
   /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
   private readonly contexts: (JobContext | undefined)[] = [];
-  /** How long the last job took (ms). */
+  /** How long the last job (or value of a job of several) took (ms). */
   lastJobMs = 0;
+  /** When it ended (performance.now()). */
+  lastEnd = 0;
   /** Jobs abandoned by the main thread that may still be running here. */
   abandoned = 0;
 
@@ -85,8 +87,8 @@ export class JobRunner {
   }
 
   /**
-   * Runs value `index` of the job of several values in `slot`, begun at `jobStarted`; the last one
-   * ends the job. Returns a promise only if it did not finish synchronously.
+   * Runs value `index` of the job of several values in `slot`, begun at `jobStarted`, from `started`
+   * (performance.now()); the last one ends the job. Returns a promise only if it did not finish synchronously.
    */
   runValue(
     loaded: Loaded,
@@ -96,10 +98,11 @@ export class JobRunner {
     index: number,
     last: boolean,
     jobStarted: number,
+    started: number,
   ): Promise<void> | undefined {
     // Noted before the value starts: if the thread is lost, the values after it go again and it does not.
     Atomics.store(this.ints, slot * slotInts + SlotInt.Progress, index);
-    const ctx = new JobContext(this, slot, performance.now(), last ? jobStarted : -1, true);
+    const ctx = new JobContext(this, slot, started, last ? jobStarted : -1, true);
     const ran = this.call(loaded, ctx, slot, key, input);
     // Operators take streams: a task's generator streams here, never refused.
     return ran === refused ? undefined : ran;
@@ -173,6 +176,7 @@ export class JobRunner {
   private record(slot: number, started: number, now: number): void {
     const ms = now - started;
     this.lastJobMs = ms;
+    this.lastEnd = now;
     if (this.recording[0] !== 0) {
       record(this.runHistogram, toMicros(ms));
       // Read before the outcome goes out: until then the slot (and its submission time) is this job's.

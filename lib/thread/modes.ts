@@ -86,17 +86,19 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
    * them to cancel this very job). Nor may a job with a timeout: if it ran past it, the thread
    * would be ended with those results still in it.
    */
-  flushBefore(tiny: TinyWork, slot: number): void {
+  flushBefore(tiny: TinyWork, slot: number, now: number): boolean {
     const outbox = this.outbox;
     if (
       outbox.size > 0 &&
       (!tiny.proven ||
         this.ints[slot * slotInts + SlotInt.Watched] !== 0 ||
         outbox.size >= 256 ||
-        performance.now() - outbox.since >= 0.2)
+        now - outbox.since >= 0.2)
     ) {
       outbox.flush();
+      return true;
     }
+    return false;
   }
 
   private async drain(): Promise<void> {
@@ -111,7 +113,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
         const key = keyOfJob(code);
         const slot = slotOfJob(code);
         const tiny = this.tinyWorkOf(key);
-        this.flushBefore(tiny, slot);
+        this.flushBefore(tiny, slot, performance.now());
         const halted = this.halted();
         if (halted !== undefined) await halted;
         const values = ints[slot * slotInts + SlotInt.Values]!;

@@ -8,8 +8,11 @@ import type { TinyWork } from './tiny-work';
 export interface ValuesLoop {
   readonly runner: JobRunner;
   readonly outbox: Outbox;
-  /** Sends finished outcomes now if the next value must not hold them back (see `SequentialMode`). */
-  flushBefore(tiny: TinyWork, slot: number): void;
+  /**
+   * Sends finished outcomes now if the next value must not hold them back (see `SequentialMode`);
+   * `now` is performance.now(). Returns true if it sent them.
+   */
+  flushBefore(tiny: TinyWork, slot: number, now: number): boolean;
   /** A promise while the main thread holds the thread halted; `undefined` otherwise. */
   halted(): Promise<void> | undefined;
 }
@@ -23,6 +26,8 @@ export interface ValuesLoop {
  */
 export class ValuesRun {
   private next = 0;
+  /** Set after a halt: the next value's start is read from the clock, not the last value's end. */
+  private resumed = false;
 
   constructor(
     private readonly loop: ValuesLoop,
@@ -41,6 +46,10 @@ export class ValuesRun {
     const count = inputs.length;
     for (;;) {
       const index = this.next;
+      // A value starts when the one before it ended (one clock reading per value, not three),
+      // unless outcomes went out in between.
+      let started = index === 0 ? this.jobStarted : this.resumed ? performance.now() : runner.lastEnd;
+      this.resumed = false;
       if (index > 0) {
         if (Atomics.load(runner.states, slot) !== Slot.Started) {
           // Cancelled: the values after this one never start.
@@ -48,13 +57,18 @@ export class ValuesRun {
           outbox.skipped(slot);
           return undefined;
         }
-        loop.flushBefore(tiny, slot);
+        if (loop.flushBefore(tiny, slot, started)) started = performance.now();
         const halted = loop.halted();
-        if (halted !== undefined) return halted.then(() => this.run());
+        if (halted !== undefined) {
+          return halted.then(() => {
+            this.resumed = true;
+            return this.run();
+          });
+        }
       }
       this.next++;
       const last = this.next === count;
-      const ran = runner.runValue(this.loaded, slot, this.key, inputs[index], index, last, this.jobStarted);
+      const ran = runner.runValue(this.loaded, slot, this.key, inputs[index], index, last, this.jobStarted, started);
       if (ran !== undefined) {
         // Outcomes so far go out while this value waits (I/O, or a stream), as between jobs.
         outbox.flushSoon();
