@@ -24,7 +24,7 @@ class Chunk {
 const longString = 1024;
 
 /** A value that may share a job with others: a primitive (a string not too long). */
-function travelsInValues(input: unknown): boolean {
+export function travelsInValues(input: unknown): boolean {
   if (typeof input === 'string') return input.length <= longString;
   return input === null || (typeof input !== 'object' && typeof input !== 'function' && typeof input !== 'symbol');
 }

@@ -104,12 +104,15 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   }
 
   openGroup(maxThreads: number, maxInFlight: number): Group {
-    return new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
+    const group = new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
+    // A pool thread runs one job at a time: calls of a job of several run in turn, as they would one job each.
+    if (this.options.mode === 'sequential' && this.options.slotCount > 1) group.bundlesCallsBy(this.valueMs);
+    return group;
   }
 
   /** A group for a stream: its values are fed with `feed`, and its jobs share `spec`. */
   openStream(maxThreads: number, maxInFlight: number, spec: JobSpec): Group {
-    const group = this.openGroup(maxThreads, maxInFlight);
+    const group = new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
     group.spec = spec;
     // A pool thread runs one job at a time: values of a job of several run in turn, as they would
     // one job each. Not on an event-loop thread (they would no longer interleave), nor with a

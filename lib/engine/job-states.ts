@@ -12,7 +12,7 @@ import {
   slotOfOutcome,
 } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
-import { type Job, type JobThread, newJob } from './job';
+import { CallBundle, type Job, type JobThread, newJob } from './job';
 import { streamEnded } from './port';
 
 /**
@@ -152,7 +152,9 @@ export class JobStates {
       const job = this.arrived(thread, slotOfOutcome(code));
       if (job === undefined) continue;
       const value = message[i + 1];
-      if (outcome === Outcome.Ok || outcome === Outcome.Threw) job.group.measure(thread.slots, slotOfOutcome(code), 1);
+      if (outcome === Outcome.Ok || outcome === Outcome.Threw) {
+        job.group.measure(thread.slots, slotOfOutcome(code), 1, job.def.key);
+      }
       switch (outcome) {
         case Outcome.Ok:
           this.completed++;
@@ -199,7 +201,7 @@ export class JobStates {
     const last = job.delivered === job.values;
     if (last) {
       // Freed before its value is delivered, as a job of one is: the caller may cancel or feed more.
-      if (!job.settled) job.group.measure(thread.slots, slot, job.values);
+      if (!job.settled) job.group.measure(thread.slots, slot, job.values, job.def.key);
       thread.release(slot);
       job.group.released(thread);
     }
@@ -229,7 +231,7 @@ export class JobStates {
       }
       const job = this.arrived(thread, slot);
       if (job === undefined) continue;
-      job.group.measure(thread.slots, slot, 1);
+      job.group.measure(thread.slots, slot, 1, job.def.key);
       this.completed++;
       this.settle(job, undefined, values[n]);
     }
@@ -360,7 +362,8 @@ function closedError(owner: string, state: 'closing' | 'terminating' | 'ended'):
 
 /** Names a job's task for an error message about it: `task hash.js#sha256 (input #3)`. */
 export function describeJob(job: Job): string {
-  // A job of several values names the one its thread started last.
+  // A job of several values of a stream names the one its thread started last (calls have no position).
+  if (job.spec instanceof CallBundle) return `task ${taskName(job.def)}`;
   const at = job.values > 0 && job.thread !== undefined ? job.tag + job.thread.slots.progress(job.slot) : job.tag;
   return `task ${taskName(job.def)}${at >= 0 ? ` (input #${at})` : ''}`;
 }

@@ -2,7 +2,7 @@ import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import type { ClockReading } from '../util/clock';
 import { Queue } from '../util/queue';
-import { Backlog } from './backlog';
+import { Backlog, travelsInValues } from './backlog';
 import type { ThreadHandle } from './thread-handle';
 
 /**
@@ -26,6 +26,11 @@ export interface JobSpec {
    * (`index`: which value of a job of several yielded them).
    */
   readonly yielded?: ((job: Job, values: unknown[], index: number) => void) | undefined;
+  /**
+   * Set for a job that may be cancelled on its own (a `run()` call with a signal): it always goes
+   * as a job of its own, never with other calls in a job of several values.
+   */
+  readonly alone?: boolean;
 }
 
 /** A thread as the engine sees it: a thread handle holding jobs. */
@@ -58,6 +63,47 @@ export function newJob(
     values: 0,
     delivered: 0,
   };
+}
+
+/** Values of a job of several for a task whose values run `ms` each: within the budget, 1 to `maxValues`. */
+function valuesFor(ms: number): number {
+  return Math.max(1, Math.min(maxValues, Math.floor(valuesBudgetMs / ms)));
+}
+
+/** A queued `run()` call that may share a job with others: nothing to cancel it alone, a primitive input. */
+function mayShare(job: Job): boolean {
+  return (
+    job.values === 0 &&
+    !job.settled &&
+    job.timeout === 0 &&
+    job.transfer === undefined &&
+    job.spec.alone !== true &&
+    job.spec.yielded === undefined &&
+    travelsInValues(job.input)
+  );
+}
+
+function inputOf(job: Job): unknown {
+  return job.input;
+}
+
+/**
+ * The spec of a job of several `run()` calls: each value's outcome settles its own call (the
+ * job's `tag` is where its values start among `calls`: a job made of the rest of another keeps its place).
+ */
+export class CallBundle implements JobSpec {
+  readonly timeout = 0;
+
+  constructor(
+    readonly def: TaskDefinition,
+    private readonly calls: readonly Job[],
+  ) {}
+
+  settle(error: Error | undefined, value: unknown, job: Job, index: number): void {
+    const call = this.calls[job.tag + index]!;
+    call.settled = true;
+    call.spec.settle(error, value, call, 0);
+  }
 }
 
 /** Values a job carries: 1 for a job of one value. */
@@ -132,6 +178,12 @@ export class Group {
   /** Where the measure goes for the next stream of the same task (its key), which starts from it. */
   private taskTimes: Map<number, number> | undefined;
   private taskKey = 0;
+  /**
+   * Set for a pool's `run()` calls: consecutive calls of a task measured tiny, with a primitive
+   * input and nothing to cancel them on their own (no signal, no timeout, no transfer), go
+   * several to a job, each settling its own promise.
+   */
+  private bundlesCalls = false;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
@@ -163,18 +215,54 @@ export class Group {
     this.valueMs = taskTimes.get(key) ?? -1;
   }
 
-  /** A job of this group ran `values` values in the ms its slot says (see `valuesPerJob`). */
-  measure(slots: { ranMs(slot: number): number }, slot: number, values: number): void {
-    if (!this.valuesPerJob) return;
-    const ms = slots.ranMs(slot) / values;
-    this.valueMs = this.valueMs < 0 ? ms : this.valueMs * 0.8 + ms * 0.2;
-    this.taskTimes!.set(this.taskKey, this.valueMs);
+  /** Lets consecutive `run()` calls go several to a job (see `bundlesCalls`), by what `taskTimes` says of their task. */
+  bundlesCallsBy(taskTimes: Map<number, number>): void {
+    this.bundlesCalls = true;
+    this.taskTimes = taskTimes;
+  }
+
+  /** A job of task `key` of this group ran `values` values in the ms its slot says (see `valuesPerJob`). */
+  measure(slots: { ranMs(slot: number): number }, slot: number, values: number, key: number): void {
+    if (this.valuesPerJob) {
+      const ms = slots.ranMs(slot) / values;
+      this.valueMs = this.valueMs < 0 ? ms : this.valueMs * 0.8 + ms * 0.2;
+      this.taskTimes!.set(this.taskKey, this.valueMs);
+    } else if (this.bundlesCalls) {
+      const ms = slots.ranMs(slot) / values;
+      const last = this.taskTimes!.get(key);
+      this.taskTimes!.set(key, last === undefined ? ms : last * 0.8 + ms * 0.2);
+    }
   }
 
   /** How many values the next job made from the backlog may carry. */
   private nextJobValues(): number {
     if (!this.valuesPerJob || this.valueMs < 0) return 1;
-    return Math.max(1, Math.min(maxValues, Math.floor(valuesBudgetMs / this.valueMs)));
+    return valuesFor(this.valueMs);
+  }
+
+  /**
+   * `first`, a queued `run()` call, with the calls after it that may share its job (see
+   * `bundlesCalls`), taken out of the queue; `undefined` if none may.
+   */
+  private bundle(first: Job): Job | undefined {
+    if (!mayShare(first)) return undefined;
+    const ms = this.taskTimes!.get(first.def.key);
+    const max = ms === undefined ? 1 : valuesFor(ms);
+    if (max < 2) return undefined;
+    const items = this.items;
+    const calls: Job[] = [];
+    for (let job = items.peek(); job !== undefined && calls.length < max; job = items.peek()) {
+      if (job.def !== first.def || !mayShare(job)) break;
+      calls.push(items.shift()!);
+    }
+    if (calls.length < 2) {
+      for (let i = calls.length - 1; i >= 0; i--) items.unshift(calls[i]!);
+      return undefined;
+    }
+    const bundle = newJob(new CallBundle(first.def, calls), this, calls.map(inputOf), undefined, first.submittedAt, 0);
+    bundle.values = calls.length;
+    items.unshift(bundle);
+    return bundle;
   }
 
   /** Queues a stream's value without making a job of it yet. */
@@ -215,7 +303,9 @@ export class Group {
   peek(): Job | undefined {
     for (;;) {
       // Jobs in `items` (taken back from a thread, or pushed by run()) come before the backlog's.
-      let job = this.items.peek() ?? this.made;
+      let job = this.items.peek();
+      if (job !== undefined && this.bundlesCalls && job.values === 0 && !job.settled) job = this.bundle(job) ?? job;
+      job ??= this.made;
       if (job === undefined) {
         if (this.backlog.length === 0) return undefined;
         const values = this.nextJobValues();

@@ -58,6 +58,8 @@ class Call<O> implements JobSpec {
   constructor(
     readonly def: TaskDefinition,
     readonly timeout: number,
+    /** It has a signal: it may be cancelled on its own. */
+    readonly alone: boolean,
   ) {}
 
   settle(error: Error | undefined, value: unknown): void {
@@ -79,7 +81,7 @@ export function submitJob<I, O>(
   engine.checkTask(def);
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(abortedBy(signal));
-  const call = new Call<O>(def, options?.timeout ?? 0);
+  const call = new Call<O>(def, options?.timeout ?? 0, signal !== undefined);
   const job = engine.submit(group, call, input, options?.transfer);
   if (signal !== undefined && !job.settled) {
     call.unwatch = watchSignal(engine, signal, () => engine.cancel(job, abortedBy(signal)));

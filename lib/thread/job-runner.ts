@@ -104,8 +104,10 @@ export class JobRunner {
     Atomics.store(this.ints, slot * slotInts + SlotInt.Progress, index);
     const ctx = new JobContext(this, slot, started, last ? jobStarted : -1, true);
     const ran = this.call(loaded, ctx, slot, key, input);
-    // Operators take streams: a task's generator streams here, never refused.
-    return ran === refused ? undefined : ran;
+    if (ran !== refused) return ran;
+    // run() calls take one value: the generator's body never starts.
+    if (ctx.end()) this.outbox.refused(slot);
+    return undefined;
   }
 
   /** A job of several values stops before its last one (cancelled): the job is over. */

@@ -2,7 +2,8 @@
 // several to a job. Each value must still behave as a job of its own: one outcome each, in order
 // when asked, started at most once when a thread dies in the middle of a job (those after the
 // culprit run on the new thread), stopped before its next value by an unsubscribe, streaming when
-// its task returns a generator. The fixture logs every start to a file, across threads.
+// its task returns a generator. The same holds for `run()` calls that share jobs, and a call with a
+// signal never shares one. The fixture logs every start to a file, across threads.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,21 +27,32 @@ const Kind = { tiny: 0, throw: 1, exit: 2, spin: 3, gen: 4, async: 5, oom: 6, un
 type KindName = keyof typeof Kind;
 
 /**
- * Counts the values the engine packs into jobs of several (the `Backlog.takeValues` of the build
- * the specs load): proof that a spec exercised them, which nothing public shows.
+ * Counts what the engine packs into jobs of several: a stream's values (`Backlog.takeValues`) and
+ * `run()` calls (`Group.bundle`), in the build the specs load: proof that a spec exercised them,
+ * which nothing public shows.
  */
-function countValuesPerJob(): { readonly values: number; restore(): void } {
-  const { Backlog } = require(join(dirname(require.resolve('rxthreads')), 'lib/engine/backlog.js'));
-  const original = Backlog.prototype.takeValues;
+function countValuesPerJob(): { readonly values: number; readonly calls: number; restore(): void } {
+  const dist = dirname(require.resolve('rxthreads'));
+  const { Backlog } = require(join(dist, 'lib/engine/backlog.js'));
+  const { Group } = require(join(dist, 'lib/engine/job.js'));
+  const takeValues = Backlog.prototype.takeValues;
+  const bundle = Group.prototype.bundle;
   const counter = {
     values: 0,
+    calls: 0,
     restore: () => {
-      Backlog.prototype.takeValues = original;
+      Backlog.prototype.takeValues = takeValues;
+      Group.prototype.bundle = bundle;
     },
   };
   Backlog.prototype.takeValues = function (this: unknown, ...args: unknown[]) {
-    const made = original.apply(this, args);
+    const made = takeValues.apply(this, args);
     if (made !== undefined) counter.values += made.values;
+    return made;
+  };
+  Group.prototype.bundle = function (this: unknown, ...args: unknown[]) {
+    const made = bundle.apply(this, args);
+    if (made !== undefined) counter.calls += made.values;
     return made;
   };
   return counter;
@@ -171,6 +183,70 @@ describe('jobs of several values (exactly once)', function () {
     expect(log.twice()).to.deep.equal([]);
   });
 
+  it('sends run() calls of a tiny task several to a job, each settling its own promise', async () => {
+    pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
+    const ids = Array.from({ length: 6000 }, (_, id) => id);
+    const out = await Promise.all(ids.map((id) => pool!.run(act, input(id))));
+    expect(out).to.deep.equal(ids);
+    expect(counter.calls, 'calls sent several to a job').to.be.greaterThan(1000);
+    expect(log.twice()).to.deep.equal([]);
+  });
+
+  it('fails only the run() call whose task ended its thread: the calls after it in its job run on the new thread, none twice', async () => {
+    pool = new ThreadPool({ size: 1, env: { RXTHREADS_STARTS: log.file } });
+    const culprit = 4000;
+    const ids = Array.from({ length: 5000 }, (_, id) => id);
+    // Calls made in a burst: the first ones prove the task tiny, the rest queue up and share jobs.
+    const outcomes = await Promise.allSettled(
+      ids.map((id) => pool!.run(act, input(id, id === culprit ? 'exit' : 'tiny'))),
+    );
+    expect(counter.calls, 'calls sent several to a job').to.be.greaterThan(1000);
+    for (const [id, outcome] of outcomes.entries()) {
+      if (id === culprit) {
+        expect(outcome.status).to.equal('rejected');
+        const reason = (outcome as PromiseRejectedResult).reason;
+        expect(reason).to.be.instanceOf(WorkerCrashedError);
+        expect((reason as WorkerCrashedError).exitCode).to.equal(7);
+      } else {
+        expect(outcome, `call ${id}`).to.deep.equal({ status: 'fulfilled', value: id });
+      }
+    }
+    const counts = log.counts();
+    expect(log.twice(), 'calls that started twice').to.deep.equal([]);
+    expect(
+      ids.filter((id) => counts.get(id) !== 1),
+      'calls that never started',
+    ).to.deep.equal([]);
+  });
+
+  it('never puts a run() call that has a signal in a job with others: aborting it cancels it alone', async () => {
+    pool = new ThreadPool({ size: 1, env: { RXTHREADS_STARTS: log.file } });
+    // A burst of calls: those the thread cannot take yet queue up and go several to a job. The call
+    // before the one with a signal blocks the thread for 30 ms: the abort comes while the call with
+    // the signal waits on the thread, where a job of several would start it regardless.
+    const blocker = 3299;
+    const withSignal = 3300;
+    const ac = new AbortController();
+    const ids = Array.from({ length: 6000 }, (_, id) => id);
+    const calls = ids.map((id) =>
+      pool!.run(
+        act,
+        input(id, id === blocker ? 'spin' : 'tiny'),
+        id === withSignal ? { signal: ac.signal } : undefined,
+      ),
+    );
+    await until(() => log.counts().has(blocker));
+    ac.abort();
+    const outcomes = await Promise.allSettled(calls);
+    expect(counter.calls, 'calls sent several to a job').to.be.greaterThan(1000);
+    for (const [id, outcome] of outcomes.entries()) {
+      if (id === withSignal) expect((outcome as PromiseRejectedResult).reason).to.be.instanceOf(AbortError);
+      else expect(outcome, `call ${id}`).to.deep.equal({ status: 'fulfilled', value: id });
+    }
+    expect(log.counts().has(withSignal), 'the aborted call started').to.equal(false);
+    expect(log.twice()).to.deep.equal([]);
+  });
+
   it('gives every value one outcome of the right class and starts none twice, whatever fails (property)', async () => {
     counter.restore();
     const runs = scale(25, 300);
@@ -186,6 +262,7 @@ describe('jobs of several values (exactly once)', function () {
       'oom',
     );
     const stream = fc.record({
+      via: fc.constantFrom('stream' as const, 'stream' as const, 'run' as const),
       warmUp: fc.constantFrom(300, 600),
       items: fc.array(kind, { minLength: 1, maxLength: 80 }),
       ordered: fc.boolean(),
@@ -209,19 +286,37 @@ describe('jobs of several values (exactly once)', function () {
           resourceLimits: { maxOldGenerationSizeMb: 32 },
         });
         const kinds: KindName[] = [];
+        const viaRun: boolean[] = [];
         const cancelled: boolean[] = [];
         const outcomes: (Settled<number, number> | undefined)[] = [];
         const twice: number[] = [];
+        const settleCall = (value: number, outcome: Settled<number, number>) => {
+          const id = Math.floor(value / 8);
+          if (outcomes[id] !== undefined) twice.push(id);
+          outcomes[id] = outcome;
+        };
         try {
           const ended = streams.map((plan) => {
             const ac = plan.abortAfter === undefined ? undefined : new AbortController();
             if (ac !== undefined) setTimeout(() => ac.abort(), plan.abortAfter);
             const inputs = [...Array<KindName>(plan.warmUp).fill('tiny'), ...plan.items].map((k) => {
               kinds.push(k);
+              viaRun.push(plan.via === 'run');
               cancelled.push(ac !== undefined);
               outcomes.push(undefined);
               return input(kinds.length - 1, k);
             });
+            if (plan.via === 'run') {
+              // run() calls made at once: the first prove the task tiny, the rest queue and share jobs.
+              return Promise.all(
+                inputs.map((value) =>
+                  runPool.run(act, value, ac === undefined ? undefined : { signal: ac.signal }).then(
+                    (result) => settleCall(value, { status: 'fulfilled', value: result, input: value }),
+                    (reason: Error) => settleCall(value, { status: 'rejected', reason, input: value }),
+                  ),
+                ),
+              ).then(() => 'complete');
+            }
             let out$: Observable<Settled<number, number>> = from(inputs).pipe(
               offloadToThread(act, {
                 pool: runPool,
@@ -289,12 +384,15 @@ describe('jobs of several values (exactly once)', function () {
               }
             } else if (error instanceof AbortError) {
               expect(cancelled[id], what).to.equal(true);
+            } else if (error instanceof TypeError && /generator function/.test(error.message)) {
+              // run() takes one value: a task that streams is refused, its body never started.
+              expect(k === 'gen' && viaRun[id], what).to.equal(true);
             } else {
               expect.fail(what);
             }
           });
         } finally {
-          packed += runCounter.values;
+          packed += runCounter.values + runCounter.calls;
           runCounter.restore();
           await runPool.terminate();
           runLog.remove();
