@@ -1,6 +1,8 @@
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
 import type { Observable } from 'rxjs';
+import { AbortError } from 'rxthreads';
 
 /** Counters in shared memory: threads add to them, the spec reads and waits on them. */
 export class SharedCounters {
@@ -160,5 +162,32 @@ export function observe(out$: Observable<number>, stopAfter: number | undefined)
       error: (error) => resolve({ outputs, error, how: 'error' }),
       complete: () => resolve({ outputs, how: 'complete' }),
     });
+  });
+}
+
+/**
+ * For the fault-injection properties: subscribes to a stream of settled entries, hands each to
+ * `each`, and resolves how the stream ended: `'aborted'` by its signal (any other error fails the
+ * spec), `'taken'` when `cutShort` (a take(n) that ends it before every input emitted), else
+ * `'complete'`, once `allSettled()` has checked that every input has its outcome.
+ */
+export function settledEnd<T>(
+  out$: Observable<T>,
+  each: (entry: T) => void,
+  cutShort: boolean,
+  allSettled: () => void,
+): Promise<'aborted' | 'taken' | 'complete'> {
+  return new Promise<'aborted' | 'taken' | 'complete'>((resolve) => {
+    out$.subscribe({
+      next: each,
+      error: (error: Error) => {
+        expect(error, `a stream failed with ${error.name}: ${error.message}`).to.be.instanceOf(AbortError);
+        resolve('aborted');
+      },
+      complete: () => resolve(cutShort ? 'taken' : 'complete'),
+    });
+  }).then((how) => {
+    if (how === 'complete') allSettled();
+    return how;
   });
 }

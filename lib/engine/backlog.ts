@@ -77,14 +77,7 @@ export class Backlog {
     chunk.inputs[at] = undefined;
     if (chunk.transfers !== undefined) chunk.transfers[at] = undefined;
     chunk.times[at] = undefined;
-    if (--this.length === 0) {
-      this.clear();
-      this.keep(chunk);
-    } else if (this.readAt === chunk.size) {
-      this.first = chunk.next;
-      this.readAt = 0;
-      this.keep(chunk);
-    }
+    this.taken(chunk, 1);
     return made;
   }
 
@@ -121,6 +114,12 @@ export class Backlog {
     const made = make(values, chunk.times[from]!, chunk.tags[from]!);
     chunk.times.fill(undefined, from, end);
     this.readAt = end;
+    this.taken(chunk, count);
+    return made;
+  }
+
+  /** `count` values were read from the first chunk, `readAt` moved past them: lets go of what is read. */
+  private taken(chunk: Chunk, count: number): void {
     this.length -= count;
     if (this.length === 0) {
       this.clear();
@@ -130,7 +129,6 @@ export class Backlog {
       this.readAt = 0;
       this.keep(chunk);
     }
-    return made;
   }
 
   clear(): void {

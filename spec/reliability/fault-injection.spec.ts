@@ -18,7 +18,7 @@ import {
   TimeoutError,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, osThreads, osThreadsDownTo, record, scale, within } from '../helpers';
+import { fixture, osThreads, osThreadsDownTo, record, scale, settledEnd, within } from '../helpers';
 
 type Kind = 'tiny' | 'spin' | 'sleep' | 'coop' | 'throw' | 'exit' | 'oom';
 interface Item {
@@ -158,29 +158,22 @@ describe('fault injection (property, randomised timing)', function () {
               }),
             );
             if (s.take !== undefined) out$ = out$.pipe(take(s.take));
-            return new Promise<string>((resolve) => {
-              out$.subscribe({
-                next: (entry) => {
-                  const id = entry.input.id;
-                  expect(outcomes[id], `input ${id} emitted twice`).to.equal(undefined);
-                  outcomes[id] =
-                    entry.status === 'fulfilled'
-                      ? { status: 'fulfilled', value: entry.value }
-                      : { status: 'rejected', reason: entry.reason };
-                },
-                error: (error: Error) => {
-                  expect(error, `a stream failed with ${error.name}: ${error.message}`).to.be.instanceOf(AbortError);
-                  resolve('aborted');
-                },
-                complete: () => resolve(s.take !== undefined && s.take < inputs.length ? 'taken' : 'complete'),
-              });
-            }).then((how) => {
-              if (how === 'complete') {
+            return settledEnd(
+              out$,
+              (entry) => {
+                const id = entry.input.id;
+                expect(outcomes[id], `input ${id} emitted twice`).to.equal(undefined);
+                outcomes[id] =
+                  entry.status === 'fulfilled'
+                    ? { status: 'fulfilled', value: entry.value }
+                    : { status: 'rejected', reason: entry.reason };
+              },
+              s.take !== undefined && s.take < inputs.length,
+              () => {
                 for (const input of inputs)
                   expect(outcomes[input.id], `input ${input.id} has no outcome`).to.not.equal(undefined);
-              }
-              return how;
-            });
+              },
+            );
           });
           for (const ended of await Promise.all(finished.map((f) => within(f, 20_000)))) {
             expect(ended, 'a submitter was left pending').to.not.equal('pending');

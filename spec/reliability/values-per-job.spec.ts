@@ -20,7 +20,7 @@ import {
   ThreadPool,
   WorkerCrashedError,
 } from 'rxthreads';
-import { fixture, record, scale, within } from '../helpers';
+import { fixture, record, scale, settledEnd, within } from '../helpers';
 
 const act = moduleTask<number, number>(fixture('numbered.cjs'), 'act');
 const Kind = { tiny: 0, throw: 1, exit: 2, spin: 3, gen: 4, async: 5, oom: 6, untilCancelled: 7 } as const;
@@ -75,11 +75,35 @@ function startLog() {
     twice(): number[] {
       return [...this.counts()].flatMap(([id, n]) => (n > 1 ? [id] : []));
     },
+    expectEachStartedOnce(ids: readonly number[]): void {
+      const counts = this.counts();
+      expect(this.twice(), 'values that started twice').to.deep.equal([]);
+      expect(
+        ids.filter((id) => counts.get(id) !== 1),
+        'values that never started',
+      ).to.deep.equal([]);
+    },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
 const input = (id: number, kind: KindName = 'tiny') => id * 8 + Kind[kind];
+
+/** Every outcome is its id's value, but the culprit's: its thread died by its process.exit(7). */
+function expectOnlyCulpritCrashed(
+  outcomes: readonly { status: string; value?: unknown; reason?: unknown }[],
+  culprit: number,
+): void {
+  for (const [id, outcome] of outcomes.entries()) {
+    if (id === culprit) {
+      expect(outcome.status).to.equal('rejected');
+      expect(outcome.reason).to.be.instanceOf(WorkerCrashedError);
+      expect((outcome.reason as WorkerCrashedError).exitCode).to.equal(7);
+    } else {
+      expect(outcome, `input ${id}`).to.deep.include({ status: 'fulfilled', value: id });
+    }
+  }
+}
 
 /** Waits until a thread has done what `seen` looks for in its log (polled: threads write a file). */
 async function until(seen: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -126,22 +150,8 @@ describe('jobs of several values (exactly once)', function () {
     );
     expect(counter.values, 'values sent several to a job').to.be.greaterThan(1000);
     expect(out.map((entry) => entry.input)).to.deep.equal(ids.map((id) => input(id, id === culprit ? 'exit' : 'tiny')));
-    for (const [id, entry] of out.entries()) {
-      if (id === culprit) {
-        expect(entry.status).to.equal('rejected');
-        const reason = (entry as { reason: Error }).reason;
-        expect(reason).to.be.instanceOf(WorkerCrashedError);
-        expect((reason as WorkerCrashedError).exitCode).to.equal(7);
-      } else {
-        expect(entry, `input ${id}`).to.deep.include({ status: 'fulfilled', value: id });
-      }
-    }
-    const counts = log.counts();
-    expect(log.twice(), 'values that started twice').to.deep.equal([]);
-    expect(
-      ids.filter((id) => counts.get(id) !== 1),
-      'values that never started',
-    ).to.deep.equal([]);
+    expectOnlyCulpritCrashed(out, culprit);
+    log.expectEachStartedOnce(ids);
   });
 
   it('never starts the next value of a job of several once its stream is cancelled', async () => {
@@ -201,22 +211,8 @@ describe('jobs of several values (exactly once)', function () {
       ids.map((id) => pool!.run(act, input(id, id === culprit ? 'exit' : 'tiny'))),
     );
     expect(counter.calls, 'calls sent several to a job').to.be.greaterThan(1000);
-    for (const [id, outcome] of outcomes.entries()) {
-      if (id === culprit) {
-        expect(outcome.status).to.equal('rejected');
-        const reason = (outcome as PromiseRejectedResult).reason;
-        expect(reason).to.be.instanceOf(WorkerCrashedError);
-        expect((reason as WorkerCrashedError).exitCode).to.equal(7);
-      } else {
-        expect(outcome, `call ${id}`).to.deep.equal({ status: 'fulfilled', value: id });
-      }
-    }
-    const counts = log.counts();
-    expect(log.twice(), 'calls that started twice').to.deep.equal([]);
-    expect(
-      ids.filter((id) => counts.get(id) !== 1),
-      'calls that never started',
-    ).to.deep.equal([]);
+    expectOnlyCulpritCrashed(outcomes, culprit);
+    log.expectEachStartedOnce(ids);
   });
 
   it('never puts a run() call that has a signal in a job with others: aborting it cancels it alone', async () => {
@@ -327,33 +323,26 @@ describe('jobs of several values (exactly once)', function () {
               }),
             );
             if (plan.take !== undefined) out$ = out$.pipe(take(plan.take));
-            return new Promise<string>((resolve) => {
-              out$.subscribe({
-                next: (entry) => {
-                  const id = Math.floor(entry.input / 8);
-                  const first = outcomes[id];
-                  // A stream's values go out as it yields them: if its end is lost with its thread, the
-                  // value it yielded is followed by its failure.
-                  const streamThenFailure =
-                    kinds[id] === 'gen' && first?.status === 'fulfilled' && entry.status === 'rejected';
-                  if (first !== undefined && !streamThenFailure) twice.push(id);
-                  outcomes[id] = entry;
-                },
-                error: (error: Error) => {
-                  expect(error, `a stream failed with ${error.name}: ${error.message}`).to.be.instanceOf(AbortError);
-                  resolve('aborted');
-                },
-                complete: () => resolve(plan.take !== undefined && plan.take < inputs.length ? 'taken' : 'complete'),
-              });
-            }).then((how) => {
-              if (how === 'complete') {
+            return settledEnd(
+              out$,
+              (entry) => {
+                const id = Math.floor(entry.input / 8);
+                const first = outcomes[id];
+                // A stream's values go out as it yields them: if its end is lost with its thread, the
+                // value it yielded is followed by its failure.
+                const streamThenFailure =
+                  kinds[id] === 'gen' && first?.status === 'fulfilled' && entry.status === 'rejected';
+                if (first !== undefined && !streamThenFailure) twice.push(id);
+                outcomes[id] = entry;
+              },
+              plan.take !== undefined && plan.take < inputs.length,
+              () => {
                 for (const value of inputs) {
                   const id = Math.floor(value / 8);
                   expect(outcomes[id], `input ${id} has no outcome`).to.not.equal(undefined);
                 }
-              }
-              return how;
-            });
+              },
+            );
           });
           for (const how of await Promise.all(ended.map((e) => within(e, 20_000)))) {
             expect(how, 'a stream was left pending').to.not.equal('pending');
