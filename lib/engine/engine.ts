@@ -1,7 +1,6 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { checkRunsFromCode } from '../task/named';
-import { epochNow } from '../util/clock';
 import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
@@ -10,8 +9,10 @@ import { JobStates } from './job-states';
 import { Losses } from './losses';
 import { Metrics, type ThreadPoolStats } from './metrics';
 import type { EngineOptions } from './options';
+import { readResults } from './outcomes';
 import type { Engine } from './port';
 import { Scheduler } from './scheduler';
+import { idleThreads, poolStats, waitingIn } from './stats';
 import type { ThreadEvents } from './thread-handle';
 import { ThreadSet } from './thread-set';
 
@@ -29,11 +30,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   private readonly jobs = new JobStates();
   /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */
   private readonly valueMs = new Map<number, number>();
-  /**
-   * Places a stream's values at the end of the turn in which they came: a synchronous source's
-   * burst is then in the backlog, where consecutive values can share a job (its message goes at
-   * the end of the turn anyway).
-   */
+  /** Places a stream's values at the end of their turn (when their message goes anyway): a burst can share jobs. */
   private readonly dispatchSoon = new Coalesced(() => this.dispatch(), queueMicrotask);
   private readonly threadSet: ThreadSet;
   private readonly scheduler: Scheduler;
@@ -98,9 +95,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
    * do not count as waiting for a thread (`maxQueue`).
    */
   idleThreads(): number {
-    let idle = this.options.size - this.threads.length;
-    for (const thread of this.threads) if (!thread.running) idle++;
-    return idle;
+    return idleThreads(this.options.size, this.threads);
   }
 
   openGroup(maxThreads: number, maxInFlight: number): Group {
@@ -242,32 +237,19 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   }
 
   stats(): ThreadPoolStats {
-    let busy = 0;
-    let waiting = 0;
-    for (const thread of this.threads) {
-      if (thread.running) busy++;
-      waiting += thread.waitingOf();
-    }
-    const now = epochNow();
-    let busyMs = 0;
-    for (const thread of this.threadSet.living) busyMs += thread.slots.busyMs(now);
-    return {
-      threads: this.threads.length,
-      busy,
-      queued: this.scheduler.queued + waiting,
-      completed: this.jobs.completed,
-      failed: this.jobs.failed,
-      cancelled: this.jobs.cancelled,
-      utilization: this.metrics.utilization(this.options.size, busyMs),
-      ...this.metrics.summaries(Array.from(this.threadSet.living, (thread) => thread.histograms)),
-    };
+    return poolStats(
+      this.options.size,
+      this.threads,
+      this.threadSet.living,
+      this.scheduler.queued,
+      this.jobs,
+      this.metrics,
+    );
   }
 
   /** Jobs of one group that wait for a thread, including those handed to a thread ahead of time. */
   waitingIn(group: Group): number {
-    let waiting = group.waiting;
-    for (const thread of this.threads) waiting += thread.waitingOf(group);
-    return waiting;
+    return waitingIn(group, this.threads);
   }
 
   /** Starts the threads now rather than on first use, holding the process until they run (an event-loop thread does). */
@@ -282,7 +264,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
       this.threadSet.ready();
       return;
     }
-    const ran = this.jobs.results(thread, message);
+    const ran = readResults(this.jobs, thread, message);
     this.scheduler.measured(ran, message[1]);
     this.dispatch();
     this.checkDrained();

@@ -1,19 +1,7 @@
-import type { TaskDefinition } from '../task/definition';
-import { ClosedError, SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
-import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
-import {
-  Header,
-  Kind,
-  Outcome,
-  outcomeOf,
-  type ResultsMessage,
-  type ResultsNumbersMessage,
-  Stride,
-  slotOfOutcome,
-} from '../wire/thread';
+import { ClosedError, type SerializationError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import { checkNotDetached } from '../wire/transfer';
-import { CallBundle, type Job, type JobThread, newJob } from './job';
-import { streamEnded } from './port';
+import { type Job, type JobThread, newJob } from './job';
+import { closedError, endedMessage } from './job-errors';
 
 /**
  * The one place that decides what becomes of a job. A job's life:
@@ -128,116 +116,6 @@ export class JobStates {
     return thread === undefined ? 'queued' : 'unstarted';
   }
 
-  /**
-   * The outcomes in a thread's results message (finished → delivered, or skipped): settles each job
-   * it names and frees its slot. Returns how many jobs ran, for the batch size's measure.
-   */
-  results(thread: JobThread, message: ResultsMessage | ResultsNumbersMessage): number {
-    if (message[0] === Kind.ResultsNumbers) return this.numberResults(thread, message);
-    let ran = 0;
-    for (let i = Header; i < message.length; i += Stride) {
-      const code = message[i] as number;
-      const outcome = outcomeOf(code);
-      const held = thread.jobs[slotOfOutcome(code)];
-      if (held !== undefined && held.values > 0) {
-        if (this.valueOutcome(thread, held, outcome, message[i + 1])) ran++;
-        continue;
-      }
-      if (outcome === Outcome.Yielded) {
-        // The job goes on and keeps its slot.
-        if (held !== undefined && !held.settled) held.spec.yielded?.(held, message[i + 1] as unknown[], 0);
-        continue;
-      }
-      if (outcome !== Outcome.Skipped) ran++;
-      const job = this.arrived(thread, slotOfOutcome(code));
-      if (job === undefined) continue;
-      const value = message[i + 1];
-      if (outcome === Outcome.Ok || outcome === Outcome.Threw) {
-        job.group.measure(thread.slots, slotOfOutcome(code), 1, job.def.key);
-      }
-      switch (outcome) {
-        case Outcome.Ok:
-          this.completed++;
-          this.settle(job, undefined, value);
-          break;
-        case Outcome.Threw:
-        case Outcome.Unclonable:
-          this.fail(job, outcomeError(outcome, value as WireError));
-          break;
-        case Outcome.Ended:
-          this.completed++;
-          this.settle(job, undefined, streamEnded);
-          break;
-        case Outcome.StreamRefused:
-          this.fail(job, streamRefused());
-          break;
-        case Outcome.Skipped:
-          // Never reached: a skipped job was cancelled (settled) or revoked (no longer held).
-          break;
-      }
-    }
-    return ran;
-  }
-
-  /**
-   * An outcome of a job of several values: values it yielded, or the end of its next value (they
-   * come in order), or `Skipped` (cancelled while it ran: the rest never ran). Its slot is freed
-   * with its last value. Returns true if a value ran.
-   */
-  private valueOutcome(thread: JobThread, job: Job, outcome: Outcome, value: unknown): boolean {
-    const slot = job.slot;
-    if (outcome === Outcome.Skipped) {
-      thread.release(slot);
-      job.group.released(thread);
-      return false;
-    }
-    if (outcome === Outcome.Yielded) {
-      // Its task streams: values of this group go one job each from now on, as streams do best.
-      job.group.valuesPerJob = false;
-      if (!job.settled) job.spec.yielded?.(job, value as unknown[], job.delivered);
-      return false;
-    }
-    const index = job.delivered++;
-    const last = job.delivered === job.values;
-    if (last) {
-      // Freed before its value is delivered, as a job of one is: the caller may cancel or feed more.
-      if (!job.settled) job.group.measure(thread.slots, slot, job.values, job.def.key);
-      thread.release(slot);
-      job.group.released(thread);
-    }
-    if (job.settled) return true;
-    if (last) job.settled = true;
-    if (outcome === Outcome.Ok || outcome === Outcome.Ended) {
-      this.completed++;
-      job.spec.settle(undefined, outcome === Outcome.Ok ? value : streamEnded, job, index);
-    } else {
-      this.failed++;
-      job.spec.settle(outcomeError(outcome, value as WireError), undefined, job, index);
-    }
-    return true;
-  }
-
-  /** Packed results: every one a job that returned a number. */
-  private numberResults(thread: JobThread, message: ResultsNumbersMessage): number {
-    const codes = message[2];
-    const values = message[3];
-    const held = thread.jobs;
-    for (let n = 0; n < codes.length; n++) {
-      const slot = slotOfOutcome(codes[n]!);
-      const several = held[slot];
-      if (several !== undefined && several.values > 0) {
-        this.valueOutcome(thread, several, Outcome.Ok, values[n]);
-        continue;
-      }
-      const job = this.arrived(thread, slot);
-      if (job === undefined) continue;
-      job.group.measure(thread.slots, slot, 1, job.def.key);
-      this.completed++;
-      this.settle(job, undefined, values[n]);
-    }
-    return codes.length;
-  }
-
   /** Jobs whose input could not be sent: their slots are free already; they fail with `error`. */
   unsendable(thread: JobThread, failures: [Job, SerializationError][]): void {
     for (const [job, error] of failures) {
@@ -321,23 +199,6 @@ export class JobStates {
   }
 }
 
-const endedMessage = 'The thread running this task was ended because';
-
-/** The error of a `Threw`, `Unclonable` or `StreamRefused` outcome. */
-function outcomeError(outcome: Outcome, wire: WireError): Error {
-  if (outcome === Outcome.Threw) return taskErrorFrom(wire);
-  if (outcome === Outcome.StreamRefused) return streamRefused();
-  const cause = rebuildError(wire);
-  return new SerializationError(cause.message, { cause });
-}
-
-function streamRefused(): TypeError {
-  return new TypeError(
-    'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
-      'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',
-  );
-}
-
 /** Values of a job still to be settled: 1 for a job of one value. */
 function unsettled(job: Job): number {
   return job.values === 0 ? 1 : job.values - job.delivered;
@@ -349,45 +210,4 @@ function valuesJob(job: Job, from: number): Job {
   const rest = newJob(job.spec, job.group, inputs.slice(from, job.values), undefined, job.submittedAt, job.tag + from);
   rest.values = job.values - from;
   return rest;
-}
-
-/** Work given to an owner that is closing or closed: which owner, and what to do. */
-function closedError(owner: string, state: 'closing' | 'terminating' | 'ended'): ClosedError {
-  const how = state === 'ended' ? 'has been closed (close() or terminate() was called)' : 'is closing';
-  return new ClosedError(
-    `This ${owner} ${how}, so it takes no more tasks: create a new one for this work, or call close() only ` +
-      'after its last use (defaultPool() makes a new shared pool once the old one is closed).',
-  );
-}
-
-/** Names a job's task for an error message about it: `task hash.js#sha256 (input #3)`. */
-export function describeJob(job: Job): string {
-  // A job of several values of a stream names the one its thread started last (calls have no position).
-  if (job.spec instanceof CallBundle) return `task ${taskName(job.def)}`;
-  const at = job.values > 0 && job.thread !== undefined ? job.tag + job.thread.slots.progress(job.slot) : job.tag;
-  return `task ${taskName(job.def)}${at >= 0 ? ` (input #${at})` : ''}`;
-}
-
-/** The last part of a module's path or URL. */
-function basename(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
-}
-
-function taskName(def: TaskDefinition): string {
-  if (def.kind === 'module') return `${basename(def.path)}#${def.exportName}`;
-  if (def.kind === 'named') return `"${def.name}"`;
-  const firstLine = def.source.split('\n', 1)[0]!.trim();
-  return `\`${firstLine.length > 40 ? `${firstLine.slice(0, 39)}…` : firstLine}\``;
-}
-
-/** Why a thread was ended for a job that ran past its grace period after a cancel or a timeout. */
-export function overranGrace(job: Job, reason: Error | undefined, graceMs: number): string {
-  const what = reason instanceof TimeoutError ? `ran past its timeout of ${reason.timeout} ms` : 'was cancelled';
-  return `${describeJob(job)} ${what} and did not stop within cancelGraceMs (${graceMs} ms)`;
-}
-
-/** Why a thread died, for the other jobs it held: `task x.js#f (input #2) crashed it: …`. */
-export function crashedBy(job: Job | undefined, crash: WorkerCrashedError): string {
-  const how = crash.cause instanceof Error ? crash.cause.message : `exit code ${crash.exitCode}`;
-  return job === undefined ? `it died (${how})` : `${describeJob(job)} crashed it (${how})`;
 }

@@ -2,8 +2,9 @@ import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import type { ClockReading } from '../util/clock';
 import { Queue } from '../util/queue';
-import { Backlog, travelsInValues } from './backlog';
+import { Backlog } from './backlog';
 import type { ThreadHandle } from './thread-handle';
+import { CallBundle, mayShare, ValueTimes } from './values';
 
 /**
  * What a job runs and how it settles: every job of a stream shares one (its values wait as bare
@@ -65,55 +66,10 @@ export function newJob(
   };
 }
 
-/** Values of a job of several for a task whose values run `ms` each: within the budget, 1 to `maxValues`. */
-function valuesFor(ms: number): number {
-  return Math.max(1, Math.min(maxValues, Math.floor(valuesBudgetMs / ms)));
-}
-
-/** A queued `run()` call that may share a job with others: nothing to cancel it alone, a primitive input. */
-function mayShare(job: Job): boolean {
-  return (
-    job.values === 0 &&
-    !job.settled &&
-    job.timeout === 0 &&
-    job.transfer === undefined &&
-    job.spec.alone !== true &&
-    job.spec.yielded === undefined &&
-    travelsInValues(job.input)
-  );
-}
-
-function inputOf(job: Job): unknown {
-  return job.input;
-}
-
-/**
- * The spec of a job of several `run()` calls: each value's outcome settles its own call (the
- * job's `tag` is where its values start among `calls`: a job made of the rest of another keeps its place).
- */
-export class CallBundle implements JobSpec {
-  readonly timeout = 0;
-
-  constructor(
-    readonly def: TaskDefinition,
-    private readonly calls: readonly Job[],
-  ) {}
-
-  settle(error: Error | undefined, value: unknown, job: Job, index: number): void {
-    const call = this.calls[job.tag + index]!;
-    call.settled = true;
-    call.spec.settle(error, value, call, 0);
-  }
-}
-
 /** Values a job carries: 1 for a job of one value. */
 export function weightOf(job: Job): number {
   return job.values === 0 ? 1 : job.values;
 }
-
-/** Values a job of several carries at most, and the ms of task time one is made to hold at most. */
-const maxValues = 256;
-const valuesBudgetMs = 0.1;
 
 /** One task run on one input, from submission until it settles and its slot is free again. */
 export interface Job {
@@ -173,24 +129,16 @@ export class Group {
    * its bookkeeping (slot, messages, outcome) once rather than per value.
    */
   valuesPerJob = false;
-  /** Moving average of the ms one of its values ran on a thread; -1 until measured. */
-  private valueMs = -1;
-  /** Where the measure goes for the next stream of the same task (its key), which starts from it. */
-  private taskTimes: Map<number, number> | undefined;
-  private taskKey = 0;
-  /**
-   * Set for a pool's `run()` calls: consecutive calls of a task measured tiny, with a primitive
-   * input and nothing to cancel them on their own (no signal, no timeout, no transfer), go
-   * several to a job, each settling its own promise.
-   */
+  /** Set for a pool's `run()` calls: consecutive calls of a task measured tiny may share a job (`CallBundle`). */
   private bundlesCalls = false;
+  /** What its tasks' values took, for how many a job may carry; set for either of the above. */
+  private times: ValueTimes | undefined;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
   waiting = 0;
   /** Jobs assigned to each thread, kept only when `maxThreads` can bind. */
   readonly threads = new Map<JobThread, number>();
-
   constructor(
     /** Most threads this group may use at once (a pool thread runs one job at a time). */
     readonly maxThreads: number,
@@ -210,34 +158,18 @@ export class Group {
    */
   measuresValues(key: number, taskTimes: Map<number, number>): void {
     this.valuesPerJob = true;
-    this.taskKey = key;
-    this.taskTimes = taskTimes;
-    this.valueMs = taskTimes.get(key) ?? -1;
+    this.times = new ValueTimes(taskTimes, key);
   }
 
   /** Lets consecutive `run()` calls go several to a job (see `bundlesCalls`), by what `taskTimes` says of their task. */
   bundlesCallsBy(taskTimes: Map<number, number>): void {
     this.bundlesCalls = true;
-    this.taskTimes = taskTimes;
+    this.times = new ValueTimes(taskTimes, undefined);
   }
 
-  /** A job of task `key` of this group ran `values` values in the ms its slot says (see `valuesPerJob`). */
+  /** A job of task `key` of this group ran `values` values in the ms its slot says. */
   measure(slots: { ranMs(slot: number): number }, slot: number, values: number, key: number): void {
-    if (this.valuesPerJob) {
-      const ms = slots.ranMs(slot) / values;
-      this.valueMs = this.valueMs < 0 ? ms : this.valueMs * 0.8 + ms * 0.2;
-      this.taskTimes!.set(this.taskKey, this.valueMs);
-    } else if (this.bundlesCalls) {
-      const ms = slots.ranMs(slot) / values;
-      const last = this.taskTimes!.get(key);
-      this.taskTimes!.set(key, last === undefined ? ms : last * 0.8 + ms * 0.2);
-    }
-  }
-
-  /** How many values the next job made from the backlog may carry. */
-  private nextJobValues(): number {
-    if (!this.valuesPerJob || this.valueMs < 0) return 1;
-    return valuesFor(this.valueMs);
+    if (this.valuesPerJob || this.bundlesCalls) this.times!.measure(slots.ranMs(slot), values, key);
   }
 
   /**
@@ -246,8 +178,7 @@ export class Group {
    */
   private bundle(first: Job): Job | undefined {
     if (!mayShare(first)) return undefined;
-    const ms = this.taskTimes!.get(first.def.key);
-    const max = ms === undefined ? 1 : valuesFor(ms);
+    const max = this.times!.forCalls(first.def.key);
     if (max < 2) return undefined;
     const items = this.items;
     const calls: Job[] = [];
@@ -259,7 +190,8 @@ export class Group {
       for (let i = calls.length - 1; i >= 0; i--) items.unshift(calls[i]!);
       return undefined;
     }
-    const bundle = newJob(new CallBundle(first.def, calls), this, calls.map(inputOf), undefined, first.submittedAt, 0);
+    const inputs = calls.map((call) => call.input);
+    const bundle = newJob(new CallBundle(first.def, calls), this, inputs, undefined, first.submittedAt, 0);
     bundle.values = calls.length;
     items.unshift(bundle);
     return bundle;
@@ -308,7 +240,7 @@ export class Group {
       job ??= this.made;
       if (job === undefined) {
         if (this.backlog.length === 0) return undefined;
-        const values = this.nextJobValues();
+        const values = this.valuesPerJob ? this.times!.forStream() : 1;
         job = this.made =
           (values > 1 ? this.backlog.takeValues(values, this.makeValues) : undefined) ?? this.backlog.take(this.make);
       }

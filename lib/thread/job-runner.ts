@@ -2,8 +2,8 @@ import { TimeoutError } from '../util/errors';
 import { record, toMicros } from '../util/histogram';
 import { toWire, type WireError } from '../wire/errors';
 import { Slot, SlotInt, SlotTime, slotInts, slotTimes, type ThreadInit, ThreadTime, threadTimes } from '../wire/thread';
-import { ContextBase } from './context';
 import { explainThrown } from './inline-scope';
+import { type ContextRunner, JobContext } from './job-context';
 import type { Loaded, TaskLoader } from './loader';
 import type { Outbox } from './outbox';
 import { driveStream, isGenerator } from './stream-task';
@@ -16,7 +16,7 @@ const refused: unique symbol = Symbol('refused');
  * cancelled it first, calls its task and hands the outcome to the outbox. It keeps the context of
  * each running job, and the thread's busy time and run and wait times in shared memory.
  */
-export class JobRunner {
+export class JobRunner implements ContextRunner {
   /** Slot states ({@link Slot}), changed by both sides with compare-and-swap. */
   readonly states: Int32Array;
   /** Per-slot Int32 fields ({@link SlotInt}), then the thread's ({@link ThreadInt}). */
@@ -255,59 +255,5 @@ export class JobRunner {
     }
     if (ctx.end()) outbox.ok(slot, result);
     return undefined;
-  }
-}
-
-/** The context of a job on a pool or event-loop thread: `aborted` reads its slot's state. */
-class JobContext extends ContextBase {
-  private endedAborted: boolean | undefined;
-  /** Set when the main thread abandoned this job: it no longer owns its slot. */
-  private left = false;
-
-  constructor(
-    private readonly runner: JobRunner,
-    private readonly slot: number,
-    private readonly started: number,
-    /** When its job began; for a value of a job of several, -1 but for the last, which ends the job. */
-    private readonly jobStarted: number,
-    /** A value of a job of several values. */
-    readonly ofSeveral: boolean,
-  ) {
-    super();
-  }
-
-  get aborted(): boolean {
-    if (this.endedAborted !== undefined) return this.endedAborted;
-    // Abandoned: its slot may already hold another job, whose state says nothing about this one.
-    if (this.left) return true;
-    const state = Atomics.load(this.runner.states, this.slot);
-    return state === Slot.Aborted || state === Slot.Abandoned;
-  }
-
-  /**
-   * The job is over: freeze what `aborted` says for anyone who kept this context, free the slot.
-   * Returns false for an abandoned job, whose outcome must not be sent: the main thread no longer
-   * waits for it, and its slot may soon hold another job.
-   */
-  end(): boolean {
-    this.endedAborted = this.aborted;
-    const now = performance.now();
-    if (this.left) {
-      this.runner.abandoned--;
-      return false;
-    }
-    if (!this.ofSeveral) return this.runner.finish(this.slot, this.started, now);
-    this.runner.valueEnded(this.slot, this.started, now, this.jobStarted);
-    return true;
-  }
-
-  /**
-   * The main thread abandoned this job while it runs: it ends with the thread, unheard. From now on
-   * it no longer counts as running (the thread's busy time, for `utilization`).
-   */
-  leave(): void {
-    this.left = true;
-    this.runner.abandoned++;
-    this.runner.notRunning(performance.now());
   }
 }
