@@ -17,7 +17,7 @@ export function outcomeError(outcome: Outcome, wire: WireError): Error {
   return new SerializationError(cause.message, { cause });
 }
 
-export function streamRefused(): TypeError {
+function streamRefused(): TypeError {
   return new TypeError(
     'This task is a generator function, which streams values: run it with offloadToThread, offloadFrom ' +
       'or runOnLoop, which emit each value it yields; pool.run and loop.submit resolve with one value',

@@ -10,7 +10,7 @@ import {
   slotOfOutcome,
 } from '../wire/thread';
 import type { Job, JobThread } from './job';
-import { outcomeError, streamRefused } from './job-errors';
+import { outcomeError } from './job-errors';
 import type { JobStates } from './job-states';
 import { streamEnded } from './port';
 
@@ -30,7 +30,8 @@ export function readResults(
   for (let i = Header; i < message.length; i += Stride) {
     const code = message[i] as number;
     const outcome = outcomeOf(code);
-    const held = thread.jobs[slotOfOutcome(code)];
+    const slot = slotOfOutcome(code);
+    const held = thread.jobs[slot];
     if (held !== undefined && held.values > 0) {
       if (valueOutcome(states, thread, held, outcome, message[i + 1])) ran++;
       continue;
@@ -41,12 +42,10 @@ export function readResults(
       continue;
     }
     if (outcome !== Outcome.Skipped) ran++;
-    const job = states.arrived(thread, slotOfOutcome(code));
+    const job = states.arrived(thread, slot);
     if (job === undefined) continue;
     const value = message[i + 1];
-    if (outcome === Outcome.Ok || outcome === Outcome.Threw) {
-      job.group.measure(thread.slots, slotOfOutcome(code), 1, job.def.key);
-    }
+    if (outcome === Outcome.Ok || outcome === Outcome.Threw) job.group.measure(thread.slots, slot, 1, job.def.key);
     switch (outcome) {
       case Outcome.Ok:
         states.completed++;
@@ -54,14 +53,12 @@ export function readResults(
         break;
       case Outcome.Threw:
       case Outcome.Unclonable:
+      case Outcome.StreamRefused:
         states.fail(job, outcomeError(outcome, value as WireError));
         break;
       case Outcome.Ended:
         states.completed++;
         states.settle(job, undefined, streamEnded);
-        break;
-      case Outcome.StreamRefused:
-        states.fail(job, streamRefused());
         break;
       case Outcome.Skipped:
         // Never reached: a skipped job was cancelled (settled) or revoked (no longer held).
@@ -79,8 +76,7 @@ export function readResults(
 function valueOutcome(states: JobStates, thread: JobThread, job: Job, outcome: Outcome, value: unknown): boolean {
   const slot = job.slot;
   if (outcome === Outcome.Skipped) {
-    thread.release(slot);
-    job.group.released(thread);
+    states.arrived(thread, slot);
     return false;
   }
   if (outcome === Outcome.Yielded) {
@@ -94,8 +90,7 @@ function valueOutcome(states: JobStates, thread: JobThread, job: Job, outcome: O
   if (last) {
     // Freed before its value is delivered, as a job of one is: the caller may cancel or feed more.
     if (!job.settled) job.group.measure(thread.slots, slot, job.values, job.def.key);
-    thread.release(slot);
-    job.group.released(thread);
+    states.arrived(thread, slot);
   }
   if (job.settled) return true;
   if (last) job.settled = true;
