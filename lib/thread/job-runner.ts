@@ -3,7 +3,7 @@ import { record, toMicros } from '../util/histogram';
 import { toWire, type WireError } from '../wire/errors';
 import { Slot, SlotInt, SlotTime, slotInts, slotTimes, type ThreadInit, ThreadTime, threadTimes } from '../wire/thread';
 import { explainThrown } from './inline-scope';
-import { type ContextRunner, JobContext } from './job-context';
+import { type ContextRunner, JobContext, type SlotContext, type ValueContext } from './job-context';
 import type { Loaded, TaskLoader } from './loader';
 import type { Outbox } from './outbox';
 import { driveStream, isGenerator } from './stream-task';
@@ -31,9 +31,15 @@ export class JobRunner implements ContextRunner {
   /** Tasks running now: the thread is busy while there is at least one. */
   private running = 0;
   /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
-  private readonly contexts: (JobContext | undefined)[] = [];
-  /** How long the last job (or value of a job of several) took (ms). */
+  private readonly contexts: (SlotContext | undefined)[] = [];
+  /** How long the last job (or value, or group of values, of a job of several) took (ms). */
   lastJobMs = 0;
+  /** How many values that was. */
+  lastValues = 1;
+  /** Set by a job of several values while a value runs that its group times later (see `valueEnded`). */
+  untimed = false;
+  /** Values of the group so far, ended untimed. */
+  untimedValues = 0;
   /** When it ended (performance.now()). */
   lastEnd = 0;
   /** Jobs abandoned by the main thread that may still be running here. */
@@ -87,22 +93,19 @@ export class JobRunner implements ContextRunner {
   }
 
   /**
-   * Runs value `index` of the job of several values in `slot`, begun at `jobStarted`, from `started`
-   * (performance.now()); the last one ends the job. Returns a promise only if it did not finish synchronously.
+   * Runs value `index` of the job of several values in `slot`, with its context; the job's last
+   * value ends the job. Returns a promise only if it did not finish synchronously.
    */
   runValue(
     loaded: Loaded,
+    ctx: ValueContext,
     slot: number,
     key: number,
     input: unknown,
     index: number,
-    last: boolean,
-    jobStarted: number,
-    started: number,
   ): Promise<void> | undefined {
     // Noted before the value starts: if the thread is lost, the values after it go again and it does not.
     Atomics.store(this.ints, slot * slotInts + SlotInt.Progress, index);
-    const ctx = new JobContext(this, slot, started, last ? jobStarted : -1, true);
     const ran = this.call(loaded, ctx, slot, key, input);
     if (ran !== refused) return ran;
     // run() calls take one value: the generator's body never starts.
@@ -111,8 +114,23 @@ export class JobRunner implements ContextRunner {
   }
 
   /** A job of several values stops before its last one (cancelled): the job is over. */
-  endValues(slot: number, jobStarted: number): void {
-    this.close(slot, performance.now(), jobStarted);
+  endValues(slot: number, jobStarted: number, groupStarted: number): void {
+    const now = performance.now();
+    this.close(slot, now, jobStarted);
+    this.endGroup(slot, groupStarted, now);
+  }
+
+  /**
+   * Records the values of the job of several in `slot` that ended untimed since `groupStarted`, if
+   * any, as ending `now` (a clock reading, taken if not given). Returns the reading, or -1 if none.
+   */
+  endGroup(slot: number, groupStarted: number, now = -1): number {
+    const values = this.untimedValues;
+    if (values === 0) return now;
+    const at = now < 0 ? performance.now() : now;
+    this.untimedValues = 0;
+    this.record(slot, groupStarted, at, values);
+    return at;
   }
 
   /** A `cancel` message: fires the signal of the job in `slot`, if it runs. */
@@ -148,12 +166,20 @@ export class JobRunner implements ContextRunner {
   }
 
   /**
-   * A value of a job of several ended at `now`; with `jobStarted` ≥ 0 it was the last, and ends the
-   * job (as {@link finish} ends a job of one value).
+   * A value of a job of several ended; with `jobStarted` ≥ 0 it was the last, and ends the job (as
+   * {@link finish} ends a job of one value). While `untimed` is set it ends with no clock reading:
+   * it is timed with the next value that reads one, from `started`, the start of their group.
    */
-  valueEnded(slot: number, started: number, now: number, jobStarted: number): void {
+  valueEnded(slot: number, started: number, jobStarted: number): void {
+    if (this.untimed) {
+      this.untimedValues++;
+      return;
+    }
+    const now = performance.now();
     if (jobStarted >= 0) this.close(slot, now, jobStarted);
-    this.record(slot, started, now);
+    const values = this.untimedValues + 1;
+    this.untimedValues = 0;
+    this.record(slot, started, now, values);
   }
 
   /**
@@ -174,16 +200,29 @@ export class JobRunner implements ContextRunner {
     }
   }
 
-  /** Records the run that started at `started` and ended at `now`: its time, and how long its job waited. */
-  private record(slot: number, started: number, now: number): void {
+  /**
+   * Records the run of `values` values (a job, or a group of values of a job of several) that
+   * started at `started` and ended at `now`: their run times, and how long they waited. A histogram
+   * holds whole µs, at least 1: values that took under 1.5 µs together each count as 1 µs, exactly as
+   * if each were timed; values that took longer together are put as 1 µs each but one, which takes
+   * their time (one slow value among tiny ones: a collection, the thread descheduled).
+   */
+  private record(slot: number, started: number, now: number, values = 1): void {
     const ms = now - started;
     this.lastJobMs = ms;
+    this.lastValues = values;
     this.lastEnd = now;
     if (this.recording[0] !== 0) {
-      record(this.runHistogram, toMicros(ms));
+      const micros = toMicros(ms);
+      if (values === 1 || micros <= 1) {
+        record(this.runHistogram, micros, values);
+      } else {
+        record(this.runHistogram, 1, values - 1);
+        record(this.runHistogram, micros);
+      }
       // Read before the outcome goes out: until then the slot (and its submission time) is this job's.
       const submittedAt = this.times[slot * slotTimes + SlotTime.SubmittedAt]!;
-      record(this.waitHistogram, toMicros(this.timeOrigin + started - submittedAt));
+      record(this.waitHistogram, toMicros(this.timeOrigin + started - submittedAt), values);
     }
     this.outbox.busyMs += ms;
   }
@@ -200,7 +239,7 @@ export class JobRunner implements ContextRunner {
     input: unknown,
     started: number,
   ): Promise<void> | undefined {
-    const ctx = new JobContext(this, slot, started, started, false);
+    const ctx = new JobContext(this, slot, started);
     const ran = this.call(loaded, ctx, slot, key, input);
     if (ran !== refused) return ran;
     // run() and submit() take one value: the generator's body never starts.
@@ -214,7 +253,7 @@ export class JobRunner implements ContextRunner {
    */
   private call(
     loaded: Loaded,
-    ctx: JobContext,
+    ctx: SlotContext,
     slot: number,
     key: number,
     input: unknown,
@@ -230,6 +269,11 @@ export class JobRunner implements ContextRunner {
       result = loaded.fn(input, ctx);
     } catch (error) {
       if (ctx.end()) outbox.threw(slot, this.describe(error, key));
+      return undefined;
+    }
+    // A primitive is neither a generator nor a thenable (promises ignore a primitive's `then`).
+    if (typeof result !== 'object' && typeof result !== 'function') {
+      if (ctx.end()) outbox.ok(slot, result);
       return undefined;
     }
     if (isGenerator(result)) {

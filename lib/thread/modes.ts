@@ -81,24 +81,20 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
   }
 
   /**
-   * Finished results go out before a job starts, unless that job's task has proven tiny: a job of
-   * unknown length must never hold finished results back (a take(n) downstream may be waiting for
-   * them to cancel this very job). Nor may a job with a timeout: if it ran past it, the thread
-   * would be ended with those results still in it.
+   * Whether finished results must go out before a job starts: yes, unless that job's task has
+   * proven tiny: a job of unknown length must never hold finished results back (a take(n)
+   * downstream may be waiting for them to cancel this very job). Nor may a job with a timeout: if
+   * it ran past it, the thread would be ended with those results still in it.
    */
-  flushBefore(tiny: TinyWork, slot: number, now: number): boolean {
+  mustFlush(tiny: TinyWork, slot: number, now: number): boolean {
     const outbox = this.outbox;
-    if (
-      outbox.size > 0 &&
+    return (
+      outbox.values > 0 &&
       (!tiny.proven ||
         this.ints[slot * slotInts + SlotInt.Watched] !== 0 ||
-        outbox.size >= 256 ||
+        outbox.values >= 256 ||
         now - outbox.since >= 0.2)
-    ) {
-      outbox.flush();
-      return true;
-    }
-    return false;
+    );
   }
 
   private async drain(): Promise<void> {
@@ -113,7 +109,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
         const key = keyOfJob(code);
         const slot = slotOfJob(code);
         const tiny = this.tinyWorkOf(key);
-        this.flushBefore(tiny, slot, performance.now());
+        if (this.mustFlush(tiny, slot, performance.now())) outbox.flush();
         const halted = this.halted();
         if (halted !== undefined) await halted;
         const values = ints[slot * slotInts + SlotInt.Values]!;

@@ -13,7 +13,6 @@ import {
   type ResultsNumbersMessage,
   Stride,
   slotOfOutcome,
-  unzipNumbers,
 } from '../wire/thread';
 
 const transferMark = Symbol.for('rxthreads.transfer');
@@ -33,21 +32,22 @@ export function isTransfer(value: unknown): value is Transfer {
   return typeof value === 'object' && value !== null && transferMark in value;
 }
 
-/** A results message of numbers only, packed (numbers always clone). */
-function packNumbers(message: ResultsMessage): ResultsNumbersMessage {
-  return [Kind.ResultsNumbers, message[1], ...unzipNumbers(message, Int32Array)];
-}
-
 /**
  * Collects outcomes and sends them in one `results` message. If the batch cannot be cloned, each
  * outcome is sent alone so that only the unclonable ones fail, and the thread goes on.
  */
 export class Outbox {
   private message: ResultsMessage = [Kind.Results, 0];
-  private transfers: (readonly Transferable[] | undefined)[] = [];
-  private hasTransfers = false;
-  /** Every outcome is `Ok` with a number: the message goes packed (`ResultsNumbers`). */
-  private numbers = true;
+  /** By outcome of `message`, what each moves; created with the first outcome that moves something. */
+  private transfers: (readonly Transferable[] | undefined)[] | undefined;
+  /**
+   * While every outcome is `Ok` with a number, they are written here as they come, not into
+   * `message`, and go packed (`ResultsNumbers`): no boxed number or array element per value, and
+   * one block of memory to clone. The first other outcome moves them into `message`.
+   */
+  private codes = new Int32Array(256);
+  private numbers = new Float64Array(256);
+  private packed = 0;
   busyMs = 0;
   /** When the oldest unsent outcome was added (performance.now()), or -1. */
   since = -1;
@@ -83,14 +83,11 @@ export class Outbox {
     this.target = portTarget(port);
   }
 
-  get size(): number {
-    return (this.message.length - Header) / Stride;
-  }
-
   ok(slot: number, value: unknown): void {
-    if (isTransfer(value)) {
+    if (typeof value === 'number' && this.message.length === Header) {
+      this.okNumber(slot, value);
+    } else if (isTransfer(value)) {
       this.add(slot, Outcome.Ok, value.value, value.list);
-      this.hasTransfers = true;
     } else {
       this.add(slot, Outcome.Ok, value, undefined);
     }
@@ -111,7 +108,6 @@ export class Outbox {
     if (isTransfer(value)) {
       item = value.value;
       list = value.list;
-      this.hasTransfers = true;
     }
     const message = this.message;
     const last = message.length - Stride;
@@ -119,8 +115,9 @@ export class Outbox {
       (message[last + 1] as unknown[]).push(item);
       this.values++;
       if (list !== undefined) {
+        const transfers = this.transfersOf();
         const n = (last - Header) / Stride;
-        this.transfers[n] = [...(this.transfers[n] ?? []), ...list];
+        transfers[n] = [...(transfers[n] ?? []), ...list];
       }
     } else {
       this.add(slot, Outcome.Yielded, [item], list);
@@ -142,12 +139,38 @@ export class Outbox {
     this.add(slot, Outcome.Unclonable, error, undefined);
   }
 
+  private okNumber(slot: number, value: number): void {
+    if (this.since < 0) this.since = performance.now();
+    this.values++;
+    const at = this.packed++;
+    if (at === this.codes.length) {
+      const codes = new Int32Array(at * 2);
+      codes.set(this.codes);
+      this.codes = codes;
+      const numbers = new Float64Array(at * 2);
+      numbers.set(this.numbers);
+      this.numbers = numbers;
+    }
+    this.codes[at] = outcomeCode(slot, Outcome.Ok);
+    this.numbers[at] = value;
+  }
+
   private add(slot: number, outcome: Outcome, value: unknown, transfer: readonly Transferable[] | undefined): void {
     if (this.since < 0) this.since = performance.now();
     this.values++;
-    this.message.push(outcomeCode(slot, outcome), value);
-    this.transfers.push(transfer);
-    if (outcome !== Outcome.Ok || typeof value !== 'number' || transfer !== undefined) this.numbers = false;
+    const message = this.message;
+    if (this.packed > 0) {
+      // The first outcome that is not a number: those before it join the message, in order.
+      for (let n = 0; n < this.packed; n++) message.push(this.codes[n], this.numbers[n]);
+      this.packed = 0;
+    }
+    if (transfer !== undefined) this.transfersOf()[(message.length - Header) / Stride] = transfer;
+    message.push(outcomeCode(slot, outcome), value);
+  }
+
+  private transfersOf(): (readonly Transferable[] | undefined)[] {
+    this.transfers ??= [];
+    return this.transfers;
   }
 
   /** Sends what the outbox holds at the end of this turn of the event loop. */
@@ -163,21 +186,27 @@ export class Outbox {
   };
 
   flush(): void {
-    if (this.message.length === Header) return;
-    const { message, transfers, hasTransfers, numbers } = this;
-    message[1] = this.busyMs;
-    this.message = [Kind.Results, 0];
-    this.transfers = [];
-    this.hasTransfers = false;
-    this.numbers = true;
+    const { message, transfers, packed } = this;
+    if (packed === 0 && message.length === Header) return;
+    const busyMs = this.busyMs;
+    this.transfers = undefined;
     this.busyMs = 0;
     this.since = -1;
     this.values = 0;
-    if (numbers && message.length > Header + Stride) {
-      this.port.postMessage(packNumbers(message));
+    if (packed > 0) {
+      this.packed = 0;
+      // A lone number goes flat: two typed arrays cost more to clone than one element.
+      const results: ResultsMessage | ResultsNumbersMessage =
+        packed === 1
+          ? [Kind.Results, busyMs, this.codes[0], this.numbers[0]]
+          : [Kind.ResultsNumbers, busyMs, this.codes.slice(0, packed), this.numbers.slice(0, packed)];
+      this.port.postMessage(results);
       return;
     }
-    postBatch(this.target, message, hasTransfers ? allTransfers(transfers) : undefined, transfers, this.oneByOne);
+    message[1] = busyMs;
+    this.message = [Kind.Results, 0];
+    const all = transfers === undefined ? undefined : allTransfers(transfers);
+    postBatch(this.target, message, all, transfers ?? [], this.oneByOne);
   }
 
   /** An outcome that could not be cloned: the job fails with an `Unclonable` outcome instead. */

@@ -21,8 +21,13 @@ export class TinyWork {
     return this.steps >= provenAfter && this.slowRate < slowLimit;
   }
 
-  record(ms: number): void {
-    this.steps++;
+  /**
+   * `steps` steps took `ms` together; of several that took long together, one counts as slow (as
+   * the thread's histograms count them).
+   */
+  record(ms: number, steps = 1): void {
+    this.steps += steps;
+    if (steps > 1 && this.slowRate !== 0) this.slowRate *= (1 - slowWeight) ** (steps - 1);
     this.slowRate = this.slowRate * (1 - slowWeight) + (ms < tinyMs ? 0 : slowWeight);
   }
 }

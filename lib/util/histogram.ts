@@ -68,12 +68,12 @@ function upperOf(bucket: number): number {
   return (subBuckets + ((bucket - linear) % subBuckets)) * width + width - 1;
 }
 
-/** Records a whole number of µs, at least 1 (single writer). */
-export function record(histogram: Float64Array, micros: number): void {
+/** Records a whole number of µs, at least 1, `times` times (single writer). */
+export function record(histogram: Float64Array, micros: number, times = 1): void {
   const value = Math.max(micros, 1);
-  histogram[bucketOf(value)]!++;
-  histogram[Count]!++;
-  histogram[Sum]! += value;
+  histogram[bucketOf(value)]! += times;
+  histogram[Count]! += times;
+  histogram[Sum]! += value * times;
   if (value > histogram[Max]!) histogram[Max] = value;
 }
 

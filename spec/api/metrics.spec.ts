@@ -114,6 +114,30 @@ describe('metrics: utilization, runTime, waitTime', () => {
     }
   });
 
+  it('times each tiny value of a stream as its own task, and a slow one among them as slow', async () => {
+    // Tiny values share jobs and are timed a few at a time (spec/unit/values-timing.spec.ts): the
+    // histograms must still count 20,000 tasks, all tiny but one that blocks for 30 ms.
+    const slowAt = 15_000;
+    const values = await lastValueFrom(
+      range(0, 20_000).pipe(
+        offloadToThread(
+          (x: number) => {
+            if (x === 15_000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30);
+            return x + 1;
+          },
+          { pool },
+        ),
+        toArray(),
+      ),
+    );
+    expect(values[slowAt]).to.equal(slowAt + 1);
+    const { runTime, waitTime } = pool.stats();
+    expect(runTime.count).to.equal(20_000);
+    expect(waitTime.count).to.equal(20_000);
+    expect(runTime.max).to.be.at.least(29);
+    expect(runTime.p99).to.be.below(1);
+  });
+
   it('summarises many tasks in bounded memory', async () => {
     const values = await lastValueFrom(
       range(0, 20_000).pipe(
