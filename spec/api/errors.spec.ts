@@ -136,7 +136,7 @@ describe('errors that tell what to do', () => {
     }
   });
 
-  it("carries the caller's frame in a TaskError's stack, for run() and for a stream", async () => {
+  it("carries the caller's frame in a TaskError's stack, for run() and for each stream operator", async () => {
     // A run that is awaited: V8's async stack trace gives the awaiting frames.
     let fromRun: Error | undefined;
     try {
@@ -160,5 +160,17 @@ describe('errors that tell what to do', () => {
       ),
     );
     expect(fromStream.stack).to.match(/--- rxthreads: called from ---\n.*errors\.spec\.ts/);
+    const throws = () => {
+      throw new Error('no');
+    };
+    const fromIterable = await failure(lastValueFrom(offloadFrom([1], throws, { pool })));
+    expect(fromIterable.stack).to.match(/--- rxthreads: called from ---\n.*errors\.spec\.ts/);
+    const loop = new EventLoopThread();
+    try {
+      const fromLoop = await failure(lastValueFrom(of(1).pipe(runOnLoop(loop, throws))));
+      expect(fromLoop.stack).to.match(/--- rxthreads: called from ---\n.*errors\.spec\.ts/);
+    } finally {
+      await loop.close();
+    }
   });
 });
