@@ -15,7 +15,10 @@ import { is, type OptionTable } from '../lib/util/options';
  * ```
  */
 export interface OffloadFromOptions<I> extends OffloadOptions<I> {
-  /** Most values read from the source and not yet emitted; reading pauses at this mark. @default 4096 */
+  /**
+   * Most values read from the source and not yet emitted; reading pauses at this mark, and resumes
+   * once an eighth of it is free (so values reach the threads in chunks). @default 4096
+   */
   highWaterMark?: number;
 }
 

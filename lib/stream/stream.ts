@@ -77,6 +77,9 @@ export function threadMapIterable<I, O>(
     let stopped = false;
     let run: Run<I>;
     let sync = false;
+    // Reading resumes once an eighth of the window is free, not at each emitted value: a value read
+    // at a time costs a read (a promise) per value, and a chunk reaches the threads as one batch.
+    const resumeAt = options.highWaterMark - Math.max(1, Math.floor(options.highWaterMark / 8));
     const read = async (): Promise<void> => {
       if (reading || stopped) return;
       reading = true;
@@ -123,7 +126,7 @@ export function threadMapIterable<I, O>(
         if (wasReading) void Promise.resolve(iterator?.return?.()).catch(() => {});
       },
       emitted() {
-        void read();
+        if (!reading && !stopped && run.pending <= resumeAt) void read();
       },
     };
   });
