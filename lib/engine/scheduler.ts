@@ -9,7 +9,7 @@ import { watchTimeout } from './timeouts';
 const aheadMs = 1;
 /** Values a sequential thread is given ahead at least and at most (its slots bound the jobs). */
 const minDepth = 2;
-const maxDepth = 8192;
+const maxDepth = 2048;
 
 /**
  * Which job goes to which thread: queues jobs by group, served round-robin, hands them to threads
