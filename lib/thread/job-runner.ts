@@ -36,12 +36,12 @@ export class JobRunner implements ContextRunner {
   lastJobMs = 0;
   /** How many values that was. */
   lastValues = 1;
+  /** When it ended (performance.now()). */
+  lastEnd = 0;
   /** Set by a job of several values while a value runs that its group times later (see `valueEnded`). */
   untimed = false;
   /** Values of the group so far, ended untimed. */
   untimedValues = 0;
-  /** When it ended (performance.now()). */
-  lastEnd = 0;
   /** Jobs abandoned by the main thread that may still be running here. */
   abandoned = 0;
 
@@ -122,15 +122,13 @@ export class JobRunner implements ContextRunner {
 
   /**
    * Records the values of the job of several in `slot` that ended untimed since `groupStarted`, if
-   * any, as ending `now` (a clock reading, taken if not given). Returns the reading, or -1 if none.
+   * any, as ending `now` (a clock reading, taken if not given).
    */
-  endGroup(slot: number, groupStarted: number, now = -1): number {
+  endGroup(slot: number, groupStarted: number, now = -1): void {
     const values = this.untimedValues;
-    if (values === 0) return now;
-    const at = now < 0 ? performance.now() : now;
+    if (values === 0) return;
     this.untimedValues = 0;
-    this.record(slot, groupStarted, at, values);
-    return at;
+    this.record(slot, groupStarted, now < 0 ? performance.now() : now, values);
   }
 
   /** A `cancel` message: fires the signal of the job in `slot`, if it runs. */
@@ -201,11 +199,8 @@ export class JobRunner implements ContextRunner {
   }
 
   /**
-   * Records the run of `values` values (a job, or a group of values of a job of several) that
-   * started at `started` and ended at `now`: their run times, and how long they waited. A histogram
-   * holds whole µs, at least 1: values that took under 1.5 µs together each count as 1 µs, exactly as
-   * if each were timed; values that took longer together are put as 1 µs each but one, which takes
-   * their time (one slow value among tiny ones: a collection, the thread descheduled).
+   * Records the run of `values` values (a job, or a group of a job of several) from `started` to
+   * `now`, and how long they waited: a group as if each value were timed (docs/design.md#metrics).
    */
   private record(slot: number, started: number, now: number, values = 1): void {
     const ms = now - started;
@@ -217,6 +212,7 @@ export class JobRunner implements ContextRunner {
       if (values === 1 || micros <= 1) {
         record(this.runHistogram, micros, values);
       } else {
+        // Longer together: one of them was slow (or a collection ran, or the thread was descheduled).
         record(this.runHistogram, 1, values - 1);
         record(this.runHistogram, micros);
       }
