@@ -98,10 +98,17 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     return idleThreads(this.options.size, this.threads);
   }
 
+  /**
+   * Values may go several to a job on a pool thread (one job at a time), not on an event-loop thread
+   * (they would no longer interleave) nor with one slot per thread (a page without shared memory).
+   */
+  private get valuesShareJobs(): boolean {
+    return this.options.mode === 'sequential' && this.options.slotCount > 1;
+  }
+
   openGroup(maxThreads: number, maxInFlight: number): Group {
     const group = new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
-    // A pool thread runs one job at a time: calls of a job of several run in turn, as they would one job each.
-    if (this.options.mode === 'sequential' && this.options.slotCount > 1) group.bundlesCallsBy(this.valueMs);
+    if (this.valuesShareJobs) group.bundlesCallsBy(this.valueMs);
     return group;
   }
 
@@ -109,12 +116,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   openStream(maxThreads: number, maxInFlight: number, spec: JobSpec): Group {
     const group = new Group(maxThreads, maxInFlight, maxThreads < this.options.size);
     group.spec = spec;
-    // A pool thread runs one job at a time: values of a job of several run in turn, as they would
-    // one job each. Not on an event-loop thread (they would no longer interleave), nor with a
-    // timeout (each value's own), nor with one slot per thread (a browser page without shared memory).
-    if (this.options.mode === 'sequential' && spec.timeout === 0 && this.options.slotCount > 1) {
-      group.measuresValues(spec.def.key, this.valueMs);
-    }
+    // Not with a timeout: each value has its own.
+    if (this.valuesShareJobs && spec.timeout === 0) group.measuresValues(spec.def.key, this.valueMs);
     return group;
   }
 

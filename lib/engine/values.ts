@@ -11,6 +11,11 @@ function valuesFor(ms: number): number {
   return Math.max(1, Math.min(maxValues, Math.floor(valuesBudgetMs / ms)));
 }
 
+/** A moving average of the ms a value ran: the first measure, then a fifth of each new one. */
+function averaged(last: number | undefined, each: number): number {
+  return last === undefined ? each : last * 0.8 + each * 0.2;
+}
+
 /** What a job of several values needs of a queued call (the engine's `Job`). */
 export interface SharingCall {
   settled: boolean;
@@ -63,31 +68,30 @@ export class CallBundle {
  * stream, its own measure (`streamKey` its task).
  */
 export class ValueTimes {
-  /** A stream's moving average of the ms one of its values ran; -1 until measured. */
-  private valueMs = -1;
+  /** A stream's moving average of the ms one of its values ran, once measured. */
+  private valueMs: number | undefined;
 
   constructor(
     private readonly taskTimes: Map<number, number>,
     private readonly streamKey: number | undefined,
   ) {
-    if (streamKey !== undefined) this.valueMs = taskTimes.get(streamKey) ?? -1;
+    if (streamKey !== undefined) this.valueMs = taskTimes.get(streamKey);
   }
 
   /** A job of task `key` ran `values` values in `ms`. */
   measure(ms: number, values: number, key: number): void {
     const each = ms / values;
     if (this.streamKey !== undefined) {
-      this.valueMs = this.valueMs < 0 ? each : this.valueMs * 0.8 + each * 0.2;
+      this.valueMs = averaged(this.valueMs, each);
       this.taskTimes.set(this.streamKey, this.valueMs);
       return;
     }
-    const last = this.taskTimes.get(key);
-    this.taskTimes.set(key, last === undefined ? each : last * 0.8 + each * 0.2);
+    this.taskTimes.set(key, averaged(this.taskTimes.get(key), each));
   }
 
   /** Values the stream's next job may carry. */
   forStream(): number {
-    return this.valueMs < 0 ? 1 : valuesFor(this.valueMs);
+    return this.valueMs === undefined ? 1 : valuesFor(this.valueMs);
   }
 
   /** Values the next job of calls of task `key` may carry. */
