@@ -128,7 +128,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     if (this.refuse(job)) return job;
     const first = this.enqueue(group);
     group.push(job);
-    if (first) this.dispatch();
+    if (first) group.bundles(job) ? this.dispatchSoon.request() : this.dispatch();
     return job;
   }
 

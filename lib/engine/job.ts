@@ -167,6 +167,14 @@ export class Group {
     this.times = new ValueTimes(taskTimes, undefined);
   }
 
+  /**
+   * Whether `job`, a `run()` call just queued, may share a job with the calls after it (its task is
+   * measured tiny): then it is dispatched at the end of the turn, with the turn's other calls.
+   */
+  bundles(job: Job): boolean {
+    return this.bundlesCalls && mayShare(job) && this.times!.forCalls(job.def.key) > 1;
+  }
+
   /** A job of task `key` of this group ran `values` values in the ms its slot says. */
   measure(slots: { ranMs(slot: number): number }, slot: number, values: number, key: number): void {
     if (this.valuesPerJob || this.bundlesCalls) this.times!.measure(slots.ranMs(slot), values, key);

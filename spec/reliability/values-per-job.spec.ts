@@ -202,6 +202,19 @@ describe('jobs of several values (exactly once)', function () {
     expect(log.twice()).to.deep.equal([]);
   });
 
+  it('sends the run() calls of one turn of a task measured tiny several to a job, though the threads have room for each alone', async () => {
+    pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
+    // A burst to measure the task, then bursts of 300 calls: far fewer than the values a thread is
+    // given ahead, so that every call could go as a job of its own.
+    await Promise.all(Array.from({ length: 2000 }, (_, id) => pool!.run(act, input(id))));
+    const before = counter.calls;
+    const ids = Array.from({ length: 300 }, (_, id) => 10_000 + id);
+    for (let burst = 0; burst < 5; burst++) {
+      expect(await Promise.all(ids.map((id) => pool!.run(act, input(id))))).to.deep.equal(ids);
+    }
+    expect(counter.calls - before, 'calls sent several to a job').to.be.greaterThan(5 * 290);
+  });
+
   it('fails only the run() call whose task ended its thread: the calls after it in its job run on the new thread, none twice', async () => {
     pool = new ThreadPool({ size: 1, env: { RXTHREADS_STARTS: log.file } });
     const culprit = 4000;
