@@ -88,3 +88,33 @@ export function submitJob<I, O>(
   }
   return withAwaitingCaller(call.promise);
 }
+
+/**
+ * Runs one task on each of `inputs` as a group of their own, cancelled together by `signal`: the
+ * inputs of a remote server's job. Unlike `run()` calls with a signal, they may share jobs (a task
+ * measured tiny), since none is cancelled alone; a cancel stops those not started before it aborts
+ * the running ones (`cancelGroup`). One promise per input, in order.
+ */
+export function submitGroup<I, O>(
+  engine: ThreadEngine,
+  task: TaskLike<I, O>,
+  inputs: readonly I[],
+  options: { readonly signal?: AbortSignal; readonly timeout?: number },
+): Promise<O>[] {
+  const def = definitionOf(toTask(task));
+  engine.checkTask(def);
+  const { signal, timeout = 0 } = options;
+  if (signal?.aborted) return inputs.map(() => Promise.reject(abortedBy(signal)));
+  const group = engine.openGroup(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  const calls = inputs.map(() => new Call<O>(def, timeout, false));
+  if (signal !== undefined) {
+    let left = calls.length;
+    const unwatch = watchSignal(engine, signal, () => engine.cancelGroup(group, abortedBy(signal)));
+    const settled = (): void => {
+      if (--left === 0) unwatch();
+    };
+    for (const call of calls) call.unwatch = settled;
+  }
+  for (const [index, call] of calls.entries()) engine.submit(group, call, inputs[index], undefined);
+  return calls.map((call) => call.promise);
+}

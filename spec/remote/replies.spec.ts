@@ -3,8 +3,7 @@ import { serialize } from 'node:v8';
 import type { Job } from 'bullmq';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import type { ThreadPool } from '../../lib/owners/pool';
-import { JobProcessor } from '../../lib/remote/server/processor';
+import { JobProcessor, type ServerPool } from '../../lib/remote/server/processor';
 import type { TaskLike } from '../../lib/task/task';
 import {
   decodeReplies,
@@ -18,11 +17,11 @@ import {
 /** A processor over a pool whose runs the spec resolves by hand, and a client that records each reply command. */
 function setUp() {
   const runs: { input: unknown; resolve: (value: unknown) => void; signal: AbortSignal }[] = [];
-  const pool = {
+  const pool: ServerPool = {
     size: 2,
-    run: (_task: unknown, input: unknown, { signal }: { signal: AbortSignal }) =>
-      new Promise((resolve) => runs.push({ input, resolve, signal })),
-  } as unknown as ThreadPool;
+    runGroup: (_task, inputs, { signal }) =>
+      inputs.map((input) => new Promise((resolve) => runs.push({ input, resolve, signal }))),
+  };
   /** Whether the callers' live keys exist, as EXISTS and the reply command find them; and the EXISTS asked. */
   const live = { exists: true, asked: [] as string[] };
   /** Each reply command: its list, and the elements it pushes. */

@@ -1,10 +1,33 @@
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { threadEngineOf } from '../../owners/owner';
 import type { ThreadPool } from '../../owners/pool';
+import { submitGroup } from '../../owners/submit';
 import type { TaskLike } from '../../task/task';
 import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../../util/errors';
 import { decodeValue, encodeValue, type JobData, RemoteOutcome, type Reply, wireOf } from '../../wire/remote';
 import { Replies } from './replies';
+
+/** What an input's run came to, as its reply carries it. */
+type Outcome = [RemoteOutcome, unknown, number?];
+
+/** The local pool as a task server runs jobs on it: its size, and a job's inputs run as one group. */
+export interface ServerPool {
+  readonly size: number;
+  runGroup(
+    task: TaskLike<unknown, unknown>,
+    inputs: readonly unknown[],
+    options: { readonly signal: AbortSignal; readonly timeout?: number },
+  ): Promise<unknown>[];
+}
+
+/** A pool's threads as a task server's: a job's inputs cancelled together, so they may share jobs (`submitGroup`). */
+export function serverPool(pool: ThreadPool): ServerPool {
+  return {
+    size: pool.size,
+    runGroup: (task, inputs, options) => submitGroup(threadEngineOf(pool), task, inputs, options),
+  };
+}
 
 /** How long a cancel that arrived before its job was kept for it. */
 const earlyCancelMs = 60_000;
@@ -38,7 +61,7 @@ export class JobProcessor {
    * @param cancelJob Aborts a job this worker holds; false if it holds no such job.
    */
   constructor(
-    private readonly pool: ThreadPool,
+    private readonly pool: ServerPool,
     client: Redis,
     private readonly tasks: ReadonlyMap<string, TaskLike<unknown, unknown>>,
     private readonly queue: string,
@@ -113,11 +136,10 @@ export class JobProcessor {
     }
     this.#running++;
     this.#order.set(id, this.#started++);
-    // One signal per input, aborted last first, for the reason given in onCancel.
-    const inputs = data.i.map(() => new AbortController());
-    const abort = (reason: unknown): void => {
-      for (let i = inputs.length - 1; i >= 0; i--) inputs[i]!.abort(reason);
-    };
+    // One signal for the job's inputs: they run as a group of their own, which may share jobs on
+    // the pool's threads; its cancel stops those not started before it aborts the running ones.
+    const inputs = new AbortController();
+    const abort = (reason: unknown): void => inputs.abort(reason);
     const onAbort = (): void => abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     // A job whose caller closed or died is stopped: nobody waits for its outcome. Checked beside
@@ -128,13 +150,14 @@ export class JobProcessor {
       // turn), so that an ordered stream can emit the first inputs of a batch while the others run.
       const sent: Promise<unknown>[] = [];
       let aborted = false;
+      const runs = this.#runAll(job, data, inputs.signal);
       await Promise.all(
-        data.i.map(async (input, index) => {
+        runs.map(async (run, index) => {
           // The time of one input on a thread, estimated from its wait: with `ahead` inputs before
           // it in the pool, it waited about ahead / threads turns of that time before it ran.
           const ahead = this.#inPool++;
           const started = performance.now();
-          const outcome = await this.#run(job, data, input, inputs[index]!.signal).finally(() => this.#inPool--);
+          const outcome = await run.finally(() => this.#inPool--);
           if (outcome === undefined) {
             aborted = true;
             return;
@@ -173,42 +196,57 @@ export class JobProcessor {
     );
   }
 
-  /** The outcome of one input, or `undefined` for a cancelled one (nobody waits for it). */
-  async #run(
-    job: Job,
-    data: JobData,
-    input: string,
-    signal: AbortSignal | undefined,
-  ): Promise<[RemoteOutcome, unknown, number?] | undefined> {
+  /** The outcome of each input, or `undefined` for a cancelled one (nobody waits for it). */
+  #runAll(job: Job, data: JobData, signal: AbortSignal): Promise<Outcome | undefined>[] {
+    const all = (outcome: Outcome) => data.i.map(() => Promise.resolve(outcome));
     if (job.attemptsStarted > data.a) {
       const cause = new Error(
         `The job ran ${data.a} time${data.a === 1 ? '' : 's'} (attempts) and its worker stopped each time`,
       );
-      return [RemoteOutcome.Crashed, wireOf(cause), 1];
+      return all([RemoteOutcome.Crashed, wireOf(cause), 1]);
     }
     const task = this.tasks.get(data.t);
-    if (task === undefined) return [RemoteOutcome.Threw, wireOf(this.#notServed(data.t))];
-    let value: unknown;
-    try {
-      value = decodeValue(Buffer.from(input, 'base64'));
-    } catch (error) {
-      return [RemoteOutcome.Unclonable, wireOf(error)];
-    }
-    try {
-      const result = await this.pool.run(task, value, { signal, timeout: data.o > 0 ? data.o : undefined });
-      return [RemoteOutcome.Ok, encodeValue(result, 'The result')];
-    } catch (error) {
-      if (signal?.aborted && error instanceof AbortError) return undefined;
-      if (error instanceof TimeoutError) return [RemoteOutcome.TimedOut, wireOf(error), error.timeout];
-      if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
-      if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
-      if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];
-      if (error instanceof TypeError) {
-        // pool.run refused the task itself: a streaming (generator) task, which does not run remotely.
-        const refused = new TypeError(`The worker cannot run task '${data.t}' remotely: ${error.message}`);
-        return [RemoteOutcome.Threw, wireOf(refused)];
+    if (task === undefined) return all([RemoteOutcome.Threw, wireOf(this.#notServed(data.t))]);
+    const outcomes: (Promise<Outcome | undefined> | undefined)[] = [];
+    const values: unknown[] = [];
+    for (const input of data.i) {
+      try {
+        values.push(decodeValue(Buffer.from(input, 'base64')));
+        outcomes.push(undefined);
+      } catch (error) {
+        outcomes.push(Promise.resolve([RemoteOutcome.Unclonable, wireOf(error)]));
       }
-      return [RemoteOutcome.Threw, wireOf(error)];
     }
+    let runs: Promise<unknown>[];
+    try {
+      const timeout = data.o > 0 ? data.o : undefined;
+      runs = this.pool.runGroup(task, values, { signal, timeout });
+    } catch (error) {
+      // The pool refused the task itself: a streaming (generator) task, which does not run remotely.
+      runs = values.map(() => Promise.reject(error));
+    }
+    let next = 0;
+    return outcomes.map(
+      (outcome) =>
+        outcome ??
+        runs[next++]!.then((result): Outcome => [RemoteOutcome.Ok, encodeValue(result, 'The result')]).catch(
+          (error: unknown) => this.#failed(data, error, signal),
+        ),
+    );
+  }
+
+  /** The outcome of an input whose run failed, or `undefined` if it was cancelled. */
+  #failed(data: JobData, error: unknown, signal: AbortSignal): Outcome | undefined {
+    if (signal.aborted && error instanceof AbortError) return undefined;
+    if (error instanceof TimeoutError) return [RemoteOutcome.TimedOut, wireOf(error), error.timeout];
+    if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
+    if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
+    if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];
+    if (error instanceof TypeError) {
+      // pool.run refused the task itself: a streaming (generator) task, which does not run remotely.
+      const refused = new TypeError(`The worker cannot run task '${data.t}' remotely: ${error.message}`);
+      return [RemoteOutcome.Threw, wireOf(refused)];
+    }
+    return [RemoteOutcome.Threw, wireOf(error)];
   }
 }

@@ -10,7 +10,7 @@ import { cancelChannel } from '../../wire/remote';
 import { bullConnection, connect, connectTimeoutError, type RedisConnection } from '../connection';
 import { type Answering, watchRedis, within } from '../watch';
 import { defaultLockMs, type ServeTasksOptions, serveTasksTable } from './options';
-import { JobProcessor } from './processor';
+import { JobProcessor, serverPool } from './processor';
 
 /**
  * BullMQ's worker, able to stop renewing its jobs' locks when the server gives up on Redis. Its
@@ -99,7 +99,7 @@ export class TaskServer {
     this.#client.on('error', (error: Error) => {
       this.#lastError = error;
     });
-    this.#jobs = new JobProcessor(this.#pool, this.#client, tasks, options.queue, (id) =>
+    this.#jobs = new JobProcessor(serverPool(this.#pool), this.#client, tasks, options.queue, (id) =>
       this.#worker.cancelJob(id, 'Cancelled by its caller'),
     );
     this.#worker = new ServerWorker(
