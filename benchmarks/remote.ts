@@ -235,6 +235,10 @@ export const remote: Bench = {
           rows: lone.map((row) => [row.label, sig(median(row.p50)), sig(median(row.p99))]),
         },
       ],
+      data: {
+        msPerRepeat: Object.fromEntries(rows.map((row) => [row.label, row.times])),
+        loneMicros: Object.fromEntries(lone.map((row) => [row.label, { p50: row.p50, p99: row.p99 }])),
+      },
       targets: remoteTargets(
         rows,
         lone.map((row) => ({ label: row.label, p50: median(row.p50) })),
