@@ -105,6 +105,7 @@ export function submitGroup<I, O>(
   engine.checkTask(def);
   const { signal, timeout = 0 } = options;
   if (signal?.aborted) return inputs.map(() => Promise.reject(abortedBy(signal)));
+  if (inputs.length === 0) return []; // nothing would settle to let go of the signal
   const group = engine.openGroup(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   const calls = inputs.map(() => new Call<O>(def, timeout, false));
   if (signal !== undefined) {
