@@ -30,7 +30,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   private readonly jobs = new JobStates();
   /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */
   private readonly valueMs = new Map<number, number>();
-  /** Places a stream's values at the end of their turn (when their message goes anyway): a burst can share jobs. */
+  /** Places a stream's values and tiny `run()` calls at the end of their turn: a burst can share jobs. */
   private readonly dispatchSoon = new Coalesced(() => this.dispatch(), queueMicrotask);
   private readonly threadSet: ThreadSet;
   private readonly scheduler: Scheduler;
@@ -188,9 +188,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     const { jobs, dropped } = group.drain();
     this.jobs.cancelled += dropped;
     this.scheduler.queued -= dropped;
-    for (const job of jobs) {
-      if (!job.settled) this.cancel(job, reason);
-    }
+    for (const job of jobs) if (!job.settled) this.cancel(job, reason);
     this.scheduler.forgetGroup(group);
     if (group.inFlight === 0) return;
     const held: Job[] = [];
@@ -290,7 +288,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     this.cancel(job, new TimeoutError(job.timeout));
   };
 
-  private dispatch(): void {
+  /** Places queued jobs on threads now: also for a caller whose burst is complete (`submitGroup`). */
+  dispatch(): void {
     this.scheduler.dispatch();
   }
 
