@@ -152,10 +152,7 @@ export class Group {
     return this.items.length + (this.made === undefined ? 0 : weightOf(this.made)) + this.backlog.length;
   }
 
-  /**
-   * Lets this stream's values go several to a job once measured tiny (see `valuesPerJob`), starting
-   * from what the last stream of task `key` measured, kept in `taskTimes`.
-   */
+  /** Lets this stream's values go several to a job once measured tiny (`valuesPerJob`), from `taskTimes`' last measure. */
   measuresValues(key: number, taskTimes: Map<number, number>): void {
     this.valuesPerJob = true;
     this.times = new ValueTimes(taskTimes, key);
@@ -167,10 +164,7 @@ export class Group {
     this.times = new ValueTimes(taskTimes, undefined);
   }
 
-  /**
-   * Whether `job`, a `run()` call just queued, may share a job with the calls after it (its task is
-   * measured tiny): then it is dispatched at the end of the turn, with the turn's other calls.
-   */
+  /** Whether `job`, a `run()` call just queued, may share a job with the turn's later calls (task measured tiny). */
   bundles(job: Job): boolean {
     return this.bundlesCalls && mayShare(job) && this.times!.forCalls(job.def.key) > 1;
   }
