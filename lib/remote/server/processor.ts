@@ -222,7 +222,7 @@ export class JobProcessor {
       const timeout = data.o > 0 ? data.o : undefined;
       runs = this.pool.runGroup(task, values, { signal, timeout });
     } catch (error) {
-      // The pool refused the task itself: a streaming (generator) task, which does not run remotely.
+      // The pool refused the task itself (see `#failed`): every input fails with its error.
       runs = values.map(() => Promise.reject(error));
     }
     let next = 0;
@@ -243,7 +243,7 @@ export class JobProcessor {
     if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
     if (error instanceof WorkerCrashedError) return [RemoteOutcome.Crashed, wireOf(error), error.exitCode];
     if (error instanceof TypeError) {
-      // pool.run refused the task itself: a streaming (generator) task, which does not run remotely.
+      // The pool refused the task itself: a streaming (generator) task, which does not run remotely.
       const refused = new TypeError(`The worker cannot run task '${data.t}' remotely: ${error.message}`);
       return [RemoteOutcome.Threw, wireOf(refused)];
     }
