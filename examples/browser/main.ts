@@ -85,6 +85,12 @@ interface RenderState {
   readonly stopped: { id: number; row: number; at: number }[];
   /** performance.now() of the click on Cancel, and the thread activity heard after it. */
   cancelledAt?: number;
+  /**
+   * When the cancel was in place, on the clock of `Activity.at`: unsubscribing marks every tile
+   * handed to a thread and not yet started as cancelled in shared memory before it returns, so no
+   * tile may start (say 'start') after this.
+   */
+  cancelledBy?: number;
   readonly afterCancel: Activity[];
 }
 
@@ -198,8 +204,10 @@ function render(next: View = view): void {
 
 function cancel(): void {
   if (current === undefined || current.outcome !== 'running') return;
-  current.cancelledAt = performance.now();
+  const state = current;
+  state.cancelledAt = performance.now();
   requests.next(null);
+  state.cancelledBy = performance.timeOrigin + performance.now();
 }
 
 element('render').addEventListener('click', () => render());

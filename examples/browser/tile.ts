@@ -51,6 +51,11 @@ export interface Activity {
   readonly threadId: number;
   /** 'stopped': the rows the tile had finished when its task saw `ctx.aborted`. */
   readonly row?: number;
+  /**
+   * When the task said it (`performance.timeOrigin + performance.now()`, a clock all the page's
+   * threads share): a message on the channel may be heard well after it was said.
+   */
+  readonly at: number;
 }
 
 /** Colours of escape counts: a ramp through five stops, repeated every 64 iterations; black inside. */
@@ -121,7 +126,8 @@ export function renderTile(
  */
 export default function tile(job: TileJob, ctx: TaskContext): TileResult | undefined {
   const channel = new BroadcastChannel(activityChannel);
-  const say = (activity: Activity) => channel.postMessage(activity);
+  const say = (activity: Omit<Activity, 'at'>) =>
+    channel.postMessage({ ...activity, at: performance.timeOrigin + performance.now() } satisfies Activity);
   const {
     render,
     tile: { id },
