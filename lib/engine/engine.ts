@@ -238,14 +238,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   }
 
   stats(): ThreadPoolStats {
-    return poolStats(
-      this.options.size,
-      this.threads,
-      this.threadSet.living,
-      this.scheduler.queued,
-      this.jobs,
-      this.metrics,
-    );
+    const { options, threads, threadSet, scheduler, jobs, metrics } = this;
+    return poolStats(options.size, threads, threadSet.living, scheduler.queued, jobs, metrics);
   }
 
   /** Jobs of one group that wait for a thread, including those handed to a thread ahead of time. */
@@ -288,9 +282,10 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     this.cancel(job, new TimeoutError(job.timeout));
   };
 
-  /** Places queued jobs on threads now: also for a caller whose burst is complete (`submitGroup`). */
-  dispatch(): void {
+  /** Places queued jobs on threads now; `send`: they go at once, not at the end of the turn (`submitGroup`). */
+  dispatch(send = false): void {
     this.scheduler.dispatch();
+    if (send) for (const thread of this.threads) thread.sendAssigned();
   }
 
   private checkDrained(): void {

@@ -151,6 +151,11 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     else if (wasEmpty) this.flushSoon.request();
   }
 
+  /** Sends the jobs assigned this turn now, rather than at its end: a caller whose burst is complete. */
+  sendAssigned(): void {
+    if (!this.batch.isEmpty) this.flush();
+  }
+
   /** Sends the jobs assigned since the last flush, as one message if it can be cloned. */
   private flush(): void {
     if (!this.alive) {

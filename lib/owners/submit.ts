@@ -117,8 +117,8 @@ export function submitGroup<I, O>(
     for (const call of calls) call.unwatch = settled;
   }
   for (const [index, call] of calls.entries()) engine.submit(group, call, inputs[index], undefined);
-  // Every input is queued: placed now, they share jobs all the same, and do not wait for the end
-  // of the turn behind the caller's other microtasks (a task server's Redis commands).
-  engine.dispatch();
+  // Every input is queued: placed and sent now, they share jobs all the same, and do not wait for
+  // the end of the turn behind the caller's other work (a task server's Redis commands).
+  engine.dispatch(true);
   return calls.map((call) => call.promise);
 }

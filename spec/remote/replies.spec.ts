@@ -25,17 +25,35 @@ function setUp() {
   /** Whether the callers' live keys exist, as EXISTS and the reply command find them; and the EXISTS asked. */
   const live = { exists: true, asked: [] as string[] };
   /** Each reply command: its list, and the elements it pushes. */
-  const commands: { list: string; elements: Buffer[] }[] = [];
+  const commands: { list: string; elements: Buffer[]; write: number }[] = [];
+  /** Writes to Redis: a command alone, or a pipeline of several. */
+  let writes = 0;
+  const reply = (write: number, list: string, elements: Buffer[]) => {
+    if (!live.exists) return 0;
+    commands.push({ list, elements, write });
+    return 1;
+  };
   const client = {
     defineCommand: () => {},
     exists: async (key: string) => {
       live.asked.push(key);
       return live.exists ? 1 : 0;
     },
-    rxthreadsReply: async (list: string, _live: string, _ttl: number, ...elements: Buffer[]) => {
-      if (!live.exists) return 0;
-      commands.push({ list, elements });
-      return 1;
+    rxthreadsReply: async (list: string, _live: string, _ttl: number, ...elements: Buffer[]) =>
+      reply(writes++, list, elements),
+    pipeline: () => {
+      const queued: [string, Buffer[]][] = [];
+      const pipeline = {
+        rxthreadsReply: (list: string, _live: string, _ttl: number, ...elements: Buffer[]) => {
+          queued.push([list, elements]);
+          return pipeline;
+        },
+        exec: async () => {
+          const write = writes++;
+          return queued.map(([list, elements]) => [null, reply(write, list, elements)]);
+        },
+      };
+      return pipeline;
     },
   } as unknown as Redis;
   const tasks = new Map<string, TaskLike<unknown, unknown>>([['echo', (x: unknown) => x]]);
@@ -90,15 +108,15 @@ describe('Task server replies (JobProcessor)', () => {
     expect(outcomes(commands[1]!)).to.deep.equal([[['job-1', 1, 50]]]);
   });
 
-  it('sends each caller its own outcomes', async () => {
+  it('sends each caller its own outcomes, the commands of one turn in one write', async () => {
     const { runs, commands, process, turn } = setUp();
     const jobs = [process([1], 'a'), process([2], 'b'), process([3], 'a')];
     await turn();
     for (const run of runs) run.resolve(run.input);
     await Promise.all(jobs);
-    expect(commands.map(({ list, elements }) => [list, elements.length])).to.deep.equal([
-      ['a', 1],
-      ['b', 1],
+    expect(commands.map(({ list, elements, write }) => [list, elements.length, write])).to.deep.equal([
+      ['a', 1, 0],
+      ['b', 1, 0],
     ]);
     expect(decodeReplies(commands[0]!.elements[0]!).map(([job]) => job)).to.deep.equal(['job-0', 'job-2']);
   });

@@ -19,6 +19,13 @@ interface ReplyPack {
 
 /** Values of one element of a reply list, beyond which the next outcome starts another element. */
 const elementBytes = 1 << 20;
+/** The result of the `index`th command of a pipeline, as its own promise. */
+async function resultOf(results: Promise<[Error | null, unknown][] | null>, index: number): Promise<number> {
+  const [error, value] = (await results)?.[index] ?? [new Error('The reply command was not run')];
+  if (error) throw error;
+  return value as number;
+}
+
 /** How long an unread reply list survives its caller. */
 const replyTtlMs = 3_600_000;
 /**
@@ -103,16 +110,22 @@ return 1`,
   #flush(): void {
     const outbox = this.#outbox;
     this.#outbox = new Map();
+    const ready: { list: string; live: string; encoded: Buffer[]; done: ReplyPack['done'] }[] = [];
     for (const [list, { live, elements, done }] of outbox) {
-      let encoded: Buffer[];
       try {
-        encoded = elements.map(encodeReplies);
+        ready.push({ list, live, encoded: elements.map(encodeReplies), done });
       } catch (error) {
         done(Promise.reject(error)); // their jobs fail, as a refused command would make them
-        continue;
       }
-      const asked = performance.now();
-      const command = (this.client as unknown as ReplyCommand).rxthreadsReply(list, live, replyTtlMs, ...encoded);
+    }
+    // The commands for several callers go in one pipeline (one write); one alone goes at once.
+    const pipeline = ready.length > 1 ? this.client.pipeline() : undefined;
+    const sender = (pipeline ?? this.client) as unknown as ReplyCommand;
+    const asked = performance.now();
+    const commands = ready.map(({ list, live, encoded }) => sender.rxthreadsReply(list, live, replyTtlMs, ...encoded));
+    const results = pipeline?.exec();
+    for (const [index, { live, done }] of ready.entries()) {
+      const command = results === undefined ? commands[index]! : resultOf(results, index);
       command.then(
         (pushed) => {
           if (pushed === 1) this.#seen(live, asked);

@@ -94,7 +94,7 @@ export class TaskServer {
     this.done = this.#ended.promise;
     this.#closeGraceMs = options.closeGraceMs ?? 5000;
     this.#pool = new ThreadPool({ size: threads, cancelGraceMs: options.cancelGraceMs ?? 100, name: options.queue });
-    this.#client = connect(options.connection, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+    this.#client = connect(options.connection, { maxRetriesPerRequest: null });
     this.#subscriber = connect(options.connection, { maxRetriesPerRequest: null });
     this.#client.on('error', (error: Error) => {
       this.#lastError = error;
