@@ -152,21 +152,29 @@ export class JobProcessor {
       let aborted = false;
       const runs = this.#runAll(job, data, inputs.signal);
       await Promise.all(
-        runs.map(async (run, index) => {
+        runs.map((run, index) => {
           // The time of one input on a thread, estimated from its wait: with `ahead` inputs before
           // it in the pool, it waited about ahead / threads turns of that time before it ran.
           const ahead = this.#inPool++;
           const started = performance.now();
-          const outcome = await run.finally(() => this.#inPool--);
-          if (outcome === undefined) {
-            aborted = true;
-            return;
-          }
-          const [kind, value, exitCode] = outcome;
-          const ms = (performance.now() - started) / (Math.floor(ahead / this.pool.size) + 1);
-          const reply: Reply = [id, index, kind, value, exitCode, ms];
-          sent.push(this.#replies.send(data, reply));
-          this.#served++;
+          return run.then(
+            (outcome) => {
+              this.#inPool--;
+              if (outcome === undefined) {
+                aborted = true;
+                return;
+              }
+              const [kind, value, exitCode] = outcome;
+              const ms = (performance.now() - started) / (Math.floor(ahead / this.pool.size) + 1);
+              const reply: Reply = [id, index, kind, value, exitCode, ms];
+              sent.push(this.#replies.send(data, reply));
+              this.#served++;
+            },
+            (error: unknown) => {
+              this.#inPool--;
+              throw error;
+            },
+          );
         }),
       );
       await this.#unlessAbandoned(Promise.all(sent));
@@ -225,14 +233,17 @@ export class JobProcessor {
       // The pool refused the task itself (see `#failed`): every input fails with its error.
       runs = values.map(() => Promise.reject(error));
     }
+    // Never rejects: a failure, an unclonable result included, is an outcome like a result.
+    const failed = (error: unknown) => this.#failed(data, error, signal);
+    const ok = (result: unknown): Outcome | undefined => {
+      try {
+        return [RemoteOutcome.Ok, encodeValue(result, 'The result')];
+      } catch (error) {
+        return failed(error);
+      }
+    };
     let next = 0;
-    return outcomes.map(
-      (outcome) =>
-        outcome ??
-        runs[next++]!.then((result): Outcome => [RemoteOutcome.Ok, encodeValue(result, 'The result')]).catch(
-          (error: unknown) => this.#failed(data, error, signal),
-        ),
-    );
+    return outcomes.map((outcome) => outcome ?? runs[next++]!.then(ok, failed));
   }
 
   /** The outcome of an input whose run failed, or `undefined` if it was cancelled. */
