@@ -8,7 +8,7 @@ import { definitionOf } from '../../lib/task/definition';
 import { namedTask } from '../../lib/task/named';
 import type { JobData } from '../../lib/wire/remote';
 
-/** A sender whose link records each `addBulk` (the inputs of each job) and the order of events. */
+/** A sender whose link records each `add` and `addBulk` (the inputs of each job) and the order of events. */
 function setUp(limit: number) {
   const added: string[][][] = [];
   const events: string[] = [];
@@ -20,6 +20,11 @@ function setUp(limit: number) {
         added.push(jobs.map((job) => job.data.i));
         events.push(`add ${jobs.map((job) => job.data.i.length).join(',')}`);
         return [];
+      },
+      add: async (_name: string, data: JobData) => {
+        added.push([data.i]);
+        events.push(`add ${data.i.length}`);
+        return {};
       },
       remove: async () => 1,
     },

@@ -203,21 +203,24 @@ export class Sender {
       const add = link.ready.then(() => {
         // Before the jobs, on the same connection: a worker never sees a job whose caller looks gone.
         link.keepLive();
-        return link.queue.addBulk(
-          batches.map(({ id, jobs }) => {
-            // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.
-            const { name, spec } = jobs[0]!.group;
-            const data: JobData = {
-              t: name,
-              i: jobs.map((job) => job.data),
-              r: this.options.replies,
-              l: this.options.live,
-              a: this.options.attempts,
-              o: spec.timeout,
-            };
-            return { name: data.t, data, opts: { jobId: id, attempts: 1, removeOnComplete: true, removeOnFail: true } };
-          }),
-        );
+        const adds = batches.map(({ id, jobs }) => {
+          // A cancelled input is still sent: its batch goes as one job; its outcome is ignored.
+          const { name, spec } = jobs[0]!.group;
+          const data: JobData = {
+            t: name,
+            i: jobs.map((job) => job.data),
+            r: this.options.replies,
+            l: this.options.live,
+            a: this.options.attempts,
+            o: spec.timeout,
+          };
+          return { name: data.t, data, opts: { jobId: id, attempts: 1, removeOnComplete: true, removeOnFail: true } };
+        });
+        // One job alone (a lone value's) is one command; `addBulk` wraps its jobs in a transaction.
+        const only = adds.length === 1 ? adds[0]! : undefined;
+        const added: Promise<unknown> =
+          only === undefined ? link.queue.addBulk(adds) : link.queue.add(only.name, only.data, only.opts);
+        return added;
       });
       add.catch((error: unknown) => this.host.lose(batches, this.connectionError(link, error)));
       this.track(add, true);
