@@ -89,36 +89,34 @@ export function submitJob<I, O>(
   return withAwaitingCaller(call.promise);
 }
 
+/** The runs of a group of inputs (`submitGroup`): one promise per input, in order, and their common cancel. */
+export interface GroupRuns<O> {
+  readonly runs: Promise<O>[];
+  /** Stops those not started before it aborts the running ones (`cancelGroup`); they reject with `reason`. */
+  cancel(reason: Error): void;
+}
+
 /**
- * Runs one task on each of `inputs` as a group of their own, cancelled together by `signal`: the
- * inputs of a remote server's job. Unlike `run()` calls with a signal, they may share jobs (a task
- * measured tiny), since none is cancelled alone; a cancel stops those not started before it aborts
- * the running ones (`cancelGroup`). One promise per input, in order.
+ * Runs one task on each of `inputs` as a group of their own, cancelled together: the inputs of a
+ * remote server's job. Unlike `run()` calls with a signal, they may share jobs (a task measured
+ * tiny), since none is cancelled alone. The caller holds the cancel rather than passing an
+ * AbortSignal: a server makes one group per BullMQ job, and a signal's listeners cost more than
+ * the job's own work in the engine.
  */
 export function submitGroup<I, O>(
   engine: ThreadEngine,
   task: TaskLike<I, O>,
   inputs: readonly I[],
-  options: { readonly signal?: AbortSignal; readonly timeout?: number },
-): Promise<O>[] {
+  options: { readonly timeout?: number },
+): GroupRuns<O> {
   const def = definitionOf(toTask(task));
   engine.checkTask(def);
-  const { signal, timeout = 0 } = options;
-  if (signal?.aborted) return inputs.map(() => Promise.reject(abortedBy(signal)));
-  if (inputs.length === 0) return []; // nothing would settle to let go of the signal
+  const timeout = options.timeout ?? 0;
   const group = engine.openGroup(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   const calls = inputs.map(() => new Call<O>(def, timeout, false));
-  if (signal !== undefined) {
-    let left = calls.length;
-    const unwatch = watchSignal(engine, signal, () => engine.cancelGroup(group, abortedBy(signal)));
-    const settled = (): void => {
-      if (--left === 0) unwatch();
-    };
-    for (const call of calls) call.unwatch = settled;
-  }
   for (const [index, call] of calls.entries()) engine.submit(group, call, inputs[index], undefined);
   // Every input is queued: placed and sent now, they share jobs all the same, and do not wait for
   // the end of the turn behind the caller's other work (a task server's Redis commands).
   engine.dispatch(true);
-  return calls.map((call) => call.promise);
+  return { runs: calls.map((call) => call.promise), cancel: (reason) => engine.cancelGroup(group, reason) };
 }

@@ -264,17 +264,16 @@ describe('jobs of several values (exactly once)', function () {
     const { threadEngineOf } = require(join(dirname(require.resolve('rxthreads')), 'lib/owners/owner.js'));
     const blocker = 3000;
     const ids = Array.from({ length: 4000 }, (_, id) => id);
-    const ac = new AbortController();
-    const runs: Promise<number>[] = submitGroup(
+    const { runs, cancel }: { runs: Promise<number>[]; cancel: (reason: Error) => void } = submitGroup(
       threadEngineOf(pool),
       act,
       ids.map((id) => input(id, id === blocker ? 'untilCancelled' : 'tiny')),
-      { signal: ac.signal },
+      {},
     );
     const outcomes = Promise.allSettled(runs);
     await until(() => log.counts().has(blocker));
     expect(counter.calls, 'inputs sent several to a job').to.be.greaterThan(1000);
-    ac.abort();
+    cancel(new AbortError());
     // Those before the blocker ran; the outcomes the thread had not sent yet when the cancel came
     // are dropped with the rest (AbortError), as a cancelled stream's are.
     let fulfilled = 0;

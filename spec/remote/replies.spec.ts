@@ -16,11 +16,19 @@ import {
 
 /** A processor over a pool whose runs the spec resolves by hand, and a client that records each reply command. */
 function setUp() {
-  const runs: { input: unknown; resolve: (value: unknown) => void; signal: AbortSignal }[] = [];
+  /** Each input run, with its group's cancel reason once cancelled. */
+  const runs: { input: unknown; resolve: (value: unknown) => void; group: { cancelled?: Error } }[] = [];
   const pool: ServerPool = {
     size: 2,
-    runGroup: (_task, inputs, { signal }) =>
-      inputs.map((input) => new Promise((resolve) => runs.push({ input, resolve, signal }))),
+    runGroup: (_task, inputs) => {
+      const group: { cancelled?: Error } = {};
+      return {
+        runs: inputs.map((input) => new Promise((resolve) => runs.push({ input, resolve, group }))),
+        cancel: (reason) => {
+          group.cancelled ??= reason;
+        },
+      };
+    },
   };
   /** Whether the callers' live keys exist, as EXISTS and the reply command find them; and the EXISTS asked. */
   const live = { exists: true, asked: [] as string[] };
@@ -151,7 +159,7 @@ describe('Task server replies (JobProcessor)', () => {
       await job;
     }
     expect(live.asked).to.deep.equal(['replies:live']);
-    expect(runs.every((run) => !run.signal.aborted)).to.equal(true);
+    expect(runs.every((run) => run.group.cancelled === undefined)).to.equal(true);
     // Another caller is asked about on its own.
     const other = process([5], 'other');
     await turn();
@@ -170,14 +178,13 @@ describe('Task server replies (JobProcessor)', () => {
     live.exists = false;
     const second = process([2]);
     await turn();
-    expect(runs[1]!.signal.aborted).to.equal(false); // confirmed alive less than a second ago
+    expect(runs[1]!.group.cancelled).to.equal(undefined); // confirmed alive less than a second ago
     runs[1]!.resolve(2);
     await second;
     const third = process([3]).catch((error: unknown) => error);
     await turn();
     expect(live.asked).to.deep.equal(['replies:live', 'replies:live']);
-    expect(runs[2]!.signal.aborted).to.equal(true);
-    expect((runs[2]!.signal.reason as Error).message).to.equal('Its caller is gone');
+    expect(runs[2]!.group.cancelled?.message).to.equal('Its caller is gone');
     runs[2]!.resolve(undefined);
     await third;
   });

@@ -2,9 +2,16 @@ import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { threadEngineOf } from '../../owners/owner';
 import type { ThreadPool } from '../../owners/pool';
-import { submitGroup } from '../../owners/submit';
+import { type GroupRuns, submitGroup } from '../../owners/submit';
 import type { TaskLike } from '../../task/task';
-import { AbortError, SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../../util/errors';
+import {
+  AbortError,
+  abortedBy,
+  SerializationError,
+  TaskError,
+  TimeoutError,
+  WorkerCrashedError,
+} from '../../util/errors';
 import { decodeValue, encodeValue, type JobData, RemoteOutcome, type Reply, wireOf } from '../../wire/remote';
 import { Replies } from './replies';
 
@@ -17,8 +24,14 @@ export interface ServerPool {
   runGroup(
     task: TaskLike<unknown, unknown>,
     inputs: readonly unknown[],
-    options: { readonly signal: AbortSignal; readonly timeout?: number },
-  ): Promise<unknown>[];
+    options: { readonly timeout?: number | undefined },
+  ): GroupRuns<unknown>;
+}
+
+/** A job's cancel: why, once cancelled (by its caller, or as its caller is gone); and its runs' cancel. */
+interface JobCancel {
+  reason: Error | undefined;
+  runs: ((reason: Error) => void) | undefined;
 }
 
 /** A pool's threads as a task server's: a job's inputs cancelled together, so they may share jobs (`submitGroup`). */
@@ -136,11 +149,15 @@ export class JobProcessor {
     }
     this.#running++;
     this.#order.set(id, this.#started++);
-    // One signal for the job's inputs: they run as a group of their own, which may share jobs on
-    // the pool's threads; its cancel stops those not started before it aborts the running ones.
-    const inputs = new AbortController();
-    const abort = (reason: unknown): void => inputs.abort(reason);
-    const onAbort = (): void => abort(signal?.reason);
+    // The job's inputs run as a group of their own, which may share jobs on the pool's threads;
+    // its cancel stops those not started before it aborts the running ones.
+    const cancel: JobCancel = { reason: undefined, runs: undefined };
+    const abort = (reason: Error): void => {
+      if (cancel.reason !== undefined) return;
+      cancel.reason = reason;
+      cancel.runs?.(reason);
+    };
+    const onAbort = (): void => abort(abortedBy(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
     // A job whose caller closed or died is stopped: nobody waits for its outcome. Checked beside
     // the run rather than before it, so that a live caller's job does not wait for the answer.
@@ -150,7 +167,7 @@ export class JobProcessor {
       // turn), so that an ordered stream can emit the first inputs of a batch while the others run.
       const sent: Promise<unknown>[] = [];
       let aborted = false;
-      const runs = this.#runAll(job, data, inputs.signal);
+      const runs = this.#runAll(job, data, cancel);
       await Promise.all(
         runs.map((run, index) => {
           // The time of one input on a thread, estimated from its wait: with `ahead` inputs before
@@ -205,7 +222,7 @@ export class JobProcessor {
   }
 
   /** The outcome of each input, or `undefined` for a cancelled one (nobody waits for it). */
-  #runAll(job: Job, data: JobData, signal: AbortSignal): Promise<Outcome | undefined>[] {
+  #runAll(job: Job, data: JobData, cancel: JobCancel): Promise<Outcome | undefined>[] {
     const all = (outcome: Outcome) => data.i.map(() => Promise.resolve(outcome));
     if (job.attemptsStarted > data.a) {
       const cause = new Error(
@@ -227,14 +244,16 @@ export class JobProcessor {
     }
     let runs: Promise<unknown>[];
     try {
-      const timeout = data.o > 0 ? data.o : undefined;
-      runs = this.pool.runGroup(task, values, { signal, timeout });
+      const group = this.pool.runGroup(task, values, { timeout: data.o > 0 ? data.o : undefined });
+      runs = group.runs;
+      cancel.runs = group.cancel;
+      if (cancel.reason !== undefined) group.cancel(cancel.reason);
     } catch (error) {
       // The pool refused the task itself (see `#failed`): every input fails with its error.
       runs = values.map(() => Promise.reject(error));
     }
     // Never rejects: a failure, an unclonable result included, is an outcome like a result.
-    const failed = (error: unknown) => this.#failed(data, error, signal);
+    const failed = (error: unknown) => this.#failed(data, error, cancel);
     const ok = (result: unknown): Outcome | undefined => {
       try {
         return [RemoteOutcome.Ok, encodeValue(result, 'The result')];
@@ -247,8 +266,8 @@ export class JobProcessor {
   }
 
   /** The outcome of an input whose run failed, or `undefined` if it was cancelled. */
-  #failed(data: JobData, error: unknown, signal: AbortSignal): Outcome | undefined {
-    if (signal.aborted && error instanceof AbortError) return undefined;
+  #failed(data: JobData, error: unknown, cancel: JobCancel): Outcome | undefined {
+    if (cancel.reason !== undefined && error instanceof AbortError) return undefined;
     if (error instanceof TimeoutError) return [RemoteOutcome.TimedOut, wireOf(error), error.timeout];
     if (error instanceof TaskError) return [RemoteOutcome.Threw, wireOf(error)];
     if (error instanceof SerializationError) return [RemoteOutcome.Unclonable, wireOf(error.cause ?? error)];
