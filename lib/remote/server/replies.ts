@@ -19,13 +19,6 @@ interface ReplyPack {
 
 /** Values of one element of a reply list, beyond which the next outcome starts another element. */
 const elementBytes = 1 << 20;
-/** The result of the `index`th command of a pipeline, as its own promise. */
-async function resultOf(results: Promise<[Error | null, unknown][] | null>, index: number): Promise<number> {
-  const [error, value] = (await results)?.[index] ?? [new Error('The reply command was not run')];
-  if (error) throw error;
-  return value as number;
-}
-
 /** How long an unread reply list survives its caller. */
 const replyTtlMs = 3_600_000;
 /**
@@ -36,6 +29,13 @@ const replyTtlMs = 3_600_000;
 const liveCheckMs = 1_000;
 /** Callers remembered before the stale ones are let go of. */
 const liveRemembered = 1_024;
+
+/** The result of the `index`th command of a pipeline, as its own promise. */
+async function resultOf(results: Promise<[Error | null, unknown][] | null>, index: number): Promise<number> {
+  const [error, value] = (await results)?.[index] ?? [new Error('The reply command was not run')];
+  if (error) throw error;
+  return value as number;
+}
 
 /**
  * A task server's outcomes to its callers' reply lists, and what it knows of which callers are
@@ -118,14 +118,22 @@ return 1`,
         done(Promise.reject(error)); // their jobs fail, as a refused command would make them
       }
     }
-    // The commands for several callers go in one pipeline (one write); one alone goes at once.
-    const pipeline = ready.length > 1 ? this.client.pipeline() : undefined;
-    const sender = (pipeline ?? this.client) as unknown as ReplyCommand;
     const asked = performance.now();
-    const commands = ready.map(({ list, live, encoded }) => sender.rxthreadsReply(list, live, replyTtlMs, ...encoded));
-    const results = pipeline?.exec();
+    let commands: Promise<number>[];
+    if (ready.length > 1) {
+      // Several callers' commands go in one pipeline: one write.
+      const pipeline = this.client.pipeline();
+      for (const { list, live, encoded } of ready) {
+        (pipeline as unknown as ReplyCommand).rxthreadsReply(list, live, replyTtlMs, ...encoded);
+      }
+      const results = pipeline.exec();
+      commands = ready.map((_, index) => resultOf(results, index));
+    } else {
+      const client = this.client as unknown as ReplyCommand;
+      commands = ready.map(({ list, live, encoded }) => client.rxthreadsReply(list, live, replyTtlMs, ...encoded));
+    }
     for (const [index, { live, done }] of ready.entries()) {
-      const command = results === undefined ? commands[index]! : resultOf(results, index);
+      const command = commands[index]!;
       command.then(
         (pushed) => {
           if (pushed === 1) this.#seen(live, asked);
