@@ -99,6 +99,17 @@ export class Metrics {
    */
   submitTime(): ClockReading {
     if (this.clockUses-- > 0) return this.clock;
+    return this.readClock();
+  }
+
+  /**
+   * A fresh reading for `submitTime`, in a method of its own: kept out, it leaves `submitTime` small
+   * enough for V8 to inline into a stream's per-value path. With it in (bytecode 127 bytes against
+   * 35), that path allocated about 40 bytes a value (V8's sampling heap profiler) and a
+   * 200,000-value stream ran twice as many young collections with a 1 MB young generation (16.5
+   * against 8.4).
+   */
+  private readClock(): ClockReading {
     this.clock = { at: epochNow() };
     this.clockUses = clockReuse - 1;
     if (!this.clockReset) {
