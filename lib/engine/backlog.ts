@@ -6,17 +6,56 @@ const firstChunkSize = 16;
 /** Values per chunk at most: large enough to amortise the chunk, small enough to free memory as it drains. */
 const chunkSize = 2048;
 
+/**
+ * A chunk of a backlog. Only the inputs take a slot each: a value's tag is the chunk's first tag plus
+ * its place (a stream numbers its values one by one) unless a tag broke that run, and then `tags`
+ * holds them all; clock readings are kept where they change (`Metrics.submitTime` shares one among
+ * many values), so that a million waiting values hold 8 MB of the heap, not 24.
+ */
 class Chunk {
   readonly inputs: unknown[];
   transfers: (readonly Transferable[] | undefined)[] | undefined;
-  readonly times: (ClockReading | undefined)[];
-  readonly tags: number[];
+  firstTag = 0;
+  tags: number[] | undefined;
+  /** Where each reading starts (a place in the chunk, ascending), and the readings. */
+  readonly timeAt: number[] = [];
+  readonly timeOf: ClockReading[] = [];
   next: Chunk | undefined;
 
   constructor(readonly size: number) {
     this.inputs = new Array(size);
-    this.times = new Array(size);
-    this.tags = new Array(size).fill(0);
+  }
+
+  /** Writes the tag and time of the value at `at`, the next place after those written. */
+  mark(at: number, time: ClockReading, tag: number): void {
+    if (at === 0) {
+      this.firstTag = tag;
+    } else if (this.tags !== undefined) {
+      this.tags[at] = tag;
+    } else if (tag !== this.firstTag + at) {
+      const tags = new Array<number>(this.size).fill(0);
+      for (let n = 0; n < at; n++) tags[n] = this.firstTag + n;
+      tags[at] = tag;
+      this.tags = tags;
+    }
+    const readings = this.timeOf.length;
+    if (readings === 0 || this.timeOf[readings - 1] !== time) {
+      this.timeAt.push(at);
+      this.timeOf.push(time);
+    }
+  }
+
+  tagOf(at: number): number {
+    return this.tags === undefined ? this.firstTag + at : this.tags[at]!;
+  }
+
+  /** Readied for reuse: every value was taken. */
+  reset(): void {
+    this.next = undefined;
+    this.transfers = undefined;
+    this.tags = undefined;
+    this.timeAt.length = 0;
+    this.timeOf.length = 0;
   }
 }
 
@@ -31,7 +70,7 @@ export function travelsInValues(input: unknown): boolean {
 
 /**
  * A stream's waiting values, struct-of-arrays in chunks that double from 16 to 2,048 values: a
- * million waiting values cost a few pointers each, not an object and a closure each; a chunk is
+ * million waiting values cost about a pointer each, not an object and a closure each; a chunk is
  * let go of as soon as it has been read (no array copied as it grows or shrinks), and a
  * subscription of three values does not allocate room for thousands.
  */
@@ -39,6 +78,8 @@ export class Backlog {
   private first: Chunk | undefined;
   private last: Chunk | undefined;
   private readAt = 0;
+  /** Which of the first chunk's readings the value at `readAt` has. */
+  private readingAt = 0;
   private writeAt = 0;
   private nextSize = firstChunkSize;
   /** A full-size chunk read to its end, kept for the next: a long stream cycles through two, not thousands. */
@@ -46,25 +87,27 @@ export class Backlog {
   length = 0;
 
   push(input: unknown, transfer: readonly Transferable[] | undefined, time: ClockReading, tag: number): void {
-    if (this.last === undefined || this.writeAt === this.last.size) {
-      const chunk = this.nextSize === chunkSize && this.spare !== undefined ? this.spare : new Chunk(this.nextSize);
-      if (chunk === this.spare) this.spare = undefined;
-      this.nextSize = Math.min(chunkSize, this.nextSize * 2);
-      if (this.last === undefined) this.first = chunk;
-      else this.last.next = chunk;
-      this.last = chunk;
-      this.writeAt = 0;
-    }
-    const chunk = this.last;
+    const chunk = this.last === undefined || this.writeAt === this.last.size ? this.grow() : this.last;
     const at = this.writeAt++;
     chunk.inputs[at] = input;
     if (transfer !== undefined) {
       chunk.transfers ??= new Array(chunk.size);
       chunk.transfers[at] = transfer;
     }
-    chunk.times[at] = time;
-    chunk.tags[at] = tag;
+    chunk.mark(at, time, tag);
     this.length++;
+  }
+
+  /** A chunk for the next values, at the end: out of `push`, which stays small enough to inline. */
+  private grow(): Chunk {
+    const chunk = this.nextSize === chunkSize && this.spare !== undefined ? this.spare : new Chunk(this.nextSize);
+    if (chunk === this.spare) this.spare = undefined;
+    this.nextSize = Math.min(chunkSize, this.nextSize * 2);
+    if (this.last === undefined) this.first = chunk;
+    else this.last.next = chunk;
+    this.last = chunk;
+    this.writeAt = 0;
+    return chunk;
   }
 
   /** Takes the first value out and hands it to `make`; the queue must not be empty. */
@@ -73,10 +116,9 @@ export class Backlog {
   ): T {
     const chunk = this.first!;
     const at = this.readAt++;
-    const made = make(chunk.inputs[at], chunk.transfers?.[at], chunk.times[at]!, chunk.tags[at]!);
+    const made = make(chunk.inputs[at], chunk.transfers?.[at], this.timeOf(chunk, at), chunk.tagOf(at));
     chunk.inputs[at] = undefined;
     if (chunk.transfers !== undefined) chunk.transfers[at] = undefined;
-    chunk.times[at] = undefined;
     this.taken(chunk, 1);
     return made;
   }
@@ -111,11 +153,19 @@ export class Backlog {
       values[n] = inputs[from + n] as number;
       inputs[from + n] = undefined;
     }
-    const made = make(values, chunk.times[from]!, chunk.tags[from]!);
-    chunk.times.fill(undefined, from, end);
+    const made = make(values, this.timeOf(chunk, from), chunk.tagOf(from));
     this.readAt = end;
     this.taken(chunk, count);
     return made;
+  }
+
+  /** The reading of the value at `at` of the first chunk, read in order: `readingAt` follows them. */
+  private timeOf(chunk: Chunk, at: number): ClockReading {
+    const { timeAt, timeOf } = chunk;
+    let n = this.readingAt;
+    while (n + 1 < timeAt.length && timeAt[n + 1]! <= at) n++;
+    this.readingAt = n;
+    return timeOf[n]!;
   }
 
   /** `count` values were read from the first chunk, `readAt` moved past them: lets go of what is read. */
@@ -127,6 +177,7 @@ export class Backlog {
     } else if (this.readAt === chunk.size) {
       this.first = chunk.next;
       this.readAt = 0;
+      this.readingAt = 0;
       this.keep(chunk);
     }
   }
@@ -134,15 +185,15 @@ export class Backlog {
   clear(): void {
     this.first = this.last = undefined;
     this.readAt = 0;
+    this.readingAt = 0;
     this.writeAt = 0;
     this.length = 0;
   }
 
-  /** Keeps a full-size chunk whose every value was taken (and so cleared, but for its tags) for reuse. */
+  /** Keeps a full-size chunk whose every value was taken (and so cleared) for reuse. */
   private keep(chunk: Chunk): void {
     if (chunk.size !== chunkSize) return;
-    chunk.next = undefined;
-    chunk.transfers = undefined;
+    chunk.reset();
     this.spare = chunk;
   }
 }
