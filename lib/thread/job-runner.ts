@@ -273,8 +273,8 @@ export class JobRunner implements ContextRunner {
 
   /**
    * The rest of `call`, for an object (or null): a generator, a thenable or any other. Apart because
-   * it makes closures: V8 allocates a function's closure scope on every call, even down a path that
-   * makes none, and `call` runs once per value (80 bytes a value in a pool thread).
+   * it makes closures: V8 allocates a function's closure scope on every call that it does not
+   * inline, even down a path that makes none, and `call` runs once per value (80 bytes a value).
    */
   private settleObject(result: object | null, ctx: SlotContext, slot: number, key: number): Settled {
     const outbox = this.outbox;
