@@ -103,11 +103,7 @@ export class ValuesRun implements ValuesJob {
         // Outcomes so far go out while this value waits (I/O, or a stream), as between jobs. It
         // ends timed, with the values of its group before it.
         outbox.flushSoon();
-        return ran.then(() => {
-          this.grouped = 0;
-          this.ended();
-          return last ? undefined : this.run();
-        });
+        return this.afterAsync(ran, last);
       }
       if (untimed) {
         this.grouped++;
@@ -117,6 +113,18 @@ export class ValuesRun implements ValuesJob {
       }
       if (last) return undefined;
     }
+  }
+
+  /**
+   * A value that did not end synchronously has ended: the values after it run. A method apart: a
+   * closure in `run`'s loop that holds `last` would have V8 allocate a scope for it every value.
+   */
+  private afterAsync(ran: Promise<void>, last: boolean): Promise<void> {
+    return ran.then(() => {
+      this.grouped = 0;
+      this.ended();
+      return last ? undefined : this.run();
+    });
   }
 
   /** Reads the clock for the values of the group that ended untimed, if any. */
