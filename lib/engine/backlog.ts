@@ -116,7 +116,7 @@ export class Backlog {
   ): T {
     const chunk = this.first!;
     const at = this.readAt++;
-    const made = make(chunk.inputs[at], chunk.transfers?.[at], this.timeOf(chunk, at), chunk.tagOf(at));
+    const made = make(chunk.inputs[at], chunk.transfers?.[at], this.readingOf(chunk, at), chunk.tagOf(at));
     chunk.inputs[at] = undefined;
     if (chunk.transfers !== undefined) chunk.transfers[at] = undefined;
     this.taken(chunk, 1);
@@ -153,14 +153,14 @@ export class Backlog {
       values[n] = inputs[from + n] as number;
       inputs[from + n] = undefined;
     }
-    const made = make(values, this.timeOf(chunk, from), chunk.tagOf(from));
+    const made = make(values, this.readingOf(chunk, from), chunk.tagOf(from));
     this.readAt = end;
     this.taken(chunk, count);
     return made;
   }
 
   /** The reading of the value at `at` of the first chunk, read in order: `readingAt` follows them. */
-  private timeOf(chunk: Chunk, at: number): ClockReading {
+  private readingOf(chunk: Chunk, at: number): ClockReading {
     const { timeAt, timeOf } = chunk;
     let n = this.readingAt;
     while (n + 1 < timeAt.length && timeAt[n + 1]! <= at) n++;
