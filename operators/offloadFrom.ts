@@ -68,8 +68,11 @@ export function offloadFrom<I, O>(
     );
   }
   const { place, stream } = offloadSetup(task, options, 'offloadFrom', offloadFromTable);
-  return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(source, task, place, {
-    ...stream,
-    highWaterMark: options.highWaterMark ?? 4096,
-  }).pipe(addCallerSite());
+  return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(
+    source,
+    task,
+    place,
+    stream,
+    options.highWaterMark ?? 4096,
+  ).pipe(addCallerSite());
 }

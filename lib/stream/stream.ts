@@ -64,12 +64,16 @@ export function threadMap<I, O>(
 /**
  * The engine of `offloadFrom`: reads an (async) iterable only while fewer than `highWaterMark`
  * of its values are taken and not yet emitted, so memory stays bounded however long the source.
+ * `highWaterMark` comes apart from `options`: `{ ...options, highWaterMark }` would be an object of
+ * a map of its own at every call once V8 optimizes the spread (Node 20), and the stream's reads of
+ * its options, per value, would go megamorphic (docs/performance.md).
  */
 export function threadMapIterable<I, O>(
   iterable: Iterable<I> | AsyncIterable<I>,
   taskLike: TaskLike<I, unknown>,
   place: () => Placement,
-  options: StreamOptions<I> & { readonly highWaterMark: number },
+  options: StreamOptions<I>,
+  highWaterMark: number,
 ): Observable<O> {
   return runStream(taskLike, place, options, () => {
     let iterator: Iterator<I> | AsyncIterator<I> | undefined;
@@ -79,12 +83,12 @@ export function threadMapIterable<I, O>(
     let sync = false;
     // Reading resumes once an eighth of the window is free, not at each emitted value: a value read
     // at a time costs a read (a promise) per value, and a chunk reaches the threads as one batch.
-    const resumeAt = options.highWaterMark - Math.max(1, Math.floor(options.highWaterMark / 8));
+    const resumeAt = highWaterMark - Math.max(1, Math.floor(highWaterMark / 8));
     const read = async (): Promise<void> => {
       if (reading || stopped) return;
       reading = true;
       try {
-        while (!stopped && run.pending < options.highWaterMark) {
+        while (!stopped && run.pending < highWaterMark) {
           // A synchronous iterator is read without a turn of the microtask queue per value, so a
           // whole window of values reaches the threads in one batch.
           const step = sync ? (iterator as Iterator<I>).next() : await iterator!.next();
