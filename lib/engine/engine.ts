@@ -3,7 +3,7 @@ import type { TaskDefinition } from '../task/definition';
 import { checkRunsFromCode } from '../task/named';
 import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
-import { type FromThread, Kind } from '../wire/thread';
+import { type FromThread, Kind, poolInts } from '../wire/thread';
 import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
 import { JobStates } from './job-states';
 import { Losses } from './losses';
@@ -26,6 +26,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
   readonly threads: JobThread[];
   readonly metrics = new Metrics();
+  /** Words shared with every thread of the pool (`PoolInt`). */
+  readonly poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();
   /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */

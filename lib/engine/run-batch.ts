@@ -1,11 +1,10 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import { SerializationError } from '../util/errors';
-import { type BatchItems, postBatch } from '../wire/batch';
+import { type BatchItems, type PostTarget, postBatch } from '../wire/batch';
 import { describeUnclonable } from '../wire/clone';
 import { Header, jobCode, Kind, type RunMessage, type RunNumbersMessage, Stride, unzipNumbers } from '../wire/thread';
 import { checkNotDetached } from '../wire/transfer';
-import type { PlatformThread } from './platform';
 import { batchBytes, type HeldJob } from './slot-holder';
 
 /**
@@ -89,7 +88,7 @@ export class RunBatch<J extends HeldJob> {
    * Sends the batch and empties it. Returns the jobs that could not be sent (their input cannot be
    * cloned, or a buffer it moves is detached), each with its error, after `release` freed its slot.
    */
-  send(thread: PlatformThread, release: (job: J) => void): [J, SerializationError][] {
+  send(thread: PostTarget, release: (job: J) => void): [J, SerializationError][] {
     const { message, defs, jobs, hasTransfers, numbers } = this;
     this.clear();
     if (jobs.length === 0) return [];

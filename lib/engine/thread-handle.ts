@@ -2,16 +2,18 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Coalesced } from '../util/coalesced';
 import type { SerializationError } from '../util/errors';
 import { unrefTimer } from '../util/timers';
+import type { PostTarget } from '../wire/batch';
 import {
   type AbandonMessage,
   type CloseMessage,
   type FromThread,
   Kind,
+  PoolInt,
   type RunMode,
   Slot,
   type ThreadInit,
 } from '../wire/thread';
-import { spawnThread, tsNodeInit } from './local/platform';
+import { coreCount, spawnThread, tsNodeInit } from './local/platform';
 import type { WorkerSpawnOptions } from './local/worker-options';
 import type { Metrics, ThreadHistograms } from './metrics';
 import type { PlatformThread } from './platform';
@@ -28,6 +30,8 @@ const streamWindow = 1024;
 export interface ThreadEvents<J extends HeldJob> {
   /** Where the thread's tasks' times go. */
   readonly metrics: Metrics;
+  /** The pool's shared words ({@link PoolInt}). */
+  readonly poolWords: Int32Array;
   message(thread: ThreadHandle<J>, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
   unsendable(thread: ThreadHandle<J>, failures: [J, SerializationError][]): void;
@@ -41,6 +45,13 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   /** The histograms this thread records its tasks' run and wait times into. */
   readonly histograms: ThreadHistograms;
   private readonly thread: PlatformThread;
+  /** The thread as a post target whose every message is counted once sent (`PoolInt.Posted`). */
+  private readonly port: PostTarget = {
+    postMessage: (message, transfer) => {
+      this.thread.postMessage(message, transfer);
+      Atomics.add(this.events.poolWords, PoolInt.Posted, 1);
+    },
+  };
   /** False once the thread is stopping or dead: it takes no more jobs. */
   alive = true;
   /** True once we asked it to stop (so its exit is no crash). */
@@ -86,6 +97,8 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       runTime: this.histograms.runTime.buffer as SharedArrayBuffer,
       waitTime: this.histograms.waitTime.buffer as SharedArrayBuffer,
       mode,
+      pool: events.poolWords.buffer as SharedArrayBuffer,
+      spinBelow: coreCount() - 1,
       tsNode: tsNodeInit(),
     };
     this.thread = spawnThread(
@@ -162,7 +175,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       this.batch.clear();
       return;
     }
-    const failures = this.batch.send(this.thread, (job) => void this.release(job.slot));
+    const failures = this.batch.send(this.port, (job) => void this.release(job.slot));
     if (failures.length > 0) this.events.unsendable(this, failures);
   }
 
@@ -174,7 +187,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     const slots = this.slots;
     if (slots.swap(slot, Slot.Pending, Slot.Cancelled) === Slot.Pending) return true;
     if (slots.swap(slot, Slot.Started, Slot.Aborted) === Slot.Started) {
-      this.thread.postMessage(timeoutMs === undefined ? [Kind.Cancel, slot] : [Kind.Cancel, slot, timeoutMs]);
+      this.port.postMessage(timeoutMs === undefined ? [Kind.Cancel, slot] : [Kind.Cancel, slot, timeoutMs]);
       slots.wakeForCancel(slot);
     }
     return false;
@@ -195,7 +208,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     this.alive = false;
     this.stopping = true;
     this.thread.ref();
-    this.thread.postMessage([Kind.Close] satisfies CloseMessage);
+    this.port.postMessage([Kind.Close] satisfies CloseMessage);
     this.closeTimer = setTimeout(() => this.thread.terminate(), graceMs);
     unrefTimer(this.closeTimer); // the thread itself holds the process meanwhile
   }
@@ -206,7 +219,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
    */
   abandon(slot: number): boolean {
     if (this.slots.swap(slot, Slot.Aborted, Slot.Abandoned) !== Slot.Aborted) return false;
-    this.thread.postMessage([Kind.Abandon, slot] satisfies AbandonMessage);
+    this.port.postMessage([Kind.Abandon, slot] satisfies AbandonMessage);
     return true;
   }
 }

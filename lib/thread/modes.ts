@@ -11,6 +11,7 @@ import {
   ThreadInt,
   threadInts,
 } from '../wire/thread';
+import type { IdleSpin } from './idle-spin';
 import type { JobRunner } from './job-runner';
 import type { Outbox } from './outbox';
 import { TinyWork } from './tiny-work';
@@ -58,6 +59,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
     readonly runner: JobRunner,
     readonly outbox: Outbox,
     private readonly takeWaiting: () => void,
+    private readonly spin: IdleSpin,
   ) {
     this.ints = runner.ints;
     this.haltAt = this.ints.length - threadInts + ThreadInt.Halt;
@@ -65,8 +67,16 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
 
   take(batch: Batch): void {
     this.batches.push(batch);
-    if (!this.draining) void this.drain();
+    if (this.draining) return;
+    this.spin.woke();
+    void this.drain();
   }
+
+  /** Handles a message already waiting in the port; true if the thread has jobs to run. */
+  private readonly arrived = (): boolean => {
+    this.takeWaiting();
+    return this.batches.length > 0;
+  };
 
   private tinyWorkOf(key: number): TinyWork {
     let work = this.tinyTasks.get(key);
@@ -109,6 +119,18 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
     this.draining = true;
     // Read once: the loop below runs for every job.
     const { batches, runner, outbox, ints } = this;
+    let ran: number;
+    do {
+      ran = await this.runBatches(batches, runner, outbox, ints);
+      outbox.flush();
+      // Out of jobs, outcomes sent: after a lone value, wait a moment for more, awake (see IdleSpin).
+    } while (this.spin.waitForWork(this.arrived, ran === 1));
+    this.draining = false;
+  }
+
+  /** Runs the jobs of every batch there is, and of those that come meanwhile; returns how many values they held. */
+  private async runBatches(batches: Batch[], runner: JobRunner, outbox: Outbox, ints: Int32Array): Promise<number> {
+    let ran = 0;
     while (batches.length > 0) {
       const batch = batches[0]!;
       const count = jobsOf(batch);
@@ -121,6 +143,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
         const halted = this.halted();
         if (halted !== undefined) await halted;
         const values = ints[slot * slotInts + SlotInt.Values]!;
+        ran += values === 0 ? 1 : values;
         const pending =
           values === 0
             ? runner.start(slot, key, inputOf(batch, n))
@@ -137,8 +160,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
       // event loop: their results then share messages with these, and batches stay large.
       if (batches.length === 0) this.takeWaiting();
     }
-    outbox.flush();
-    this.draining = false;
+    return ran;
   }
 
   /** Starts a job of several values (see `ValuesRun`); returns a promise only if it did not end synchronously. */

@@ -1,5 +1,6 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { Kind, type ThreadInit, type ToThread } from '../wire/thread';
+import { IdleSpin } from './idle-spin';
 import { JobRunner } from './job-runner';
 import { TaskLoader } from './loader';
 import { ConcurrentMode, SequentialMode, type ThreadMode } from './modes';
@@ -27,7 +28,7 @@ export class PoolThread {
     this.mode =
       init.mode === 'concurrent'
         ? new ConcurrentMode(this.runner, this.outbox)
-        : new SequentialMode(this.runner, this.outbox, this.takeWaiting);
+        : new SequentialMode(this.runner, this.outbox, this.takeWaiting, new IdleSpin(init));
   }
 
   /** Listens to the main thread, and tells it that the thread is ready. */

@@ -70,6 +70,18 @@ export const ThreadInt = {
 } as const;
 export const threadInts = 1;
 
+/** Int32 words shared by all the threads of a pool and its main thread, at `pool[field]` (`ThreadInit.pool`). */
+export const PoolInt = {
+  /** How many of the pool's threads are awake: running jobs, or spinning a moment for more (`IdleSpin`). */
+  Awake: 0,
+  /**
+   * Messages the main thread has posted to any of the pool's threads, counted once each is in its
+   * thread's port: a thread spinning for work watches it.
+   */
+  Posted: 1,
+} as const;
+export const poolInts = 2;
+
 /**
  * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`: the job's start,
  * written by the thread (ms since the epoch, `performance.timeOrigin + performance.now()`, before
@@ -124,6 +136,10 @@ export interface ThreadInit {
   readonly runTime: SharedArrayBuffer;
   readonly waitTime: SharedArrayBuffer;
   readonly mode: RunMode;
+  /** The pool's {@link PoolInt} words. */
+  readonly pool: SharedArrayBuffer;
+  /** A thread spins for work only while fewer than this many other threads of its pool are awake: the cores less one. */
+  readonly spinBelow: number;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;
 }

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { expect } from 'chai';
+import { IdleSpin } from '../../lib/thread/idle-spin';
 import { JobRunner } from '../../lib/thread/job-runner';
 import type { Loaded, TaskLoader } from '../../lib/thread/loader';
 import { SequentialMode } from '../../lib/thread/modes';
@@ -8,6 +9,7 @@ import { histogramBuffer, summarize } from '../../lib/util/histogram';
 import {
   jobCode,
   Kind,
+  poolInts,
   type RunMessage,
   SlotInt,
   SlotTime,
@@ -45,6 +47,9 @@ class FakeThread {
       runTime: this.runTime.buffer as SharedArrayBuffer,
       waitTime: this.waitTime.buffer as SharedArrayBuffer,
       mode: 'sequential' as const,
+      pool: new SharedArrayBuffer(4 * poolInts),
+      // This clock stands still: a thread must not spin for work by it.
+      spinBelow: 0,
       tsNode: undefined,
     };
     new Int32Array(init.recording)[0] = 1;
@@ -55,7 +60,7 @@ class FakeThread {
     const loader = { ready: () => loaded } as unknown as TaskLoader;
     const port = { postMessage: () => (this.now += this.postMs) } as unknown as MessagePort;
     const outbox = new Outbox(port);
-    this.mode = new SequentialMode(new JobRunner(init, loader, outbox), outbox, () => {});
+    this.mode = new SequentialMode(new JobRunner(init, loader, outbox), outbox, () => {}, new IdleSpin(init));
     Object.defineProperty(performance, 'now', {
       configurable: true,
       value: () => {

@@ -170,6 +170,11 @@ export function receiveNow(_port: PlatformPort): undefined {
 /** A page's main thread may not block: `inThread`'s `overflow: 'block'` buffers instead. */
 export const canBlockCaller = false;
 
+/** Cores the page's threads may use (2 if the browser does not say). */
+export function coreCount(): number {
+  return browser.navigator?.hardwareConcurrency ?? 2;
+}
+
 /** A pool's size when none is given: one thread per core, less one for the page, at least one. */
 export function defaultThreadCount(): number {
   return Math.max(1, (browser.navigator?.hardwareConcurrency ?? 2) - 1);

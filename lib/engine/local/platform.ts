@@ -131,6 +131,11 @@ function startWorker(filename: string, options: WorkerOptions): Worker {
   return new WorkerThread(filename, options);
 }
 
+/** Cores the process may use. */
+export function coreCount(): number {
+  return availableParallelism();
+}
+
 /** A pool's size when none is given: one thread per core the process may use. */
 export function defaultThreadCount(): number {
   return availableParallelism();

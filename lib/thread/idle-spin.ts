@@ -1,0 +1,95 @@
+import { PoolInt, type ThreadInit } from '../wire/thread';
+
+/**
+ * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before
+ * it goes back to its event loop to sleep: longer than a sleeping main thread takes to wake for the
+ * outcomes and post the next value (20-80 µs here), short against a tiny stream's gaps.
+ */
+const defaultSpinMs = 0.1;
+/** Spins in a row that saw no message, after which the thread sleeps at once until work comes back quickly. */
+const maxMisses = 2;
+
+/**
+ * A pool thread's short wait for work after a lone value, spinning rather than sleeping. Waking a
+ * sleeping thread costs the thread that posts to it, and the one woken waits for its CPU: on a VM
+ * whose idle CPU halts, a lone value's round trip paid two wakes, 60-90 µs where a raw
+ * `postMessage` round trip between two busy threads takes a few. A thread that spins a moment
+ * after a lone value is awake when the next one comes. The main thread counts every message it
+ * posts to the pool's threads in shared memory (`PoolInt.Posted`), so the spin is a read of a word.
+ *
+ * Only after a lone value (the thread's last run of jobs held one value): a thread that ran many
+ * was fed in bulk by a main thread that is busy making the next bulk, and a spin would take the
+ * core that main thread or another pool thread needs (measured: no gain in throughput, more CPU).
+ * Nor may a spin take a core from threads that work. A thread spins only while fewer than
+ * `spinBelow` (the cores less one) of the pool's other threads are awake, running jobs or spinning
+ * (`PoolInt.Awake`, which each counts itself in while it drains its jobs and spins); and a message
+ * posted to another thread ends the spin, as that thread may need the core now. It is adaptive, as
+ * a spinning lock is: after `maxMisses` spins that waited in vain the thread sleeps at once, until a
+ * message comes within `spinMs` of its going idle again. Without shared memory (a page that is not
+ * cross-origin isolated: the words are copies) it never spins. A thread that dies awake leaves the
+ * count one too high: the pool's threads then spin less, never more.
+ */
+export class IdleSpin {
+  private readonly pool: Int32Array;
+  private readonly spinBelow: number;
+  private readonly shared: boolean;
+  private misses = 0;
+  /** When the thread went idle without spinning (performance.now()), or -1. */
+  private sleptAt = -1;
+
+  constructor(
+    init: Pick<ThreadInit, 'pool' | 'spinBelow'>,
+    private readonly spinMs = defaultSpinMs,
+  ) {
+    this.pool = new Int32Array(init.pool);
+    this.spinBelow = init.spinBelow;
+    // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
+    this.shared = this.spinBelow > 0 && Object.prototype.toString.call(init.pool) === '[object SharedArrayBuffer]';
+  }
+
+  /** The thread starts draining jobs, woken from its event loop. */
+  woke(): void {
+    if (!this.shared) return;
+    Atomics.add(this.pool, PoolInt.Awake, 1);
+    // Had it spun when it went idle, this message would have found it awake: spin again.
+    if (this.sleptAt >= 0 && performance.now() - this.sleptAt < this.spinMs) this.misses = 0;
+    this.sleptAt = -1;
+  }
+
+  /**
+   * Called once the thread has no job left and has sent its outcomes: if its last run of jobs
+   * held one value (`lone`), for up to `spinMs`, checks for a message with `arrived` (which handles
+   * one waiting in the port and tells whether the thread has jobs again) whenever the main thread
+   * posts one. Returns whether jobs arrived; if not, the thread goes back to its event loop, no
+   * longer awake.
+   */
+  waitForWork(arrived: () => boolean, lone: boolean): boolean {
+    if (!this.shared) return false;
+    const { pool, spinBelow } = this;
+    if (lone && this.misses < maxMisses) {
+      // The count is read before the port is checked: a message posted after the check counts
+      // after this read (the main thread counts a message once it is in the port).
+      const seen = Atomics.load(pool, PoolInt.Posted);
+      if (arrived()) {
+        this.misses = 0;
+        return true;
+      }
+      const end = performance.now() + this.spinMs;
+      let now = 0;
+      while (Atomics.load(pool, PoolInt.Posted) === seen && Atomics.load(pool, PoolInt.Awake) - 1 < spinBelow) {
+        now = performance.now();
+        if (now >= end) break;
+      }
+      if (now >= end) this.misses++;
+      else if (Atomics.load(pool, PoolInt.Posted) !== seen && arrived()) {
+        this.misses = 0;
+        return true;
+      }
+      // Otherwise the message was another thread's (or one that brings no job), or other threads
+      // woke: they may need the core.
+    }
+    this.sleptAt = performance.now();
+    Atomics.sub(pool, PoolInt.Awake, 1);
+    return false;
+  }
+}

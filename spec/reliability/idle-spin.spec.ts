@@ -1,0 +1,91 @@
+// A pool thread that has run its last job spins a moment for the next message (lib/thread/idle-spin.ts).
+// What must hold whatever the timing: the pool's count of awake threads comes back to none once the
+// pool is idle (a spin always ends), it counts a thread that runs a job, every message posted to the
+// threads is counted, and work that arrives while a thread spins is done as any other.
+
+import { dirname, join } from 'node:path';
+import { expect } from 'chai';
+import { lastValueFrom, range, Subject, take, toArray } from 'rxjs';
+import { offloadToThread, ThreadPool } from 'rxthreads';
+
+const dist = dirname(require.resolve('rxthreads'));
+const { threadEngineOf } = require(join(dist, 'lib/owners/owner.js'));
+const { PoolInt } = require(join(dist, 'lib/wire/thread.js'));
+
+function wordsOf(pool: ThreadPool): Int32Array {
+  return threadEngineOf(pool).poolWords;
+}
+
+/** Resolves once `test` holds, looking at each turn of the event loop (the mocha timeout bounds it). */
+async function until(test: () => boolean): Promise<void> {
+  while (!test()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('a pool thread waiting a moment for work', () => {
+  let pool: ThreadPool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  it('counts no thread awake once the pool is idle, and counts every message posted to its threads', async () => {
+    pool = new ThreadPool({ size: 2 });
+    const words = wordsOf(pool);
+    const sum = await lastValueFrom(
+      range(0, 20_000).pipe(
+        offloadToThread((x: number) => x + 1, { pool }),
+        toArray(),
+      ),
+    );
+    expect(sum).to.have.length(20_000);
+    expect(Atomics.load(words, PoolInt.Posted)).to.be.greaterThan(0);
+    await until(() => Atomics.load(words, PoolInt.Awake) === 0);
+  });
+
+  it('counts a thread awake while it runs a job', async () => {
+    pool = new ThreadPool({ size: 2 });
+    const words = wordsOf(pool);
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const running = pool.run((shared: SharedArrayBuffer) => {
+      const words = new Int32Array(shared);
+      Atomics.store(words, 1, 1);
+      Atomics.notify(words, 1);
+      Atomics.wait(words, 0, 0);
+      return 'done';
+    }, gate.buffer as SharedArrayBuffer);
+    await Atomics.waitAsync(gate, 1, 0).value;
+    expect(Atomics.load(words, PoolInt.Awake)).to.be.at.least(1);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    expect(await running).to.equal('done');
+    await until(() => Atomics.load(words, PoolInt.Awake) === 0);
+  });
+
+  it('runs lone values sent one after another, in order, each once', async () => {
+    pool = new ThreadPool({ size: 2 });
+    const input = new Subject<number>();
+    const out: number[] = [];
+    const done = lastValueFrom(
+      input.pipe(
+        offloadToThread((x: number) => x * 2, { pool }),
+        take(500),
+        toArray(),
+      ),
+    );
+    let resolveNext: () => void = () => {};
+    const sub = input.pipe(offloadToThread((x: number) => x, { pool })).subscribe((x) => {
+      out.push(x);
+      resolveNext();
+    });
+    for (let i = 0; i < 500; i++) {
+      const next = new Promise<void>((resolve) => {
+        resolveNext = resolve;
+      });
+      input.next(i);
+      await next;
+    }
+    sub.unsubscribe();
+    expect(await done).to.deep.equal(Array.from({ length: 500 }, (_, i) => i * 2));
+    expect(out).to.deep.equal(Array.from({ length: 500 }, (_, i) => i));
+  });
+});
