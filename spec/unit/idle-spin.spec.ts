@@ -20,6 +20,19 @@ function poster(pool: Int32Array, go: Int32Array): Worker {
   );
 }
 
+/**
+ * A thread's spin over fresh pool words, woken from its event loop (so counted awake), with
+ * `others` of the pool's other threads awake. Its spin time is long enough that only a post, or
+ * one of its rules, can end a spin: another thread's wake-up takes what it takes.
+ */
+function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; spin: IdleSpin } {
+  const pool = poolWords();
+  Atomics.store(pool, PoolInt.Awake, others);
+  const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow }, 60_000);
+  spin.woke();
+  return { pool, spin };
+}
+
 /** Lets at least `ms` pass, busy: a time that must have passed, not a time to wait for something. */
 function pass(ms: number): void {
   const end = performance.now() + ms;
@@ -34,12 +47,9 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   });
 
   it('takes a message posted while it spins, and counts the thread awake until it sleeps', () => {
-    const pool = poolWords();
+    const { pool, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));
     threads.push(poster(pool, go));
-    // Long enough that only the post can end it: the poster's wake-up takes what it takes.
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, 60_000);
-    spin.woke();
     expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
     let looks = 0;
     const arrived = () => {
@@ -58,11 +68,9 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   });
 
   it('stops spinning when a message goes to another thread, and sleeps, no longer awake', () => {
-    const pool = poolWords();
+    const { pool, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));
     threads.push(poster(pool, go));
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, 60_000);
-    spin.woke();
     let looks = 0;
     const arrived = () => {
       if (++looks === 1) {
@@ -77,9 +85,7 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   });
 
   it('does not wait after a run of jobs that held more than one value', () => {
-    const pool = poolWords();
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, 60_000);
-    spin.woke();
+    const { pool, spin } = wokenSpin();
     let looks = 0;
     expect(spin.waitForWork(() => ++looks > 0, false)).to.equal(false);
     expect(looks).to.equal(0);
@@ -87,17 +93,12 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   });
 
   it('takes a message that already waits without spinning', () => {
-    const pool = poolWords();
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, 60_000);
-    spin.woke();
+    const { spin } = wokenSpin();
     expect(spin.waitForWork(() => true, true)).to.equal(true);
   });
 
   it('does not spin while as many other threads as allowed are awake', () => {
-    const pool = poolWords();
-    Atomics.store(pool, PoolInt.Awake, 1); // another thread runs jobs
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, 60_000);
-    spin.woke();
+    const { pool, spin } = wokenSpin(1); // another thread runs jobs
     let looks = 0;
     expect(spin.waitForWork(() => ++looks > 1, true)).to.equal(false);
     expect(looks).to.equal(1);
@@ -134,9 +135,7 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     unshared.woke();
     expect(unshared.waitForWork(() => true, true)).to.equal(false);
     expect(local[PoolInt.Awake]).to.equal(0);
-    const pool = poolWords();
-    const oneCore = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 0 }, 60_000);
-    oneCore.woke();
+    const { pool, spin: oneCore } = wokenSpin(0, 0);
     expect(oneCore.waitForWork(() => true, true)).to.equal(false);
     expect(Atomics.load(pool, PoolInt.Awake)).to.equal(0);
   });
