@@ -16,6 +16,9 @@ import { idleThreads, poolStats, waitingIn } from './stats';
 import type { ThreadEvents } from './thread-handle';
 import { ThreadSet } from './thread-set';
 
+/** One for the process: a thread spinning for work leaves a core to any pool's threads (`IdleSpin`). */
+const poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
+
 /**
  * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads
  * in batches, cancels them, replaces dead threads, and drains or stops on close. Which job goes to
@@ -26,8 +29,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
   readonly threads: JobThread[];
   readonly metrics = new Metrics();
-  /** Words shared with every thread of the pool (`PoolInt`). */
-  readonly poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
+  /** The words every pool thread of the process shares (`PoolInt`). */
+  readonly poolWords = poolWords;
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();
   /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */

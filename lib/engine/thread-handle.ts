@@ -30,7 +30,7 @@ const streamWindow = 1024;
 export interface ThreadEvents<J extends HeldJob> {
   /** Where the thread's tasks' times go. */
   readonly metrics: Metrics;
-  /** The pool's shared words ({@link PoolInt}). */
+  /** The words the process's pool threads share ({@link PoolInt}). */
   readonly poolWords: Int32Array;
   message(thread: ThreadHandle<J>, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
@@ -117,6 +117,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
         exit: (code) => {
           this.alive = false;
           this.exitCode = code;
+          this.slots.leftAwake(events.poolWords);
           clearTimeout(this.closeTimer);
           this.events.exit(this, code, this.lastError);
         },

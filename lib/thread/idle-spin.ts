@@ -1,4 +1,4 @@
-import { PoolInt, type ThreadInit } from '../wire/thread';
+import { PoolInt, type ThreadInit, ThreadInt, threadInts } from '../wire/thread';
 
 /**
  * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before
@@ -15,33 +15,38 @@ const maxMisses = 2;
  * whose idle CPU halts, a lone value's round trip paid two wakes, 60-90 µs where a raw
  * `postMessage` round trip between two busy threads takes a few. A thread that spins a moment
  * after a lone value is awake when the next one comes. The main thread counts every message it
- * posts to the pool's threads in shared memory (`PoolInt.Posted`), so the spin is a read of a word.
+ * posts to pool threads in shared memory (`PoolInt.Posted`), so the spin is a read of a word.
  *
  * Only after a lone value (the thread's last run of jobs held one value): a thread that ran many
  * was fed in bulk by a main thread that is busy making the next bulk, and a spin would take the
  * core that main thread or another pool thread needs (measured: no gain in throughput, more CPU).
  * Nor may a spin take a core from threads that work. A thread spins only while fewer than
- * `spinBelow` (the cores less one) of the pool's other threads are awake, running jobs or spinning
- * (`PoolInt.Awake`, which each counts itself in while it drains its jobs and spins); and a message
- * posted to another thread ends the spin, as that thread may need the core now. It is adaptive, as
- * a spinning lock is: after `maxMisses` spins that waited in vain the thread sleeps at once, until a
- * message comes within `spinMs` of its going idle again. Without shared memory (a page that is not
- * cross-origin isolated: the words are copies) it never spins. A thread that dies awake leaves the
- * count one too high: the pool's threads then spin less, never more.
+ * `spinBelow` (the cores less one) other pool threads of the process are awake, running jobs or
+ * spinning (`PoolInt.Awake`, which each thread counts itself in while it drains its jobs and
+ * spins; a thread that dies counted is taken out by the main thread, `ThreadInt.Awake`); and a
+ * message posted to another thread ends the spin, as that thread may need the core now. It is
+ * adaptive, as a spinning lock is: after `maxMisses` spins that waited in vain the thread sleeps at
+ * once, until a message comes within `spinMs` of its going idle again. Without shared memory (a
+ * page that is not cross-origin isolated: the words are copies) it never spins.
  */
 export class IdleSpin {
   private readonly pool: Int32Array;
+  /** This thread's `ThreadInt.Awake` word, in its own Int32 fields. */
+  private readonly awakeAt: number;
   private readonly spinBelow: number;
   private readonly shared: boolean;
   private misses = 0;
   /** When the thread went idle without spinning (performance.now()), or -1. */
   private sleptAt = -1;
 
+  /** `ints`: the thread's Int32 fields (`ThreadInit.ints`). */
   constructor(
+    private readonly ints: Int32Array,
     init: Pick<ThreadInit, 'pool' | 'spinBelow'>,
     private readonly spinMs = defaultSpinMs,
   ) {
     this.pool = new Int32Array(init.pool);
+    this.awakeAt = ints.length - threadInts + ThreadInt.Awake;
     this.spinBelow = init.spinBelow;
     // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
     this.shared = this.spinBelow > 0 && Object.prototype.toString.call(init.pool) === '[object SharedArrayBuffer]';
@@ -51,6 +56,7 @@ export class IdleSpin {
   woke(): void {
     if (!this.shared) return;
     Atomics.add(this.pool, PoolInt.Awake, 1);
+    Atomics.store(this.ints, this.awakeAt, 1);
     // Had it spun when it went idle, this message would have found it awake: spin again.
     if (this.sleptAt >= 0 && performance.now() - this.sleptAt < this.spinMs) this.misses = 0;
     this.sleptAt = -1;
@@ -89,6 +95,7 @@ export class IdleSpin {
       // woke: they may need the core.
     }
     this.sleptAt = performance.now();
+    Atomics.store(this.ints, this.awakeAt, 0);
     Atomics.sub(pool, PoolInt.Awake, 1);
     return false;
   }

@@ -67,16 +67,24 @@ export const ThreadInt = {
    * meanwhile the thread starts no job (it waits for a notify on this word).
    */
   Halt: 0,
+  /**
+   * 1 while a pool thread counts itself in `PoolInt.Awake`: if the thread dies counted, the main
+   * thread takes it out of the count.
+   */
+  Awake: 1,
 } as const;
-export const threadInts = 1;
+export const threadInts = 2;
 
-/** Int32 words shared by all the threads of a pool and its main thread, at `pool[field]` (`ThreadInit.pool`). */
+/**
+ * Int32 words shared by all the pool threads of the process and the main thread, at `pool[field]`
+ * (`ThreadInit.pool`): one pool's spinning thread must leave a core to another pool's threads too.
+ */
 export const PoolInt = {
-  /** How many of the pool's threads are awake: running jobs, or spinning a moment for more (`IdleSpin`). */
+  /** How many pool threads are awake: running jobs, or spinning a moment for more (`IdleSpin`). */
   Awake: 0,
   /**
-   * Messages the main thread has posted to any of the pool's threads, counted once each is in its
-   * thread's port: a thread spinning for work watches it.
+   * Messages the main thread has posted to pool threads, counted once each is in its thread's
+   * port: a thread spinning for work watches it.
    */
   Posted: 1,
 } as const;
@@ -136,9 +144,9 @@ export interface ThreadInit {
   readonly runTime: SharedArrayBuffer;
   readonly waitTime: SharedArrayBuffer;
   readonly mode: RunMode;
-  /** The pool's {@link PoolInt} words. */
+  /** The {@link PoolInt} words of the process's pool threads. */
   readonly pool: SharedArrayBuffer;
-  /** A thread spins for work only while fewer than this many other threads of its pool are awake: the cores less one. */
+  /** A thread spins for work only while fewer than this many other pool threads are awake: the cores less one. */
   readonly spinBelow: number;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;

@@ -1,7 +1,8 @@
 // A pool thread that has run its last job spins a moment for the next message (lib/thread/idle-spin.ts).
 // What must hold whatever the timing: the pool's count of awake threads comes back to none once the
 // pool is idle (a spin always ends), it counts a thread that runs a job, every message posted to the
-// threads is counted, and work that arrives while a thread spins is done as any other.
+// threads is counted, a thread that dies counted is taken out of the count, and work that arrives
+// while a thread spins is done as any other.
 
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
@@ -58,6 +59,28 @@ describe('a pool thread waiting a moment for work', () => {
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
     expect(await running).to.equal('done');
+    await until(() => Atomics.load(words, PoolInt.Awake) === 0);
+  });
+
+  it('takes a thread that dies while it runs a job out of the count of awake threads', async () => {
+    pool = new ThreadPool({ size: 1 });
+    const words = wordsOf(pool);
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const dying = pool.run((shared: SharedArrayBuffer) => {
+      const words = new Int32Array(shared);
+      Atomics.store(words, 1, 1);
+      Atomics.notify(words, 1);
+      Atomics.wait(words, 0, 0);
+      process.exit(3);
+    }, gate.buffer as SharedArrayBuffer);
+    await Atomics.waitAsync(gate, 1, 0).value;
+    expect(Atomics.load(words, PoolInt.Awake)).to.be.at.least(1);
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+    expect(await dying.catch((error: Error) => error.name)).to.equal('WorkerCrashedError');
+    await until(() => Atomics.load(words, PoolInt.Awake) === 0);
+    // The replacement thread runs, and counts itself, as any other.
+    expect(await pool.run((x: number) => x + 1, 1)).to.equal(2);
     await until(() => Atomics.load(words, PoolInt.Awake) === 0);
   });
 

@@ -1,7 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { IdleSpin } from '../../lib/thread/idle-spin';
-import { PoolInt, poolInts } from '../../lib/wire/thread';
+import { PoolInt, poolInts, ThreadInt, threadInts } from '../../lib/wire/thread';
+
+/** A thread's own Int32 fields (no slots: the thread-wide ones only). */
+function threadWords(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(threadInts * Int32Array.BYTES_PER_ELEMENT));
+}
 
 function poolWords(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
@@ -25,12 +30,13 @@ function poster(pool: Int32Array, go: Int32Array): Worker {
  * `others` of the pool's other threads awake. Its spin time is long enough that only a post, or
  * one of its rules, can end a spin: another thread's wake-up takes what it takes.
  */
-function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; spin: IdleSpin } {
+function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; own: Int32Array; spin: IdleSpin } {
   const pool = poolWords();
+  const own = threadWords();
   Atomics.store(pool, PoolInt.Awake, others);
-  const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow }, 60_000);
+  const spin = new IdleSpin(own, { pool: pool.buffer as SharedArrayBuffer, spinBelow }, 60_000);
   spin.woke();
-  return { pool, spin };
+  return { pool, own, spin };
 }
 
 /** Lets at least `ms` pass, busy: a time that must have passed, not a time to wait for something. */
@@ -47,7 +53,7 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   });
 
   it('takes a message posted while it spins, and counts the thread awake until it sleeps', () => {
-    const { pool, spin } = wokenSpin();
+    const { pool, own, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));
     threads.push(poster(pool, go));
     expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
@@ -65,10 +71,11 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     expect(spin.waitForWork(arrived, true)).to.equal(true);
     expect(looks).to.equal(2);
     expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
+    expect(Atomics.load(own, ThreadInt.Awake), 'its own word says it is counted').to.equal(1);
   });
 
   it('stops spinning when a message goes to another thread, and sleeps, no longer awake', () => {
-    const { pool, spin } = wokenSpin();
+    const { pool, own, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));
     threads.push(poster(pool, go));
     let looks = 0;
@@ -82,6 +89,7 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     expect(spin.waitForWork(arrived, true)).to.equal(false);
     expect(looks).to.equal(2);
     expect(Atomics.load(pool, PoolInt.Awake)).to.equal(0);
+    expect(Atomics.load(own, ThreadInt.Awake)).to.equal(0);
   });
 
   it('does not wait after a run of jobs that held more than one value', () => {
@@ -108,7 +116,7 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   it('after two spins in vain sleeps at once, and spins again once work comes back within its spin time', () => {
     const pool = poolWords();
     const spinMs = 2;
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, spinMs);
+    const spin = new IdleSpin(threadWords(), { pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, spinMs);
     let looks = 0;
     const nothing = () => {
       looks++;
@@ -131,7 +139,11 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
 
   it('never spins without shared memory, or with a single core', () => {
     const local = new Int32Array(poolInts);
-    const unshared = new IdleSpin({ pool: local.buffer as unknown as SharedArrayBuffer, spinBelow: 1 }, 60_000);
+    const unshared = new IdleSpin(
+      threadWords(),
+      { pool: local.buffer as unknown as SharedArrayBuffer, spinBelow: 1 },
+      60_000,
+    );
     unshared.woke();
     expect(unshared.waitForWork(() => true, true)).to.equal(false);
     expect(local[PoolInt.Awake]).to.equal(0);

@@ -60,7 +60,12 @@ class FakeThread {
     const loader = { ready: () => loaded } as unknown as TaskLoader;
     const port = { postMessage: () => (this.now += this.postMs) } as unknown as MessagePort;
     const outbox = new Outbox(port);
-    this.mode = new SequentialMode(new JobRunner(init, loader, outbox), outbox, () => {}, new IdleSpin(init));
+    this.mode = new SequentialMode(
+      new JobRunner(init, loader, outbox),
+      outbox,
+      () => {},
+      new IdleSpin(this.ints, init),
+    );
     Object.defineProperty(performance, 'now', {
       configurable: true,
       value: () => {
