@@ -1,7 +1,7 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
 import type { ClockReading } from '../util/clock';
-import { Slot } from '../wire/thread';
+import { Slot } from '../wire/words';
 import type { SlotTable } from './slots';
 
 /** Bytes of buffer inputs after which a batch is sent at once, and a thread takes no more ahead of time. */

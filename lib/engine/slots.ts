@@ -1,5 +1,5 @@
+import { maxSlots } from '../wire/thread';
 import {
-  maxSlots,
   PoolInt,
   Slot,
   SlotInt,
@@ -10,7 +10,7 @@ import {
   ThreadTime,
   threadInts,
   threadTimes,
-} from '../wire/thread';
+} from '../wire/words';
 
 /**
  * A thread's slots in shared memory, as the main thread sees them: each slot's state word (which

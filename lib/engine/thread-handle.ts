@@ -8,11 +8,10 @@ import {
   type CloseMessage,
   type FromThread,
   Kind,
-  PoolInt,
   type RunMode,
-  Slot,
   type ThreadInit,
 } from '../wire/thread';
+import { PoolInt, Slot } from '../wire/words';
 import { coreCount, spawnThread, tsNodeInit } from './local/platform';
 import type { WorkerSpawnOptions } from './local/worker-options';
 import type { Metrics, ThreadHistograms } from './metrics';

@@ -1,6 +1,6 @@
 import { epochNow } from '../util/clock';
 import { unrefTimer } from '../util/timers';
-import { Slot } from '../wire/thread';
+import { Slot } from '../wire/words';
 import type { Job } from './job';
 
 /**

@@ -1,4 +1,5 @@
-import { PoolInt, type ThreadInit, ThreadInt, threadInts } from '../wire/thread';
+import type { ThreadInit } from '../wire/thread';
+import { PoolInt, ThreadInt, threadInts } from '../wire/words';
 
 /**
  * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before

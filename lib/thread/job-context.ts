@@ -1,4 +1,4 @@
-import { Slot } from '../wire/thread';
+import { Slot } from '../wire/words';
 import { ContextBase } from './context';
 
 /** What a job's context needs of the thread's job runner (`JobRunner`). */

@@ -1,7 +1,8 @@
 import { TimeoutError } from '../util/errors';
 import { record, toMicros } from '../util/histogram';
 import { toWire, type WireError } from '../wire/errors';
-import { Slot, SlotInt, SlotTime, slotInts, slotTimes, type ThreadInit, ThreadTime, threadTimes } from '../wire/thread';
+import type { ThreadInit } from '../wire/thread';
+import { Slot, SlotInt, SlotTime, slotInts, slotTimes, ThreadTime, threadTimes } from '../wire/words';
 import { explainThrown } from './inline-scope';
 import { type ContextRunner, JobContext, type SlotContext, type ValueContext } from './job-context';
 import type { Loaded, TaskLoader } from './loader';

@@ -1,16 +1,5 @@
-import {
-  Header,
-  Kind,
-  keyOfJob,
-  type RunMessage,
-  type RunNumbersMessage,
-  SlotInt,
-  Stride,
-  slotInts,
-  slotOfJob,
-  ThreadInt,
-  threadInts,
-} from '../wire/thread';
+import { Header, Kind, keyOfJob, type RunMessage, type RunNumbersMessage, Stride, slotOfJob } from '../wire/thread';
+import { SlotInt, slotInts, ThreadInt, threadInts } from '../wire/words';
 import type { IdleSpin } from './idle-spin';
 import type { JobRunner } from './job-runner';
 import type { Outbox } from './outbox';

@@ -6,7 +6,7 @@
  */
 
 import type { WireError } from '../wire/errors';
-import { SlotInt, SlotTime, slotInts, slotTimes } from '../wire/thread';
+import { SlotInt, SlotTime, slotInts, slotTimes } from '../wire/words';
 import type { Outbox } from './outbox';
 import { TinyWork } from './tiny-work';
 

@@ -1,4 +1,4 @@
-import { Slot } from '../wire/thread';
+import { Slot } from '../wire/words';
 import { ValueContext, type ValuesJob } from './job-context';
 import type { JobRunner } from './job-runner';
 import type { Loaded } from './loader';

@@ -11,7 +11,7 @@ import { offloadToThread, ThreadPool } from 'rxthreads';
 
 const dist = dirname(require.resolve('rxthreads'));
 const { threadEngineOf } = require(join(dist, 'lib/owners/owner.js'));
-const { PoolInt } = require(join(dist, 'lib/wire/thread.js'));
+const { PoolInt } = require(join(dist, 'lib/wire/words.js'));
 
 function wordsOf(pool: ThreadPool): Int32Array {
   return threadEngineOf(pool).poolWords;

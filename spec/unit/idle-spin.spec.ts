@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { IdleSpin } from '../../lib/thread/idle-spin';
-import { PoolInt, poolInts, ThreadInt, threadInts } from '../../lib/wire/thread';
+import { PoolInt, poolInts, ThreadInt, threadInts } from '../../lib/wire/words';
 
 /** A thread's own Int32 fields (no slots: the thread-wide ones only). */
 function threadWords(): Int32Array {

@@ -6,18 +6,8 @@ import type { Loaded, TaskLoader } from '../../lib/thread/loader';
 import { SequentialMode } from '../../lib/thread/modes';
 import { Outbox } from '../../lib/thread/outbox';
 import { histogramBuffer, summarize } from '../../lib/util/histogram';
-import {
-  jobCode,
-  Kind,
-  poolInts,
-  type RunMessage,
-  SlotInt,
-  SlotTime,
-  slotInts,
-  slotTimes,
-  threadInts,
-  threadTimes,
-} from '../../lib/wire/thread';
+import { jobCode, Kind, type RunMessage } from '../../lib/wire/thread';
+import { poolInts, SlotInt, SlotTime, slotInts, slotTimes, threadInts, threadTimes } from '../../lib/wire/words';
 
 /**
  * A pool thread's loop, run here on a fake clock: each value of a job of several "takes" the time

@@ -24,7 +24,8 @@
  * message of words alone is `[syncTag, words]`. `words` are triples `[field, index, value]`.
  */
 import { epochNow } from '../../../util/clock';
-import { Kind, Slot, SlotInt, SlotTime, slotInts, slotTimes, threadTimes } from '../../../wire/thread';
+import { Kind } from '../../../wire/thread';
+import { Slot, SlotInt, SlotTime, slotInts, slotTimes, threadTimes } from '../../../wire/words';
 import { Field, Outgoing, resultSlots, runSlots, syncTag, Words } from './mirror-words';
 import { hookBuffer, realAtomics, wake } from './shared-memory';
 

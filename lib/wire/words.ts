@@ -1,0 +1,118 @@
+/**
+ * The words in shared memory that a pool or event-loop thread and the main thread both read and
+ * write, and where each one is: a slot's state (both sides change it by compare-and-swap, so that
+ * starting a job and cancelling it can never both win), a slot's Int32 and Float64 fields, the
+ * thread's own, and those all the pool threads of the process share. The messages that go with
+ * them are in `thread.ts`.
+ */
+
+/** Slot states in the thread's shared Int32Array. */
+export const Slot = {
+  /** Assigned to the thread, not started yet. */
+  Pending: 0,
+  /** The thread has started it. */
+  Started: 1,
+  /** Cancelled before it started: the thread must skip it. */
+  Cancelled: 2,
+  /** Cancelled while running: `ctx.aborted` reads this. */
+  Aborted: 3,
+  /** Taken back by the main thread (the thread is being replaced): the thread must skip it. */
+  Revoked: 4,
+  /** Ran to the end; its outcome is sent or about to be. */
+  Finished: 5,
+  /**
+   * Cancelled, still running past `cancelGraceMs` on an event-loop thread, and left to itself: the
+   * thread will send no outcome for it, only acknowledge the `Abandon` message (which frees the slot).
+   */
+  Abandoned: 6,
+} as const;
+
+/**
+ * Per-slot Int32 fields in shared memory besides the state, at `ints[slot * slotInts + field]`.
+ * Written by the main thread when it assigns a job (before the `run` message goes out).
+ */
+export const SlotInt = {
+  /** 1 when the main thread waits (Atomics.waitAsync) for the job to start: the thread notifies. */
+  Watched: 0,
+  /** 1 when the caller takes a stream of values (an operator), 0 for one value (`run`, `submit`). */
+  Streams: 1,
+  /**
+   * A streaming job's credit: values its generator may still yield before it waits. The main thread
+   * adds to it (and notifies) as it emits values, so an unread stream holds at most a window of
+   * values in the caller; it also notifies on cancel, to wake a generator waiting for credit.
+   */
+  Credit: 2,
+  /**
+   * 0 for a job of one value (its input is the value); n ≥ 1 for a job of n values of one stream
+   * (its input is an array of them, a Float64Array when all are numbers), written by the main thread.
+   * The thread runs them in order and sends one outcome per value, in order, under the job's slot.
+   */
+  Values: 3,
+  /** A job of several values: the index of the value the thread started last (written before it starts it). */
+  Progress: 4,
+} as const;
+export const slotInts = 5;
+
+/** Thread-wide Int32 fields, after the slots' in the same array (from `slotCount * slotInts`). */
+export const ThreadInt = {
+  /**
+   * 1 while the main thread decides whether the job running on a pool thread must end the thread:
+   * meanwhile the thread starts no job (it waits for a notify on this word).
+   */
+  Halt: 0,
+  /**
+   * 1 while a pool thread counts itself in `PoolInt.Awake`: if the thread dies counted, the main
+   * thread takes it out of the count.
+   */
+  Awake: 1,
+} as const;
+export const threadInts = 2;
+
+/**
+ * Int32 words shared by all the pool threads of the process and the main thread, at `pool[field]`
+ * (`ThreadInit.pool`): one pool's spinning thread must leave a core to another pool's threads too.
+ */
+export const PoolInt = {
+  /** How many pool threads are awake: running jobs, or spinning a moment for more (`IdleSpin`). */
+  Awake: 0,
+  /**
+   * Messages the main thread has posted to pool threads, counted once each is in its thread's
+   * port: a thread spinning for work watches it.
+   */
+  Posted: 1,
+} as const;
+export const poolInts = 2;
+
+/**
+ * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`: the job's start,
+ * written by the thread (ms since the epoch, `performance.timeOrigin + performance.now()`, before
+ * the slot turns `Started`), and its submission, written by the main thread.
+ */
+export const SlotTime = {
+  StartedAt: 0,
+  /** Written by the main thread when it assigns the job: when the job was submitted, for its wait time. */
+  SubmittedAt: 1,
+  /**
+   * Ms a streaming job has spent waiting for credit (its values held back for ordering, or unread),
+   * which does not count towards its `timeout`; set to 0 by the main thread when it assigns the job.
+   */
+  PausedMs: 2,
+  /** While it waits for credit: since when (epoch ms); 0 otherwise. */
+  PausedSince: 3,
+  /** Ms the job ran (all its values for a job of several), written by the thread before its last outcome goes. */
+  RanMs: 4,
+} as const;
+export const slotTimes = 5;
+
+/**
+ * The thread's busy time, after the slot times in the same Float64Array (from `times.length -
+ * threadTimes`), written by the thread: a pool thread runs one task at a time, an event-loop
+ * thread many, and either way it is busy while at least one runs.
+ */
+export const ThreadTime = {
+  /** Ms spent with at least one task running, up to the last time the thread went idle. */
+  BusyTotal: 0,
+  /** When the thread last went from idle to running (epoch ms), or -1 while idle. */
+  BusySince: 1,
+} as const;
+export const threadTimes = 2;
