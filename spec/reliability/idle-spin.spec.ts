@@ -7,11 +7,16 @@
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { lastValueFrom, range, Subject, take, toArray } from 'rxjs';
-import { offloadToThread, ThreadPool } from 'rxthreads';
+import { moduleTask, offloadToThread, ThreadPool } from 'rxthreads';
+import { fixture, SharedCounters } from '../helpers';
 
 const dist = dirname(require.resolve('rxthreads'));
 const { threadEngineOf } = require(join(dist, 'lib/owners/owner.js'));
 const { PoolInt } = require(join(dist, 'lib/wire/words.js'));
+
+type Input = { sab: SharedArrayBuffer; value: number };
+const gated = moduleTask<Input, number>(fixture('tasks.cjs'), 'gated');
+const gatedExit = moduleTask<Input, never>(fixture('tasks.cjs'), 'gatedExit');
 
 function wordsOf(pool: ThreadPool): Int32Array {
   return threadEngineOf(pool).poolWords;
@@ -46,37 +51,23 @@ describe('a pool thread waiting a moment for work', () => {
   it('counts a thread awake while it runs a job', async () => {
     pool = new ThreadPool({ size: 2 });
     const words = wordsOf(pool);
-    const gate = new Int32Array(new SharedArrayBuffer(8));
-    const running = pool.run((shared: SharedArrayBuffer) => {
-      const words = new Int32Array(shared);
-      Atomics.store(words, 1, 1);
-      Atomics.notify(words, 1);
-      Atomics.wait(words, 0, 0);
-      return 'done';
-    }, gate.buffer as SharedArrayBuffer);
-    await Atomics.waitAsync(gate, 1, 0).value;
+    const counters = new SharedCounters();
+    const running = pool.run(gated, { sab: counters.buffer, value: 7 });
+    await counters.atLeast(1);
     expect(Atomics.load(words, PoolInt.Awake)).to.be.at.least(1);
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
-    expect(await running).to.equal('done');
+    counters.set(2, 1);
+    expect(await running).to.equal(7);
     await until(() => Atomics.load(words, PoolInt.Awake) === 0);
   });
 
   it('takes a thread that dies while it runs a job out of the count of awake threads', async () => {
     pool = new ThreadPool({ size: 1 });
     const words = wordsOf(pool);
-    const gate = new Int32Array(new SharedArrayBuffer(8));
-    const dying = pool.run((shared: SharedArrayBuffer) => {
-      const words = new Int32Array(shared);
-      Atomics.store(words, 1, 1);
-      Atomics.notify(words, 1);
-      Atomics.wait(words, 0, 0);
-      process.exit(3);
-    }, gate.buffer as SharedArrayBuffer);
-    await Atomics.waitAsync(gate, 1, 0).value;
+    const counters = new SharedCounters();
+    const dying = pool.run(gatedExit, { sab: counters.buffer, value: 3 });
+    await counters.atLeast(1);
     expect(Atomics.load(words, PoolInt.Awake)).to.be.at.least(1);
-    Atomics.store(gate, 0, 1);
-    Atomics.notify(gate, 0);
+    counters.set(2, 1);
     expect(await dying.catch((error: Error) => error.name)).to.equal('WorkerCrashedError');
     await until(() => Atomics.load(words, PoolInt.Awake) === 0);
     // The replacement thread runs, and counts itself, as any other.
