@@ -10,6 +10,13 @@ const aheadMs = 1;
 /** Values a sequential thread is given ahead at least and at most (its slots bound the jobs). */
 const minDepth = 2;
 const maxDepth = 2048;
+/**
+ * At most, while every queued job is a stream's values going several to a job: enough for the
+ * millisecond ahead (`aheadMs`) of values of a tenth of a µs, so that a thread does not run dry and
+ * sleep while the main thread reads its last results. Not for `run()` calls: with more room, more
+ * of them went out one job each before any queued to share a job (docs/design.md#how-jobs-reach-a-thread, Prefetch).
+ */
+const maxStreamDepth = 16384;
 
 /**
  * Which job goes to which thread: queues jobs by group, served round-robin, hands them to threads
@@ -82,7 +89,8 @@ export class Scheduler {
   private depth(): number {
     if (this.options.mode === 'concurrent') return this.options.slotCount;
     if (this.jobMs < 0) return minDepth;
-    return Math.min(maxDepth, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
+    const most = this.active.every((group) => group.valuesPerJob) ? maxStreamDepth : maxDepth;
+    return Math.min(most, Math.max(minDepth, Math.ceil(aheadMs / Math.max(this.jobMs, 1e-6))));
   }
 
   /**
