@@ -39,17 +39,40 @@ describe('Scheduler (main-thread scheduling logic)', () => {
   const def: TaskDefinition = { key: 1, kind: 'inline', source: '(x) => x' };
   const options = { mode: 'sequential', slotCount: 1024 } as EngineOptions;
 
-  function setUp(threads: FakeThread[], jobs: number) {
+  function setUp(threads: FakeThread[], jobs: number, groups: Group[] = [new Group(threads.length, Infinity, false)]) {
     const set = { threads, state: 'open', spawnMissing() {} } as unknown as ThreadSet;
     const scheduler = new Scheduler(options, set, new JobStates(), () => {});
-    const group = new Group(threads.length, Number.POSITIVE_INFINITY, false);
-    for (let i = 0; i < jobs; i++) {
-      scheduler.enqueue(group);
-      group.push(newJob({ def, settle() {}, timeout: 0 }, group, i, undefined, { at: 0 }, i));
+    for (const group of groups) {
+      for (let i = 0; i < jobs; i++) {
+        scheduler.enqueue(group);
+        group.push(newJob({ def, settle() {}, timeout: 0 }, group, i, undefined, { at: 0 }, i));
+      }
     }
-    scheduler.measured(256, 0.05); // tiny jobs: the deepest hand-out
+    scheduler.measured(256, 0.05); // tiny jobs (0.195 µs): a millisecond ahead is 5,120 of them
     return scheduler;
   }
+
+  /** A stream's group whose values go several to a job. */
+  function streamGroup(): Group {
+    const group = new Group(2, Infinity, false);
+    group.measuresValues(def.key, new Map());
+    return group;
+  }
+
+  it("gives a thread a millisecond of a stream's tiny values ahead, past the 2,048 that run() calls get", () => {
+    const a = new FakeThread();
+    setUp([a], 20_000, [streamGroup()]).dispatch();
+    expect(a.inFlight).to.equal(5_120);
+    const b = new FakeThread();
+    setUp([b], 20_000).dispatch();
+    expect(b.inFlight).to.equal(2_048);
+  });
+
+  it('keeps the cap of 2,048 while jobs other than a stream of values are queued beside one', () => {
+    const a = new FakeThread();
+    setUp([a], 20_000, [streamGroup(), new Group(2, Infinity, false)]).dispatch();
+    expect(a.inFlight).to.equal(2_048);
+  });
 
   it('tops a busy thread up with a batch, never one job per result as results trickle in', () => {
     const a = new FakeThread();
