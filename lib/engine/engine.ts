@@ -5,6 +5,7 @@ import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
 import { poolInts } from '../wire/words';
+import { AwakeBits } from './awake-bits';
 import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
 import { JobStates } from './job-states';
 import { Losses } from './losses';
@@ -19,6 +20,7 @@ import { ThreadSet } from './thread-set';
 
 /** One for the process: a thread spinning for work leaves a core to any pool's threads (`IdleSpin`). */
 const poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
+const awakeBits = new AwakeBits(poolWords);
 
 /**
  * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads
@@ -32,6 +34,8 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   readonly metrics = new Metrics();
   /** The words every pool thread of the process shares (`PoolInt`). */
   readonly poolWords = poolWords;
+  /** Each pool thread's bit in them, while it lives. */
+  readonly awakeBits = awakeBits;
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();
   /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */

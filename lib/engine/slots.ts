@@ -1,6 +1,5 @@
 import { maxSlots } from '../wire/thread';
 import {
-  PoolInt,
   Slot,
   SlotInt,
   SlotTime,
@@ -24,7 +23,6 @@ export class SlotTable {
   /** Per-slot times ({@link SlotTime}), then the thread's ({@link ThreadTime}). */
   readonly times: Float64Array;
   private readonly haltAt: number;
-  private readonly awakeAt: number;
 
   constructor(readonly count: number) {
     if (count > maxSlots) throw new Error(`rxthreads: ${count} slots per thread, more than ${maxSlots}`);
@@ -35,12 +33,6 @@ export class SlotTable {
     );
     this.times[count * slotTimes + ThreadTime.BusySince] = -1;
     this.haltAt = count * slotInts + ThreadInt.Halt;
-    this.awakeAt = count * slotInts + ThreadInt.Awake;
-  }
-
-  /** The thread has exited: if it died counted awake (`ThreadInt.Awake`), it no longer is. */
-  leftAwake(pool: Int32Array): void {
-    if (Atomics.exchange(this.ints, this.awakeAt, 0) === 1) Atomics.sub(pool, PoolInt.Awake, 1);
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type ThreadInit,
 } from '../wire/thread';
 import { PoolInt, Slot } from '../wire/words';
+import type { AwakeBits } from './awake-bits';
 import { coreCount, spawnThread, tsNodeInit } from './local/platform';
 import type { WorkerSpawnOptions } from './local/worker-options';
 import type { Metrics, ThreadHistograms } from './metrics';
@@ -31,6 +32,8 @@ export interface ThreadEvents<J extends HeldJob> {
   readonly metrics: Metrics;
   /** The words the process's pool threads share ({@link PoolInt}). */
   readonly poolWords: Int32Array;
+  /** Each pool thread's bit in `poolWords`' awake words. */
+  readonly awakeBits: AwakeBits;
   message(thread: ThreadHandle<J>, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
   unsendable(thread: ThreadHandle<J>, failures: [J, SerializationError][]): void;
@@ -43,6 +46,8 @@ export type { HeldJob };
 export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   /** The histograms this thread records its tasks' run and wait times into. */
   readonly histograms: ThreadHistograms;
+  /** Its bit in the process's awake words (`PoolInt.Awake`), or -1. */
+  readonly awakeBit: number;
   private readonly thread: PlatformThread;
   /** The thread as a post target whose every message is counted once sent (`PoolInt.Posted`). */
   private readonly port: PostTarget = {
@@ -88,6 +93,9 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     this.holding = holdUntilReady;
     this.histograms = events.metrics.newThread();
     const { states, ints, times } = this.slots;
+    // Only a pool thread spins (and counts itself awake); its bit is taken back once it has exited.
+    const awakeBit = mode === 'sequential' ? events.awakeBits.take() : -1;
+    this.awakeBit = awakeBit;
     const init: ThreadInit = {
       states: states.buffer as SharedArrayBuffer,
       ints: ints.buffer as SharedArrayBuffer,
@@ -98,9 +106,30 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       mode,
       pool: events.poolWords.buffer as SharedArrayBuffer,
       spinBelow: coreCount() - 1,
+      awakeBit,
       tsNode: tsNodeInit(),
     };
-    this.thread = spawnThread(
+    try {
+      this.thread = this.spawn(init, options, awakeBit);
+    } catch (error) {
+      events.awakeBits.release(awakeBit);
+      throw error;
+    }
+    // After the listeners: adding a 'message' listener refs the thread's port again.
+    if (!this.holding) this.thread.unref();
+  }
+
+  private spawn(
+    init: ThreadInit,
+    options: {
+      resourceLimits?: ResourceLimits | undefined;
+      name?: string | undefined;
+      worker?: WorkerSpawnOptions | undefined;
+    },
+    awakeBit: number,
+  ): PlatformThread {
+    const events = this.events;
+    return spawnThread(
       {
         script: 'pool',
         data: init,
@@ -116,14 +145,12 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
         exit: (code) => {
           this.alive = false;
           this.exitCode = code;
-          this.slots.leftAwake(events.poolWords);
+          events.awakeBits.release(awakeBit);
           clearTimeout(this.closeTimer);
           this.events.exit(this, code, this.lastError);
         },
       },
     );
-    // After the listeners: adding a 'message' listener refs the thread's port again.
-    if (!this.holding) this.thread.unref();
   }
 
   protected idle(): void {

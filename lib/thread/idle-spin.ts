@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { PoolInt, ThreadInt, threadInts } from '../wire/words';
+import { awakeCount, PoolInt } from '../wire/words';
 
 /**
  * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before
@@ -23,8 +23,8 @@ const maxMisses = 2;
  * core that main thread or another pool thread needs (measured: no gain in throughput, more CPU).
  * Nor may a spin take a core from threads that work. A thread spins only while fewer than
  * `spinBelow` (the cores less one) other pool threads of the process are awake, running jobs or
- * spinning (`PoolInt.Awake`, which each thread counts itself in while it drains its jobs and
- * spins; a thread that dies counted is taken out by the main thread, `ThreadInt.Awake`); and a
+ * spinning (`PoolInt.Awake`, where each thread sets its own bit while it drains its jobs and spins,
+ * and the main thread clears the bit of a thread that has exited); and a
  * message posted to another thread ends the spin, as that thread may need the core now. It is
  * adaptive, as a spinning lock is: after `maxMisses` spins that waited in vain the thread sleeps at
  * once, until a message comes within `spinMs` of its going idle again. Without shared memory (a
@@ -32,32 +32,33 @@ const maxMisses = 2;
  */
 export class IdleSpin {
   private readonly pool: Int32Array;
-  /** This thread's `ThreadInt.Awake` word, in its own Int32 fields. */
+  /** This thread's bit in the awake words: the word's index in `pool`, and the bit's mask. */
   private readonly awakeAt: number;
+  private readonly awakeMask: number;
   private readonly spinBelow: number;
   private readonly shared: boolean;
   private misses = 0;
   /** When the thread went idle without spinning (performance.now()), or -1. */
   private sleptAt = -1;
 
-  /** `ints`: the thread's Int32 fields (`ThreadInit.ints`). */
   constructor(
-    private readonly ints: Int32Array,
-    init: Pick<ThreadInit, 'pool' | 'spinBelow'>,
+    init: Pick<ThreadInit, 'pool' | 'spinBelow' | 'awakeBit'>,
     private readonly spinMs = defaultSpinMs,
   ) {
     this.pool = new Int32Array(init.pool);
-    this.awakeAt = ints.length - threadInts + ThreadInt.Awake;
+    const bit = init.awakeBit;
+    this.awakeAt = PoolInt.Awake + (bit >> 5);
+    this.awakeMask = 1 << (bit & 31);
     this.spinBelow = init.spinBelow;
     // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
-    this.shared = this.spinBelow > 0 && Object.prototype.toString.call(init.pool) === '[object SharedArrayBuffer]';
+    this.shared =
+      this.spinBelow > 0 && bit >= 0 && Object.prototype.toString.call(init.pool) === '[object SharedArrayBuffer]';
   }
 
   /** The thread starts draining jobs, woken from its event loop. */
   woke(): void {
     if (!this.shared) return;
-    Atomics.add(this.pool, PoolInt.Awake, 1);
-    Atomics.store(this.ints, this.awakeAt, 1);
+    Atomics.or(this.pool, this.awakeAt, this.awakeMask);
     // Had it spun when it went idle, this message would have found it awake: spin again.
     if (this.sleptAt >= 0 && performance.now() - this.sleptAt < this.spinMs) this.misses = 0;
     this.sleptAt = -1;
@@ -83,7 +84,7 @@ export class IdleSpin {
       }
       const end = performance.now() + this.spinMs;
       let now = 0;
-      while (Atomics.load(pool, PoolInt.Posted) === seen && Atomics.load(pool, PoolInt.Awake) - 1 < spinBelow) {
+      while (Atomics.load(pool, PoolInt.Posted) === seen && awakeCount(pool) - 1 < spinBelow) {
         now = performance.now();
         if (now >= end) break;
       }
@@ -96,8 +97,7 @@ export class IdleSpin {
       // woke: they may need the core.
     }
     this.sleptAt = performance.now();
-    Atomics.store(this.ints, this.awakeAt, 0);
-    Atomics.sub(pool, PoolInt.Awake, 1);
+    Atomics.and(pool, this.awakeAt, ~this.awakeMask);
     return false;
   }
 }

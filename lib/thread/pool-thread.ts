@@ -28,7 +28,7 @@ export class PoolThread {
     this.mode =
       init.mode === 'concurrent'
         ? new ConcurrentMode(this.runner, this.outbox)
-        : new SequentialMode(this.runner, this.outbox, this.takeWaiting, new IdleSpin(this.runner.ints, init));
+        : new SequentialMode(this.runner, this.outbox, this.takeWaiting, new IdleSpin(init));
   }
 
   /** Listens to the main thread, and tells it that the thread is ready. */

@@ -37,6 +37,8 @@ export interface ThreadInit {
   readonly pool: SharedArrayBuffer;
   /** A thread spins for work only while fewer than this many other pool threads are awake: the cores less one. */
   readonly spinBelow: number;
+  /** This thread's bit in the `PoolInt.Awake` words, or -1: a loop thread, or more pool threads than bits (it never spins). */
+  readonly awakeBit: number;
   /** Set when the creating process runs under ts-node, so the thread can load `.ts` task modules. */
   readonly tsNode: { readonly path: string; readonly options: Record<string, unknown> } | undefined;
 }

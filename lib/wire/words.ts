@@ -60,28 +60,43 @@ export const ThreadInt = {
    * meanwhile the thread starts no job (it waits for a notify on this word).
    */
   Halt: 0,
-  /**
-   * 1 while a pool thread counts itself in `PoolInt.Awake`: if the thread dies counted, the main
-   * thread takes it out of the count.
-   */
-  Awake: 1,
 } as const;
-export const threadInts = 2;
+export const threadInts = 1;
 
 /**
  * Int32 words shared by all the pool threads of the process and the main thread, at `pool[field]`
  * (`ThreadInit.pool`): one pool's spinning thread must leave a core to another pool's threads too.
  */
 export const PoolInt = {
-  /** How many pool threads are awake: running jobs, or spinning a moment for more (`IdleSpin`). */
-  Awake: 0,
   /**
    * Messages the main thread has posted to pool threads, counted once each is in its thread's
    * port: a thread spinning for work watches it.
    */
-  Posted: 1,
+  Posted: 0,
+  /**
+   * The first of `awakeWords` words of one bit per pool thread (`ThreadInit.awakeBit`), set while
+   * the thread is awake: running jobs, or spinning a moment for more (`IdleSpin`). A bit rather
+   * than a count, so that a thread marks itself in one atomic step and dying at any point (a
+   * terminate lands anywhere) leaves nothing half counted; the main thread clears the bit of a
+   * thread that has exited.
+   */
+  Awake: 1,
 } as const;
-export const poolInts = 2;
+/** Words of awake bits: the pool threads of a process beyond 32 × this many never spin. */
+export const awakeWords = 4;
+export const poolInts = 1 + awakeWords;
+
+/** How many pool threads of the process are awake: the bits set in the awake words of `pool`. */
+export function awakeCount(pool: Int32Array): number {
+  let count = 0;
+  for (let word = 0; word < awakeWords; word++) {
+    let bits = Atomics.load(pool, PoolInt.Awake + word);
+    bits -= (bits >>> 1) & 0x55555555;
+    bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
+    count += Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+  }
+  return count;
+}
 
 /**
  * Per-slot Float64 fields in shared memory, at `times[slot * slotTimes + field]`: the job's start,

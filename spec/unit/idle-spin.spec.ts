@@ -1,11 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { IdleSpin } from '../../lib/thread/idle-spin';
-import { PoolInt, poolInts, ThreadInt, threadInts } from '../../lib/wire/words';
+import { awakeCount, PoolInt, poolInts } from '../../lib/wire/words';
 
-/** A thread's own Int32 fields (no slots: the thread-wide ones only). */
-function threadWords(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(threadInts * Int32Array.BYTES_PER_ELEMENT));
+/** The spinning thread's bit in the awake words: in the second word, so that counting spans words. */
+const ownBit = 37;
+
+/** Whether the spinning thread's own bit is set. */
+function ownBitSet(pool: Int32Array): boolean {
+  return (Atomics.load(pool, PoolInt.Awake + 1) & (1 << (ownBit & 31))) !== 0;
 }
 
 function poolWords(): Int32Array {
@@ -30,13 +33,12 @@ function poster(pool: Int32Array, go: Int32Array): Worker {
  * `others` of the pool's other threads awake. Its spin time is long enough that only a post, or
  * one of its rules, can end a spin: another thread's wake-up takes what it takes.
  */
-function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; own: Int32Array; spin: IdleSpin } {
+function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; spin: IdleSpin } {
   const pool = poolWords();
-  const own = threadWords();
-  Atomics.store(pool, PoolInt.Awake, others);
-  const spin = new IdleSpin(own, { pool: pool.buffer as SharedArrayBuffer, spinBelow }, 60_000);
+  for (let bit = 0; bit < others; bit++) Atomics.or(pool, PoolInt.Awake, 1 << bit);
+  const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow, awakeBit: ownBit }, 60_000);
   spin.woke();
-  return { pool, own, spin };
+  return { pool, spin };
 }
 
 /** Lets at least `ms` pass, busy: a time that must have passed, not a time to wait for something. */
@@ -53,10 +55,10 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   });
 
   it('takes a message posted while it spins, and counts the thread awake until it sleeps', () => {
-    const { pool, own, spin } = wokenSpin();
+    const { pool, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));
     threads.push(poster(pool, go));
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
+    expect(awakeCount(pool)).to.equal(1);
     let looks = 0;
     const arrived = () => {
       looks++;
@@ -70,12 +72,12 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     };
     expect(spin.waitForWork(arrived, true)).to.equal(true);
     expect(looks).to.equal(2);
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
-    expect(Atomics.load(own, ThreadInt.Awake), 'its own word says it is counted').to.equal(1);
+    expect(awakeCount(pool)).to.equal(1);
+    expect(ownBitSet(pool), 'its own bit says it is awake').to.equal(true);
   });
 
   it('stops spinning when a message goes to another thread, and sleeps, no longer awake', () => {
-    const { pool, own, spin } = wokenSpin();
+    const { pool, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));
     threads.push(poster(pool, go));
     let looks = 0;
@@ -88,8 +90,8 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     };
     expect(spin.waitForWork(arrived, true)).to.equal(false);
     expect(looks).to.equal(2);
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(0);
-    expect(Atomics.load(own, ThreadInt.Awake)).to.equal(0);
+    expect(awakeCount(pool)).to.equal(0);
+    expect(ownBitSet(pool)).to.equal(false);
   });
 
   it('does not wait after a run of jobs that held more than one value', () => {
@@ -97,7 +99,7 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     let looks = 0;
     expect(spin.waitForWork(() => ++looks > 0, false)).to.equal(false);
     expect(looks).to.equal(0);
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(0);
+    expect(awakeCount(pool)).to.equal(0);
   });
 
   it('takes a message that already waits without spinning', () => {
@@ -110,13 +112,14 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     let looks = 0;
     expect(spin.waitForWork(() => ++looks > 1, true)).to.equal(false);
     expect(looks).to.equal(1);
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
+    expect(awakeCount(pool)).to.equal(1); // the other thread's bit; its own is cleared
+    expect(ownBitSet(pool)).to.equal(false);
   });
 
   it('after two spins in vain sleeps at once, and spins again once work comes back within its spin time', () => {
     const pool = poolWords();
     const spinMs = 2;
-    const spin = new IdleSpin(threadWords(), { pool: pool.buffer as SharedArrayBuffer, spinBelow: 1 }, spinMs);
+    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1, awakeBit: ownBit }, spinMs);
     let looks = 0;
     const nothing = () => {
       looks++;
@@ -134,21 +137,33 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     // Work comes back at once, well within the spin time: it spins again.
     spin.woke();
     expect(spin.waitForWork(() => true, true)).to.equal(true);
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(1);
+    expect(awakeCount(pool)).to.equal(1);
   });
 
-  it('never spins without shared memory, or with a single core', () => {
+  it('never spins without shared memory, with a single core, or without a bit of its own', () => {
     const local = new Int32Array(poolInts);
     const unshared = new IdleSpin(
-      threadWords(),
-      { pool: local.buffer as unknown as SharedArrayBuffer, spinBelow: 1 },
+      { pool: local.buffer as unknown as SharedArrayBuffer, spinBelow: 1, awakeBit: ownBit },
       60_000,
     );
     unshared.woke();
     expect(unshared.waitForWork(() => true, true)).to.equal(false);
-    expect(local[PoolInt.Awake]).to.equal(0);
+    expect(local.every((word) => word === 0)).to.equal(true);
     const { pool, spin: oneCore } = wokenSpin(0, 0);
     expect(oneCore.waitForWork(() => true, true)).to.equal(false);
-    expect(Atomics.load(pool, PoolInt.Awake)).to.equal(0);
+    expect(awakeCount(pool)).to.equal(0);
+    const noBit = poolWords();
+    const bitless = new IdleSpin({ pool: noBit.buffer as SharedArrayBuffer, spinBelow: 1, awakeBit: -1 }, 60_000);
+    bitless.woke();
+    expect(bitless.waitForWork(() => true, true)).to.equal(false);
+    expect(awakeCount(noBit)).to.equal(0);
+  });
+
+  it('counts the bits set across the awake words', () => {
+    const pool = poolWords();
+    for (const bit of [0, 5, 31, 32, 63, 64, 100, 127]) Atomics.or(pool, PoolInt.Awake + (bit >> 5), 1 << (bit & 31));
+    expect(awakeCount(pool)).to.equal(8);
+    Atomics.store(pool, PoolInt.Posted, -1); // not an awake word
+    expect(awakeCount(pool)).to.equal(8);
   });
 });

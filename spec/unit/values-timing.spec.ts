@@ -40,6 +40,7 @@ class FakeThread {
       pool: new SharedArrayBuffer(4 * poolInts),
       // This clock stands still: a thread must not spin for work by it.
       spinBelow: 0,
+      awakeBit: 0,
       tsNode: undefined,
     };
     new Int32Array(init.recording)[0] = 1;
@@ -50,12 +51,7 @@ class FakeThread {
     const loader = { ready: () => loaded } as unknown as TaskLoader;
     const port = { postMessage: () => (this.now += this.postMs) } as unknown as MessagePort;
     const outbox = new Outbox(port);
-    this.mode = new SequentialMode(
-      new JobRunner(init, loader, outbox),
-      outbox,
-      () => {},
-      new IdleSpin(this.ints, init),
-    );
+    this.mode = new SequentialMode(new JobRunner(init, loader, outbox), outbox, () => {}, new IdleSpin(init));
     Object.defineProperty(performance, 'now', {
       configurable: true,
       value: () => {

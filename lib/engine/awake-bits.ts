@@ -1,0 +1,26 @@
+import { awakeWords, PoolInt } from '../wire/words';
+
+/**
+ * Hands out the bits of the process's awake words (`PoolInt.Awake`), one to each pool thread as it
+ * starts (`ThreadInit.awakeBit`), and takes each back once its thread has exited, cleared: a thread
+ * that died awake (a crash, a terminate) would otherwise keep counting for ever.
+ */
+export class AwakeBits {
+  private readonly free: number[] = [];
+
+  constructor(private readonly pool: Int32Array) {
+    for (let bit = 0; bit < awakeWords * 32; bit++) this.free.push(bit);
+  }
+
+  /** A bit for a new thread, or -1 if all are taken: that thread never spins. The longest free first. */
+  take(): number {
+    return this.free.shift() ?? -1;
+  }
+
+  /** The thread that had `bit` has exited (or never started): its bit is cleared, and free again. */
+  release(bit: number): void {
+    if (bit < 0) return;
+    Atomics.and(this.pool, PoolInt.Awake + (bit >> 5), ~(1 << (bit & 31)));
+    this.free.push(bit);
+  }
+}
