@@ -1,4 +1,4 @@
-import { awakeWords, PoolInt } from '../wire/words';
+import { awakeWords, PoolInt, poolInts } from '../wire/words';
 
 /**
  * Hands out the bits of the process's awake words (`PoolInt.Awake`), one to each pool thread as it
@@ -24,3 +24,7 @@ export class AwakeBits {
     this.free.push(bit);
   }
 }
+
+/** One for the process: a thread spinning for work leaves a core to any pool's threads (`IdleSpin`). */
+export const poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
+export const awakeBits = new AwakeBits(poolWords);

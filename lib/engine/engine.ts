@@ -4,8 +4,7 @@ import { checkRunsFromCode } from '../task/named';
 import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
-import { poolInts } from '../wire/words';
-import { AwakeBits } from './awake-bits';
+import { awakeBits, poolWords } from './awake-bits';
 import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
 import { JobStates } from './job-states';
 import { Losses } from './losses';
@@ -17,10 +16,6 @@ import { Scheduler } from './scheduler';
 import { idleThreads, poolStats, waitingIn } from './stats';
 import type { ThreadEvents } from './thread-handle';
 import { ThreadSet } from './thread-set';
-
-/** One for the process: a thread spinning for work leaves a core to any pool's threads (`IdleSpin`). */
-const poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
-const awakeBits = new AwakeBits(poolWords);
 
 /**
  * The engine behind `ThreadPool` and `EventLoopThread`: queues jobs by group, hands them to threads

@@ -42,6 +42,13 @@ export interface ThreadEvents<J extends HeldJob> {
 
 export type { HeldJob };
 
+/** What a thread is started with, of the owner's options. */
+interface ThreadOptions {
+  resourceLimits?: ResourceLimits | undefined;
+  name?: string | undefined;
+  worker?: WorkerSpawnOptions | undefined;
+}
+
 /** One thread seen from the main thread: its slots, its outgoing batch and its life. */
 export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   /** The histograms this thread records its tasks' run and wait times into. */
@@ -81,11 +88,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   constructor(
     slotCount: number,
     mode: RunMode,
-    options: {
-      resourceLimits?: ResourceLimits | undefined;
-      name?: string | undefined;
-      worker?: WorkerSpawnOptions | undefined;
-    },
+    options: ThreadOptions,
     private readonly events: ThreadEvents<J>,
     holdUntilReady = false,
   ) {
@@ -119,15 +122,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     if (!this.holding) this.thread.unref();
   }
 
-  private spawn(
-    init: ThreadInit,
-    options: {
-      resourceLimits?: ResourceLimits | undefined;
-      name?: string | undefined;
-      worker?: WorkerSpawnOptions | undefined;
-    },
-    awakeBit: number,
-  ): PlatformThread {
+  private spawn(init: ThreadInit, options: ThreadOptions, awakeBit: number): PlatformThread {
     const events = this.events;
     return spawnThread(
       {
