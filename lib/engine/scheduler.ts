@@ -7,7 +7,7 @@ import { watchTimeout } from './timeouts';
 
 /** How much work (in ms) each sequential thread is given ahead, to hide message latency. */
 const aheadMs = 1;
-/** Values a sequential thread is given ahead at least and at most (its slots bound the jobs). */
+/** Values a sequential thread is given ahead at least, and at most unless `maxStreamDepth` applies (its slots bound the jobs). */
 const minDepth = 2;
 const maxDepth = 2048;
 /**
