@@ -3,7 +3,7 @@ import { type OffloadOptions, offloadSetup, offloadTable } from '../lib/stream/o
 import type { Settled } from '../lib/stream/settle';
 import { threadMapIterable } from '../lib/stream/stream';
 import type { Emitted, TaskLike } from '../lib/task/task';
-import { addCallerSite } from '../lib/util/caller-site';
+import { callerSite } from '../lib/util/caller-site';
 import { is, type OptionTable } from '../lib/util/options';
 
 /**
@@ -74,5 +74,6 @@ export function offloadFrom<I, O>(
     place,
     stream,
     options.highWaterMark ?? 4096,
-  ).pipe(addCallerSite());
+    callerSite(),
+  );
 }

@@ -3,7 +3,7 @@ import { type OffloadOptions, offloadSetup } from '../lib/stream/offload-options
 import type { Settled } from '../lib/stream/settle';
 import { threadMap } from '../lib/stream/stream';
 import { type Emitted, type TaskLike, toTask } from '../lib/task/task';
-import { addCallerSite } from '../lib/util/caller-site';
+import { callerSite } from '../lib/util/caller-site';
 
 export type { OffloadOptions } from '../lib/stream/offload-options';
 
@@ -38,7 +38,6 @@ export function offloadToThread<I, O>(
 ): OperatorFunction<I, Emitted<O> | Settled<I, Emitted<O>>> {
   const { place, stream } = offloadSetup(task, options);
   // The task is made now, so that an inline task is named after this call, not after a subscribe.
-  const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(toTask(task), place, stream);
-  const callerFrames = addCallerSite<Emitted<O> | Settled<I, Emitted<O>>>();
-  return (source) => map(source).pipe(callerFrames);
+  // A TaskError the stream errors with names the frames of this call.
+  return threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(toTask(task), place, stream, callerSite());
 }

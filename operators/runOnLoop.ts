@@ -12,7 +12,7 @@ import { threadMap } from '../lib/stream/stream';
 import type { Transferable } from '../lib/task/context';
 import { definitionOf } from '../lib/task/definition';
 import { type Emitted, type TaskLike, toTask } from '../lib/task/task';
-import { addCallerSite } from '../lib/util/caller-site';
+import { callerSite } from '../lib/util/caller-site';
 import { checkOptions, type OptionTable, optionError } from '../lib/util/options';
 
 /**
@@ -70,7 +70,8 @@ export function runOnLoop<I, O>(
   const control = streamControl(options);
   const engine = threadEngineOf(loop);
   engine.checkTask(definitionOf(toTask(task)));
-  const map = threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(
+  // A TaskError the stream errors with names the frames of this call.
+  return threadMap<I, Emitted<O> | Settled<I, Emitted<O>>>(
     toTask(task),
     () => ({ engine, release: (_outcome, then) => then() }),
     {
@@ -80,7 +81,6 @@ export function runOnLoop<I, O>(
       limitBy: 'jobs',
       ...control,
     },
+    callerSite(),
   );
-  const callerFrames = addCallerSite<Emitted<O> | Settled<I, Emitted<O>>>();
-  return (source) => map(source).pipe(callerFrames);
 }

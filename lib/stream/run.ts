@@ -3,6 +3,7 @@ import type { Engine, JobHandle as Job, StreamSpecHandle } from '../engine/port'
 import { streamEnded } from '../engine/port';
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
+import { type CallerSite, withCallerSite } from '../util/caller-site';
 import type { EndingKind } from '../util/ending';
 import { absent, Reorder } from './reorder';
 import { isPerInputError } from './settle';
@@ -64,6 +65,8 @@ export class Run<I> implements StreamSpecHandle {
     private readonly placement: Placement,
     readonly def: TaskDefinition,
     private readonly options: StreamOptions<I>,
+    /** Where the operator was created: a `TaskError` the stream errors with names it. */
+    private readonly site: CallerSite,
     private readonly feeder: Feeder<I>,
   ) {
     const { engine } = placement;
@@ -128,7 +131,7 @@ export class Run<I> implements StreamSpecHandle {
     this.held.clear();
     this.placement.release(outcome, () => {
       if (outcome === 'complete') this.subscriber.complete();
-      else if (outcome === 'error') this.subscriber.error(error);
+      else if (outcome === 'error') this.subscriber.error(withCallerSite(error, this.site));
     });
   }
 

@@ -1,6 +1,7 @@
 import { Observable, type OperatorFunction, Subject, type Subscriber, takeUntil } from 'rxjs';
 import { definitionOf } from '../task/definition';
 import { type TaskLike, toTask } from '../task/task';
+import type { CallerSite } from '../util/caller-site';
 import { abortedBy } from '../util/errors';
 import { watchSignal } from '../util/signal-watch';
 import { type Feeder, type Placement, Run, type StreamOptions } from './run';
@@ -9,6 +10,7 @@ function runStream<I, O>(
   taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I>,
+  site: CallerSite,
   feeder: () => Feeder<I>,
 ): Observable<O> {
   const def = definitionOf(toTask(taskLike));
@@ -23,7 +25,7 @@ function runStream<I, O>(
       return;
     }
     const placement = place();
-    const run = new Run<I>(subscriber as Subscriber<unknown>, placement, def, options, feeder());
+    const run = new Run<I>(subscriber as Subscriber<unknown>, placement, def, options, site, feeder());
     // Registered before the source is read, so that a run ended in the middle of a synchronous
     // source's emission (a throwing transfer callback, a downstream unsubscribe) stops the source
     // right there rather than after its last value.
@@ -40,9 +42,10 @@ export function threadMap<I, O>(
   taskLike: TaskLike<I, unknown>,
   place: () => Placement,
   options: StreamOptions<I>,
+  site: CallerSite,
 ): OperatorFunction<I, O> {
   return (source) =>
-    runStream(taskLike, place, options, () => {
+    runStream(taskLike, place, options, site, () => {
       // takeUntil closes the source's subscriber, which a synchronous source checks between values.
       const stop$ = new Subject<void>();
       return {
@@ -74,8 +77,9 @@ export function threadMapIterable<I, O>(
   place: () => Placement,
   options: StreamOptions<I>,
   highWaterMark: number,
+  site: CallerSite,
 ): Observable<O> {
-  return runStream(taskLike, place, options, () => {
+  return runStream(taskLike, place, options, site, () => {
     let iterator: Iterator<I> | AsyncIterator<I> | undefined;
     let reading = false;
     let stopped = false;

@@ -1,4 +1,3 @@
-import { type MonoTypeOperatorFunction, tap } from 'rxjs';
 import { TaskError } from './errors';
 
 // This package's own files, not the caller: dist/ when installed, and the sources that the source
@@ -75,13 +74,4 @@ export function withCallerSite<E>(error: E, site: CallerSite): E {
     if (frames.length > 0) error.stack = `${error.stack}\n    --- rxthreads: called from ---\n${frames.join('\n')}`;
   }
   return error;
-}
-
-/**
- * An operator that adds the frames of the code calling this (an operator's creation) to a
- * `TaskError` the stream errors with: called where the operator is created, not at subscribe.
- */
-export function addCallerSite<T>(): MonoTypeOperatorFunction<T> {
-  const site = callerSite();
-  return tap({ error: (error) => withCallerSite(error, site) });
 }
