@@ -28,6 +28,13 @@ export interface JobSpec {
    */
   readonly yielded?: ((job: Job, values: unknown[], index: number) => void) | undefined;
   /**
+   * For a stream: the results of several consecutive values of a job of several at once, as that
+   * many `settle` calls would give them; returns how many it took before the stream ended.
+   */
+  readonly settleRun?:
+    | ((job: Job, index: number, results: ArrayLike<unknown>, from: number, to: number) => number)
+    | undefined;
+  /**
    * Set for a job that may be cancelled on its own (a `run()` call with a signal): it always goes
    * as a job of its own, never with other calls in a job of several values.
    */

@@ -109,18 +109,51 @@ function numberResults(states: JobStates, thread: JobThread, message: ResultsNum
   const codes = message[2];
   const values = message[3];
   const held = thread.jobs;
-  for (let n = 0; n < codes.length; n++) {
-    const slot = slotOfOutcome(codes[n]!);
+  for (let n = 0; n < codes.length; ) {
+    const code = codes[n]!;
+    const slot = slotOfOutcome(code);
     const several = held[slot];
     if (several !== undefined && several.values > 0) {
-      valueOutcome(states, thread, several, Outcome.Ok, values[n]);
+      // A job's values come in order: the codes after this one naming its slot are its next values.
+      const most = Math.min(codes.length, n + several.values - several.delivered);
+      let end = n + 1;
+      while (end < most && codes[end] === code) end++;
+      if (several.spec.settleRun !== undefined && end - n > 1) valueResults(states, thread, several, values, n, end);
+      else for (let i = n; i < end; i++) valueOutcome(states, thread, several, Outcome.Ok, values[i]);
+      n = end;
       continue;
     }
+    n++;
     const job = states.arrived(thread, slot);
     if (job === undefined) continue;
     job.group.measure(thread.slots, slot, 1, job.def.key);
     states.completed++;
-    states.settle(job, undefined, values[n]);
+    states.settle(job, undefined, values[n - 1]);
   }
   return codes.length;
+}
+
+/**
+ * Results `results[from]` to `results[to - 1]`, numbers, of the next values of `job`, a job of
+ * several values of a stream: as `valueOutcome` for each, but handed to the stream at once.
+ */
+function valueResults(
+  states: JobStates,
+  thread: JobThread,
+  job: Job,
+  results: ArrayLike<number>,
+  from: number,
+  to: number,
+): void {
+  const index = job.delivered;
+  job.delivered += to - from;
+  const last = job.delivered === job.values;
+  if (last) {
+    // Freed before its values are delivered, as a job of one is: the caller may cancel or feed more.
+    if (!job.settled) job.group.measure(thread.slots, job.slot, job.values, job.def.key);
+    states.arrived(thread, job.slot);
+  }
+  if (job.settled) return;
+  if (last) job.settled = true;
+  states.completed += job.spec.settleRun!(job, index, results, from, to);
 }

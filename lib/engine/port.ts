@@ -34,6 +34,12 @@ export interface StreamSpecHandle {
   settle(error: Error | undefined, value: unknown, job: JobHandle, index?: number): void;
   /** Called with the values a streaming (generator) task yields, in order; `index` as for `settle`. */
   yielded(job: JobHandle, values: unknown[], index?: number): void;
+  /**
+   * Optional, for speed: results `results[from]` to `results[to - 1]` of the job of several values'
+   * values `index` on, in order, as as many calls of `settle` would give them. Returns how many it
+   * took before the stream ended (the rest are dropped, as `settle` would drop them).
+   */
+  settleRun?(job: JobHandle, index: number, results: ArrayLike<unknown>, from: number, to: number): number;
 }
 
 /**

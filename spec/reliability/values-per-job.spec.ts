@@ -58,6 +58,24 @@ function countValuesPerJob(): { readonly values: number; readonly calls: number;
   return counter;
 }
 
+/** Counts results a stream took several at once (`Run.settleRun`), in the build the specs load. */
+function countResultRuns(): { readonly results: number; restore(): void } {
+  const { Run } = require(join(dirname(require.resolve('rxthreads')), 'lib/stream/run.js'));
+  const settleRun = Run.prototype.settleRun;
+  const counter = {
+    results: 0,
+    restore: () => {
+      Run.prototype.settleRun = settleRun;
+    },
+  };
+  Run.prototype.settleRun = function (this: unknown, ...args: unknown[]) {
+    const took = settleRun.apply(this, args);
+    counter.results += took;
+    return took;
+  };
+  return counter;
+}
+
 /** A file the fixture's threads append each start to, and the ids that started more than once. */
 function startLog() {
   const dir = mkdtempSync(join(tmpdir(), 'rxthreads-starts-'));
@@ -177,6 +195,32 @@ describe('jobs of several values (exactly once)', function () {
     await pool.close();
     const started = [...log.counts().keys()].sort((a, b) => a - b);
     expect(started).to.deep.equal(ids.slice(0, blocker + 1));
+  });
+
+  it('takes the results a message brings of a job together, each once, in order, whatever stops the stream among them', async () => {
+    const runs = countResultRuns();
+    try {
+      pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
+      const ids = Array.from({ length: 6000 }, (_, id) => id);
+      const stream = (options: { ordered?: boolean }) =>
+        from(ids.map((id) => input(id))).pipe(offloadToThread(act, { pool, ...options }));
+      expect(await lastValueFrom(stream({}).pipe(toArray()))).to.deep.equal(ids);
+      const unordered = await lastValueFrom(stream({ ordered: false }).pipe(toArray()));
+      expect(unordered.sort((a, b) => a - b)).to.deep.equal(ids);
+      const settled = await lastValueFrom(
+        from(ids.map((id) => input(id))).pipe(offloadToThread(act, { pool, settle: true }), toArray()),
+      );
+      expect(settled.map((entry) => entry.status === 'fulfilled' && entry.value)).to.deep.equal(ids);
+      // take() unsubscribes from inside the emission of a value in the middle of a run of results.
+      for (const n of [1, 777, 4001]) {
+        expect(await lastValueFrom(stream({}).pipe(take(n), toArray()))).to.deep.equal(ids.slice(0, n));
+        const some = await lastValueFrom(stream({ ordered: false }).pipe(take(n), toArray()));
+        expect(new Set(some).size).to.equal(n);
+      }
+      expect(runs.results, 'results taken together').to.be.greaterThan(10_000);
+    } finally {
+      runs.restore();
+    }
   });
 
   it('streams a value whose task returns a generator from within a job of several', async () => {
