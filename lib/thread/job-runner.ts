@@ -1,12 +1,12 @@
 import { TimeoutError } from '../util/errors';
-import { record, toMicros } from '../util/histogram';
 import { toWire, type WireError } from '../wire/errors';
 import type { ThreadInit } from '../wire/thread';
-import { Slot, SlotInt, SlotTime, slotInts, slotTimes, ThreadTime, threadTimes } from '../wire/words';
+import { Slot, SlotInt, slotInts } from '../wire/words';
 import { explainThrown } from './inline-scope';
-import { type ContextRunner, JobContext, type SlotContext, type ValueContext } from './job-context';
+import { type ContextRunner, JobContext, type SlotContext, ValueContext, type ValuesJob } from './job-context';
 import type { Loaded, TaskLoader } from './loader';
 import type { Outbox } from './outbox';
+import { RunTimes } from './run-times';
 import { driveStream, isGenerator } from './stream-task';
 
 /** A generator given to `run`/`submit`, which take one value: the task streams, and may not. */
@@ -24,23 +24,10 @@ export class JobRunner implements ContextRunner {
   readonly states: Int32Array;
   /** Per-slot Int32 fields ({@link SlotInt}), then the thread's ({@link ThreadInt}). */
   readonly ints: Int32Array;
-  private readonly times: Float64Array;
-  private readonly busyAt: number;
-  private readonly recording: Int32Array;
-  private readonly runHistogram: Float64Array;
-  private readonly waitHistogram: Float64Array;
-  /** Fixed for the thread's life; read once (the getter is not free at millions of jobs). */
-  private readonly timeOrigin = performance.timeOrigin;
-  /** Tasks running now: the thread is busy while there is at least one. */
-  private running = 0;
   /** The context of the job running in each slot, so a `cancel` message can fire its signal. */
   private readonly contexts: (SlotContext | undefined)[] = [];
-  /** How long the last job (or value, or group of values, of a job of several) took (ms). */
-  lastJobMs = 0;
-  /** How many values that was. */
-  lastValues = 1;
-  /** When it ended (performance.now()). */
-  lastEnd = 0;
+  /** Its times in shared memory, and the last run timed. */
+  readonly clock: RunTimes;
   /** Set by a job of several values while a value runs that its group times later (see `valueEnded`). */
   untimed = false;
   /** Values of the group so far, ended untimed. */
@@ -55,11 +42,7 @@ export class JobRunner implements ContextRunner {
   ) {
     this.states = new Int32Array(init.states);
     this.ints = new Int32Array(init.ints);
-    this.times = new Float64Array(init.times);
-    this.busyAt = this.times.length - threadTimes;
-    this.recording = new Int32Array(init.recording);
-    this.runHistogram = new Float64Array(init.runTime);
-    this.waitHistogram = new Float64Array(init.waitTime);
+    this.clock = new RunTimes(init, outbox);
   }
 
   /** Starts the job in `slot`; returns a promise only if it did not finish synchronously. */
@@ -82,26 +65,30 @@ export class JobRunner implements ContextRunner {
    */
   begin(slot: number, started: number): boolean {
     // Written before the slot turns Started, so that whoever sees Started reads this job's start.
-    this.times[slot * slotTimes + SlotTime.StartedAt] = this.timeOrigin + started;
+    this.clock.startsAt(slot, started);
     // The main thread may have cancelled or revoked the job while it waited here: whoever swaps
     // the slot first decides, so a cancelled job can never start.
     if (Atomics.compareExchange(this.states, slot, Slot.Pending, Slot.Started) !== Slot.Pending) {
       this.outbox.skipped(slot);
       return false;
     }
-    if (this.running++ === 0) this.times[this.busyAt + ThreadTime.BusySince] = this.timeOrigin + started;
+    this.clock.taskStarted(started);
     // The main thread waits for this start to time the job out.
     if (this.ints[slot * slotInts + SlotInt.Watched] !== 0) Atomics.notify(this.states, slot);
     return true;
   }
 
   /**
-   * Runs value `index` of the job of several values in `slot`, with its context; the job's last
-   * value ends the job. Returns a promise only if it did not finish synchronously.
+   * Runs value `index` of the job of several values in `slot` (`job`); its `last` value ends the
+   * job. Returns a promise only if it did not finish synchronously. A task that cannot reach its
+   * context (`Loaded.bare`) is called without one, and a value of it that ends at once ends as its
+   * context would have; one that returns an object (a promise, a generator) gets its context then,
+   * unseen by the task, for a cancel or an abandon to reach it.
    */
   runValue(
     loaded: Loaded,
-    ctx: ValueContext,
+    job: ValuesJob,
+    last: boolean,
     slot: number,
     key: number,
     input: unknown,
@@ -109,10 +96,26 @@ export class JobRunner implements ContextRunner {
   ): Promise<void> | undefined {
     // Noted before the value starts: if the thread is lost, the values after it go again and it does not.
     Atomics.store(this.ints, slot * slotInts + SlotInt.Progress, index);
-    const ran = this.call(loaded, ctx, slot, key, input);
-    if (ran !== refused) return ran;
-    // run() calls take one value: the generator's body never starts.
-    if (ctx.end()) this.outbox.refused(slot);
+    if (loaded.bare !== true) {
+      const ctx = new ValueContext(job, last);
+      return this.settled(this.call(loaded, ctx, slot, key, input), ctx, slot);
+    }
+    this.contexts[slot] = undefined;
+    let result: unknown;
+    try {
+      result = (loaded.fn as (input: unknown) => unknown)(input);
+    } catch (error) {
+      this.valueEnded(slot, job.groupStarted, last ? job.jobStarted : -1);
+      this.outbox.threw(slot, this.describe(error, key));
+      return undefined;
+    }
+    if (typeof result === 'object' || typeof result === 'function') {
+      const ctx = new ValueContext(job, last);
+      this.contexts[slot] = ctx;
+      return this.settled(this.settleObject(result, ctx, slot, key), ctx, slot);
+    }
+    this.valueEnded(slot, job.groupStarted, last ? job.jobStarted : -1);
+    this.outbox.ok(slot, result);
     return undefined;
   }
 
@@ -131,7 +134,7 @@ export class JobRunner implements ContextRunner {
     const values = this.untimedValues;
     if (values === 0) return;
     this.untimedValues = 0;
-    this.record(slot, groupStarted, now < 0 ? performance.now() : now, values);
+    this.clock.record(slot, groupStarted, now < 0 ? performance.now() : now, values);
   }
 
   /** A `cancel` message: fires the signal of the job in `slot`, if it runs. */
@@ -147,13 +150,9 @@ export class JobRunner implements ContextRunner {
     this.outbox.flushSoon();
   }
 
-  /** A task stopped running (it ended, or was abandoned): the thread goes idle with its last one. */
+  /** A task stopped running (it ended, or was abandoned). */
   notRunning(now: number): void {
-    if (--this.running > 0) return;
-    const { times, busyAt } = this;
-    const since = times[busyAt + ThreadTime.BusySince]!;
-    times[busyAt + ThreadTime.BusyTotal] = times[busyAt + ThreadTime.BusyTotal]! + this.timeOrigin + now - since;
-    times[busyAt + ThreadTime.BusySince] = -1;
+    this.clock.taskStopped(now);
   }
 
   /**
@@ -162,7 +161,7 @@ export class JobRunner implements ContextRunner {
    */
   finish(slot: number, started: number, now: number): boolean {
     if (!this.close(slot, now, started)) return false;
-    this.record(slot, started, now);
+    this.clock.record(slot, started, now);
     return true;
   }
 
@@ -180,7 +179,7 @@ export class JobRunner implements ContextRunner {
     if (jobStarted >= 0) this.close(slot, now, jobStarted);
     const values = this.untimedValues + 1;
     this.untimedValues = 0;
-    this.record(slot, started, now, values);
+    this.clock.record(slot, started, now, values);
   }
 
   /**
@@ -188,9 +187,9 @@ export class JobRunner implements ContextRunner {
    * noted first, for the main thread). False if the main thread abandoned it meanwhile.
    */
   private close(slot: number, now: number, started: number): boolean {
-    this.notRunning(now);
+    this.clock.taskStopped(now);
     this.contexts[slot] = undefined;
-    this.times[slot * slotTimes + SlotTime.RanMs] = now - started;
+    this.clock.ran(slot, now - started);
     const states = this.states;
     // Compare-and-swap: the main thread may abandon the job (Aborted → Abandoned) at this very
     // moment; then the `Abandon` message on its way gets the only answer for this slot.
@@ -199,31 +198,6 @@ export class JobRunner implements ContextRunner {
       if (state === Slot.Abandoned) return false;
       if (Atomics.compareExchange(states, slot, state, Slot.Finished) === state) return true;
     }
-  }
-
-  /**
-   * Records the run of `values` values (a job, or a group of a job of several) from `started` to
-   * `now`, and how long they waited: a group as if each value were timed (docs/design.md#metrics).
-   */
-  private record(slot: number, started: number, now: number, values = 1): void {
-    const ms = now - started;
-    this.lastJobMs = ms;
-    this.lastValues = values;
-    this.lastEnd = now;
-    if (this.recording[0] !== 0) {
-      const micros = toMicros(ms);
-      if (values === 1 || micros <= 1) {
-        record(this.runHistogram, micros, values);
-      } else {
-        // Longer together: one of them was slow (or a collection ran, or the thread was descheduled).
-        record(this.runHistogram, 1, values - 1);
-        record(this.runHistogram, micros);
-      }
-      // Read before the outcome goes out: until then the slot (and its submission time) is this job's.
-      const submittedAt = this.times[slot * slotTimes + SlotTime.SubmittedAt]!;
-      record(this.waitHistogram, toMicros(this.timeOrigin + started - submittedAt), values);
-    }
-    this.outbox.busyMs += ms;
   }
 
   private describe(error: unknown, key: number): WireError {
@@ -239,7 +213,11 @@ export class JobRunner implements ContextRunner {
     started: number,
   ): Promise<void> | undefined {
     const ctx = new JobContext(this, slot, started);
-    const ran = this.call(loaded, ctx, slot, key, input);
+    return this.settled(this.call(loaded, ctx, slot, key, input), ctx, slot);
+  }
+
+  /** What running a task gave: a promise if it goes on; a generator refused ends its job here. */
+  private settled(ran: Settled, ctx: SlotContext, slot: number): Promise<void> | undefined {
     if (ran !== refused) return ran;
     // run() and submit() take one value: the generator's body never starts.
     if (ctx.end()) this.outbox.refused(slot);
@@ -282,7 +260,7 @@ export class JobRunner implements ContextRunner {
     if (isGenerator(result)) {
       if (this.ints[slot * slotInts + SlotInt.Streams] === 0) return refused;
       const describe = (error: unknown) => this.describe(error, key);
-      return driveStream(result, { slot, ctx, ints: this.ints, times: this.times, outbox, describe });
+      return driveStream(result, { slot, ctx, ints: this.ints, times: this.clock.times, outbox, describe });
     }
     if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
       return Promise.resolve(result).then(

@@ -3,15 +3,19 @@ import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TaskDefinition } from '../task/definition';
 import type { ThreadInit } from '../wire/thread';
+import { isBareTask } from './bare-task';
 import { evaluateInline } from './inline-scope';
 import { importModule, TypeScriptHooks, typeScriptExtensions, typeScriptHint, typeScriptRuntime } from './typescript';
 
 type Fn = (input: unknown, ctx: unknown) => unknown;
 
-/** A loaded task: its function, or the error that loading it gave (kept, so each job fails fast). */
+/**
+ * A loaded task: its function, or the error that loading it gave (kept, so each job fails fast).
+ * `bare`: its code cannot reach a second argument, so a value may run without a context (`isBareTask`).
+ */
 export type Loaded =
-  | { readonly fn: Fn; readonly error?: undefined }
-  | { readonly fn?: undefined; readonly error: Error };
+  | { readonly fn: Fn; readonly bare: boolean; readonly error?: undefined }
+  | { readonly fn?: undefined; readonly bare?: undefined; readonly error: Error };
 
 export class LoadError extends Error {
   override readonly name = 'TaskLoadError';
@@ -45,7 +49,7 @@ export class TaskLoader {
     let pending = this.loading.get(key);
     if (pending === undefined) {
       pending = this.resolve(key).then(
-        (fn): Loaded => ({ fn }),
+        (fn): Loaded => ({ fn, bare: isBareTask(fn) }),
         (error: unknown): Loaded => ({ error: error instanceof Error ? error : new LoadError(String(error)) }),
       );
       pending.then((loaded) => this.loaded.set(key, loaded));

@@ -142,7 +142,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
           outbox.flushSoon();
           await pending;
         }
-        if (values === 0) tiny.record(runner.lastJobMs);
+        if (values === 0) tiny.record(runner.clock.lastJobMs);
       }
       batches.shift();
       // Take jobs that already wait in the port now rather than after a round trip through the

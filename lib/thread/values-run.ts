@@ -1,5 +1,5 @@
 import { Slot } from '../wire/words';
-import { ValueContext, type ValuesJob } from './job-context';
+import type { ValuesJob } from './job-context';
 import type { JobRunner } from './job-runner';
 import type { Loaded } from './loader';
 import type { Outbox } from './outbox';
@@ -64,7 +64,7 @@ export class ValuesRun implements ValuesJob {
       const index = this.next;
       if (this.grouped === 0) {
         // A group starts when the one before it ended, unless the thread waited in between.
-        this.groupStarted = index === 0 ? this.jobStarted : this.resumed ? performance.now() : runner.lastEnd;
+        this.groupStarted = index === 0 ? this.jobStarted : this.resumed ? performance.now() : runner.clock.lastEnd;
         this.resumed = false;
       }
       if (index > 0) {
@@ -77,7 +77,7 @@ export class ValuesRun implements ValuesJob {
           outbox.skipped(slot);
           return undefined;
         }
-        if (loop.mustFlush(this.tiny, slot, runner.lastEnd)) {
+        if (loop.mustFlush(this.tiny, slot, runner.clock.lastEnd)) {
           // Between two groups, so that sending is timed with neither.
           this.endGroup();
           outbox.flush();
@@ -97,7 +97,7 @@ export class ValuesRun implements ValuesJob {
       // The job's last value always reads the clock: it ends the job.
       const untimed = !last && this.grouped + 1 < this.groupSize;
       runner.untimed = untimed;
-      const ran = runner.runValue(this.loaded, new ValueContext(this, last), slot, this.key, inputs[index], index);
+      const ran = runner.runValue(this.loaded, this, last, slot, this.key, inputs[index], index);
       runner.untimed = false;
       if (ran !== undefined) {
         // Outcomes so far go out while this value waits (I/O, or a stream), as between jobs. It
@@ -137,7 +137,7 @@ export class ValuesRun implements ValuesJob {
 
   /** The runner has just timed a value or a group: the task's tininess, and the next group's size. */
   private ended(): void {
-    const { lastJobMs, lastValues } = this.runner;
+    const { lastJobMs, lastValues } = this.runner.clock;
     this.tiny.record(lastJobMs, lastValues);
     const each = lastJobMs / lastValues;
     this.groupSize = each <= 0 ? maxGroup : Math.max(1, Math.min(maxGroup, Math.floor(groupMs / each)));

@@ -23,6 +23,8 @@ import {
 import { fixture, record, scale, settledEnd, within } from '../helpers';
 
 const act = moduleTask<number, number>(fixture('numbered.cjs'), 'act');
+/** `act` as a task that cannot reach its context: its values run without one. */
+const actBare = moduleTask<number, number>(fixture('numbered.cjs'), 'actBare');
 const Kind = { tiny: 0, throw: 1, exit: 2, spin: 3, gen: 4, async: 5, oom: 6, untilCancelled: 7 } as const;
 type KindName = keyof typeof Kind;
 
@@ -223,6 +225,44 @@ describe('jobs of several values (exactly once)', function () {
     }
   });
 
+  it('runs the values of a task that cannot reach its context without one, and still hands one to a task that can', async () => {
+    pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
+    const ids = Array.from({ length: 5000 }, (_, id) => id);
+    const inputs = ids.map((id) => input(id, id % 500 === 7 ? 'async' : id % 700 === 9 ? 'gen' : 'tiny'));
+    expect(await lastValueFrom(from(inputs).pipe(offloadToThread(actBare, { pool }), toArray()))).to.deep.equal(ids);
+    // Ids of their own, so that the log tells a start twice from the first stream's.
+    const later = ids.map((id) => id + ids.length);
+    const throws = await lastValueFrom(
+      from(later.map((id) => input(id, id % 1000 === 999 ? 'throw' : 'tiny'))).pipe(
+        offloadToThread(actBare, { pool, settle: true }),
+        toArray(),
+      ),
+    );
+    for (const [n, entry] of throws.entries()) {
+      const id = later[n]!;
+      if (id % 1000 === 999) expect((entry as { reason?: unknown }).reason, `input ${id}`).to.be.instanceOf(TaskError);
+      else expect(entry, `input ${id}`).to.deep.include({ status: 'fulfilled', value: id });
+    }
+    expect(counter.values, 'values sent several to a job').to.be.greaterThan(5000);
+    expect(log.twice()).to.deep.equal([]);
+    // Each reaches its context only in a way the check must see: every value gets it.
+    const reaching = [
+      (x: number, ...rest: { threadId: number }[]) => x * 0 + rest[0]!.threadId,
+      function (this: unknown, x: number) {
+        // biome-ignore lint/complexity/noArguments: the very case: a task that reads its context through arguments
+        return x * 0 + (arguments[1] as { threadId: number }).threadId;
+      },
+      (x: number, ctx: { threadId: number } = { threadId: -1 }) => x * 0 + ctx.threadId,
+    ];
+    for (const task of reaching) {
+      const threadIds = await lastValueFrom(from(ids).pipe(offloadToThread(task, { pool }), toArray()));
+      expect(
+        threadIds.every((id) => id > 0),
+        String(task),
+      ).to.equal(true);
+    }
+  });
+
   it('streams a value whose task returns a generator from within a job of several', async () => {
     pool = new ThreadPool({ size: 2, env: { RXTHREADS_STARTS: log.file } });
     const ids = Array.from({ length: 3000 }, (_, id) => id);
@@ -349,6 +389,7 @@ describe('jobs of several values (exactly once)', function () {
     );
     const stream = fc.record({
       via: fc.constantFrom('stream' as const, 'stream' as const, 'run' as const),
+      bare: fc.boolean(),
       warmUp: fc.constantFrom(300, 600),
       items: fc.array(kind, { minLength: 1, maxLength: 80 }),
       ordered: fc.boolean(),
@@ -396,15 +437,17 @@ describe('jobs of several values (exactly once)', function () {
               // run() calls made at once: the first prove the task tiny, the rest queue and share jobs.
               return Promise.all(
                 inputs.map((value) =>
-                  runPool.run(act, value, ac === undefined ? undefined : { signal: ac.signal }).then(
-                    (result) => settleCall(value, { status: 'fulfilled', value: result, input: value }),
-                    (reason: Error) => settleCall(value, { status: 'rejected', reason, input: value }),
-                  ),
+                  runPool
+                    .run(plan.bare ? actBare : act, value, ac === undefined ? undefined : { signal: ac.signal })
+                    .then(
+                      (result) => settleCall(value, { status: 'fulfilled', value: result, input: value }),
+                      (reason: Error) => settleCall(value, { status: 'rejected', reason, input: value }),
+                    ),
                 ),
               ).then(() => 'complete');
             }
             let out$: Observable<Settled<number, number>> = from(inputs).pipe(
-              offloadToThread(act, {
+              offloadToThread(plan.bare ? actBare : act, {
                 pool: runPool,
                 ordered: plan.ordered,
                 concurrency: plan.concurrency,
