@@ -2,6 +2,14 @@
 export const absent: unique symbol = Symbol('rxthreads.absent');
 
 const initialSize = 64;
+/** The largest ring kept for reuse (512 KB of slots). */
+const maxSpare = 1 << 16;
+/**
+ * A grown ring given back empty (every slot `absent`) by a finished stream: the next stream that
+ * grows that far takes it, rather than rebuilding it by doublings (about a millisecond of each
+ * 200,000-value ordered stream, copying and filling 45,000 slots).
+ */
+let spare: unknown[] | undefined;
 
 /**
  * Results that arrived before the one to emit next, held by their position: a ring indexed by the
@@ -34,6 +42,10 @@ export class Reorder {
 
   clear(): void {
     if (this.size === 0 && this.mask === initialSize - 1) return;
+    // Empty, every slot of it is `absent`: each value held was taken, and taking one clears its slot.
+    if (this.size === 0 && this.mask < maxSpare && (spare === undefined || spare.length <= this.mask)) {
+      spare = this.slots;
+    }
     this.slots = new Array(initialSize).fill(absent);
     this.mask = initialSize - 1;
     this.size = 0;
@@ -44,7 +56,12 @@ export class Reorder {
   private grow(span: number, base: number): void {
     let size = this.mask + 1;
     while (size <= span) size *= 2;
-    const slots = new Array(size).fill(absent);
+    let slots: unknown[];
+    if (spare !== undefined && spare.length >= size) {
+      slots = spare;
+      spare = undefined;
+      size = slots.length;
+    } else slots = new Array(size).fill(absent);
     for (let at = base; at <= base + this.mask; at++) {
       const value = this.slots[at & this.mask];
       if (value !== absent) slots[at & (size - 1)] = value;

@@ -32,9 +32,29 @@ describe('Reorder (results held until their turn)', () => {
           }
           expect(emitted).to.deep.equal(values);
           expect(reorder.take(next)).to.equal(absent);
+          // Given back empty: the next run may reuse its ring (the next case checks it holds nothing).
+          reorder.clear();
         },
       ),
     );
+  });
+
+  it("holds none of an earlier stream's values in a ring that stream gave back", () => {
+    for (const [span, left] of [
+      [5_000, 0],
+      [5_000, 3],
+      [40_000, 0],
+    ] as const) {
+      const first = new Reorder();
+      // Positions 1 … span arrive before 0; all but `left` of them are then taken in order.
+      for (let at = 1; at <= span; at++) first.set(at, `first ${at}`, 0);
+      for (let at = 1; at <= span - left; at++) expect(first.take(at)).to.equal(`first ${at}`);
+      first.clear();
+      const second = new Reorder();
+      for (let at = 1; at <= span; at += 2) second.set(at, `second ${at}`, 0);
+      for (let at = 1; at <= span; at++) expect(second.take(at)).to.equal(at % 2 === 1 ? `second ${at}` : absent);
+      second.clear();
+    }
   });
 
   it('holds nothing once cleared', () => {
