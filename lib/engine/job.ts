@@ -3,6 +3,7 @@ import type { TaskDefinition } from '../task/definition';
 import type { ClockReading } from '../util/clock';
 import { Queue } from '../util/queue';
 import { Backlog } from './backlog';
+import type { StreamSpecHandle } from './port';
 import type { ThreadHandle } from './thread-handle';
 import { CallBundle, mayShare, ValueTimes } from './values';
 
@@ -27,13 +28,8 @@ export interface JobSpec {
    * (`index`: which value of a job of several yielded them).
    */
   readonly yielded?: ((job: Job, values: unknown[], index: number) => void) | undefined;
-  /**
-   * For a stream: the results of several consecutive values of a job of several at once, as that
-   * many `settle` calls would give them; returns how many it took before the stream ended.
-   */
-  readonly settleRun?:
-    | ((job: Job, index: number, results: ArrayLike<unknown>, from: number, to: number) => number)
-    | undefined;
+  /** For a stream: the results of consecutive values of a job of several, at once (as in `StreamSpecHandle`). */
+  readonly settleRun?: StreamSpecHandle['settleRun'];
   /**
    * Set for a job that may be cancelled on its own (a `run()` call with a signal): it always goes
    * as a job of its own, never with other calls in a job of several values.
@@ -217,10 +213,7 @@ export class Group {
     transfer: readonly Transferable[] | undefined,
     time: ClockReading,
     tag: number,
-  ): Job => {
-    const spec = this.spec!;
-    return newJob(spec, this, input, transfer, time, tag);
-  };
+  ): Job => newJob(this.spec!, this, input, transfer, time, tag);
 
   private readonly makeValues = (inputs: unknown[] | Float64Array, time: ClockReading, tag: number): Job => {
     const job = newJob(this.spec!, this, inputs, undefined, time, tag);
