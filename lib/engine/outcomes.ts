@@ -109,7 +109,7 @@ function numberResults(states: JobStates, thread: JobThread, message: ResultsNum
   const codes = message[2];
   const values = message[3];
   const held = thread.jobs;
-  for (let n = 0; n < codes.length; ) {
+  for (let n = 0; n < codes.length; n++) {
     const code = codes[n]!;
     const slot = slotOfOutcome(code);
     const several = held[slot];
@@ -120,15 +120,14 @@ function numberResults(states: JobStates, thread: JobThread, message: ResultsNum
       while (end < most && codes[end] === code) end++;
       if (several.spec.settleRun !== undefined && end - n > 1) valueResults(states, thread, several, values, n, end);
       else for (let i = n; i < end; i++) valueOutcome(states, thread, several, Outcome.Ok, values[i]);
-      n = end;
+      n = end - 1;
       continue;
     }
-    n++;
     const job = states.arrived(thread, slot);
     if (job === undefined) continue;
     job.group.measure(thread.slots, slot, 1, job.def.key);
     states.completed++;
-    states.settle(job, undefined, values[n - 1]);
+    states.settle(job, undefined, values[n]);
   }
   return codes.length;
 }

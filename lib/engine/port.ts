@@ -36,7 +36,7 @@ export interface StreamSpecHandle {
   yielded(job: JobHandle, values: unknown[], index?: number): void;
   /**
    * Optional, for speed: results `results[from]` to `results[to - 1]` of the job of several values'
-   * values `index` on, in order, as as many calls of `settle` would give them. Returns how many it
+   * values `index` on, in order, as that many calls of `settle` would give them. Returns how many it
    * took before the stream ended (the rest are dropped, as `settle` would drop them).
    */
   settleRun?(job: JobHandle, index: number, results: ArrayLike<unknown>, from: number, to: number): number;

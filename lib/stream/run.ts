@@ -89,6 +89,7 @@ export class Run<I> implements StreamSpecHandle {
    * loop spares a call through the engine and this run per value.
    */
   settleRun(job: Job, index: number, results: ArrayLike<unknown>, from: number, to: number): number {
+    // `at + i`: the position in the stream of the input whose result is `results[i]`.
     const at = job.tag + index - from;
     if (this.options.settle || this.held.size > 0) {
       for (let i = from; i < to; i++) {
