@@ -97,8 +97,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     this.histograms = events.metrics.newThread();
     const { states, ints, times } = this.slots;
     // Only a pool thread spins (and counts itself awake); its bit is taken back once it has exited.
-    const awakeBit = mode === 'sequential' ? events.awakeBits.take() : -1;
-    this.awakeBit = awakeBit;
+    this.awakeBit = mode === 'sequential' ? events.awakeBits.take() : -1;
     const init: ThreadInit = {
       states: states.buffer as SharedArrayBuffer,
       ints: ints.buffer as SharedArrayBuffer,
@@ -109,20 +108,20 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       mode,
       pool: events.poolWords.buffer as SharedArrayBuffer,
       spinBelow: coreCount() - 1,
-      awakeBit,
+      awakeBit: this.awakeBit,
       tsNode: tsNodeInit(),
     };
     try {
-      this.thread = this.spawn(init, options, awakeBit);
+      this.thread = this.spawn(init, options);
     } catch (error) {
-      events.awakeBits.release(awakeBit);
+      events.awakeBits.release(this.awakeBit);
       throw error;
     }
     // After the listeners: adding a 'message' listener refs the thread's port again.
     if (!this.holding) this.thread.unref();
   }
 
-  private spawn(init: ThreadInit, options: ThreadOptions, awakeBit: number): PlatformThread {
+  private spawn(init: ThreadInit, options: ThreadOptions): PlatformThread {
     const events = this.events;
     return spawnThread(
       {
@@ -140,7 +139,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
         exit: (code) => {
           this.alive = false;
           this.exitCode = code;
-          events.awakeBits.release(awakeBit);
+          events.awakeBits.release(this.awakeBit);
           clearTimeout(this.closeTimer);
           this.events.exit(this, code, this.lastError);
         },
