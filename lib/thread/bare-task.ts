@@ -6,9 +6,9 @@
  * Why: making, ending and collecting a context per value was about a quarter of a pool thread's
  * cost per tiny value. Only sure cases count as bare, from the function's own source: fewer than
  * two parameters by `length`, no rest or default parameter (which `length` does not count), and
- * neither `arguments` nor `eval` anywhere in its text. Anything the check does not follow (native
- * or bound functions, classes, a quote, a comment or a computed name before the body) gets its
- * context as before.
+ * neither `arguments` nor `eval` anywhere in its text, nor a `\u` escape (which could spell
+ * either). Anything the check does not follow (native or bound functions, classes, a quote, a
+ * comment or a computed name before the body) gets its context as before.
  */
 export function isBareTask(fn: (...args: never[]) => unknown): boolean {
   if (fn.length >= 2) return false;
@@ -18,7 +18,8 @@ export function isBareTask(fn: (...args: never[]) => unknown): boolean {
   } catch {
     return false;
   }
-  if (/\b(?:arguments|eval)\b|\[native code\]|^class\b/.test(source)) return false;
+  // `\u`: an escape may spell either name (`argument\u0073`), as an identifier's escapes are allowed.
+  if (/\b(?:arguments|eval)\b|\\u|\[native code\]|^class\b/.test(source)) return false;
   const params = parameterText(source.replace(/^async\s+/, ''));
   return params !== undefined && !params.includes('...') && !params.includes('=');
 }

@@ -41,6 +41,9 @@ describe('isBareTask (a task called without its context)', () => {
     '(x /* ) */, ctx) => ctx',
     '({ a = 1 }) => a',
     '\\u0078 => x',
+    // An escape spells the same identifier: `arguments` and a direct `eval`.
+    'function (x) { return argument\\u0073[1]; }',
+    "function (x) { return ev\\u0061l('argu' + 'ments[1]'); }",
   ];
 
   for (const source of bare) {
