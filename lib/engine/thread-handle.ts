@@ -154,6 +154,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
 
   private heard(message: FromThread): void {
     this.lastHeard = performance.now();
+    if (this.awakeBit >= 0) this.events.resultSpin.heard();
     if (message[0] === Kind.Ready) {
       this.started = true;
       if (this.holding) {
