@@ -4,7 +4,7 @@ import { checkRunsFromCode } from '../task/named';
 import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
-import { awakeBits } from './awake-bits';
+import { awakeBits, poolWords } from './awake-bits';
 import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
 import { JobStates } from './job-states';
 import { Losses } from './losses';
@@ -12,7 +12,6 @@ import { Metrics, type ThreadPoolStats } from './metrics';
 import type { EngineOptions } from './options';
 import { readResults } from './outcomes';
 import type { Engine } from './port';
-import { type ResultSpin, resultSpin } from './result-spin';
 import { Scheduler } from './scheduler';
 import { idleThreads, poolStats, waitingIn } from './stats';
 import type { ThreadEvents } from './thread-handle';
@@ -28,9 +27,10 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
   readonly threads: JobThread[];
   readonly metrics = new Metrics();
-  /** The words every pool thread of the process shares (`PoolInt`), and each one's bit in them. */
+  /** The words every pool thread of the process shares (`PoolInt`). */
+  readonly poolWords = poolWords;
+  /** Each pool thread's bit in them, while it lives. */
   readonly awakeBits = awakeBits;
-  readonly resultSpin: ResultSpin;
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();
   /** Per task (its key): the ms one of its values ran, as the last stream of it measured (see `Group.measure`). */
@@ -51,7 +51,6 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
     );
     this.scheduler = new Scheduler(options, this.threadSet, this.jobs, this.expire);
     this.threads = this.threadSet.threads;
-    this.resultSpin = resultSpin(awakeBits.words, this.threads);
     this.losses = new Losses({
       options,
       jobs: this.jobs,

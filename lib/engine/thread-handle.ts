@@ -17,7 +17,6 @@ import { coreCount, spawnThread, tsNodeInit } from './local/platform';
 import type { WorkerSpawnOptions } from './local/worker-options';
 import type { Metrics, ThreadHistograms } from './metrics';
 import type { PlatformThread } from './platform';
-import type { ResultSpin } from './result-spin';
 import { RunBatch } from './run-batch';
 import { type HeldJob, SlotHolder } from './slot-holder';
 import { SlotTable } from './slots';
@@ -31,10 +30,10 @@ const streamWindow = 1024;
 export interface ThreadEvents<J extends HeldJob> {
   /** Where the thread's tasks' times go. */
   readonly metrics: Metrics;
-  /** The words the process's pool threads share ({@link PoolInt}), and each pool thread's bit in them. */
+  /** The words the process's pool threads share ({@link PoolInt}). */
+  readonly poolWords: Int32Array;
+  /** Each pool thread's bit in `poolWords`' awake words. */
   readonly awakeBits: AwakeBits;
-  /** Told of a post that left a pool thread one value to run: its outcome is due soon. */
-  readonly resultSpin: ResultSpin;
   message(thread: ThreadHandle<J>, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
   unsendable(thread: ThreadHandle<J>, failures: [J, SerializationError][]): void;
@@ -61,7 +60,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   private readonly port: PostTarget = {
     postMessage: (message, transfer) => {
       this.thread.postMessage(message, transfer);
-      Atomics.add(this.events.awakeBits.words, PoolInt.Posted, 1);
+      Atomics.add(this.events.poolWords, PoolInt.Posted, 1);
     },
   };
   /** False once the thread is stopping or dead: it takes no more jobs. */
@@ -107,7 +106,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       runTime: this.histograms.runTime.buffer as SharedArrayBuffer,
       waitTime: this.histograms.waitTime.buffer as SharedArrayBuffer,
       mode,
-      pool: events.awakeBits.words.buffer as SharedArrayBuffer,
+      pool: events.poolWords.buffer as SharedArrayBuffer,
       spinBelow: coreCount() - 1,
       awakeBit: this.awakeBit,
       tsNode: tsNodeInit(),
@@ -154,7 +153,6 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
 
   private heard(message: FromThread): void {
     this.lastHeard = performance.now();
-    if (this.awakeBit >= 0) this.events.resultSpin.heard();
     if (message[0] === Kind.Ready) {
       this.started = true;
       if (this.holding) {
@@ -199,8 +197,6 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       return;
     }
     const failures = this.batch.send(this.port, (job) => void this.release(job.slot));
-    // A lone value's post: a stream's or a burst's leaves the threads work enough to sleep over.
-    if (this.awakeBit >= 0 && this.load === 1) this.events.resultSpin.posted();
     if (failures.length > 0) this.events.unsendable(this, failures);
   }
 

@@ -170,9 +170,6 @@ export function receiveNow(_port: PlatformPort): undefined {
 /** A page's main thread may not block: `inThread`'s `overflow: 'block'` buffers instead. */
 export const canBlockCaller = false;
 
-/** A page has no turn of its event loop after the poll: its main thread never waits awake for an outcome. */
-export const nextTurn: ((turn: () => void) => void) | undefined = undefined;
-
 /** Cores the page's threads may use (2 if the browser does not say). */
 export function coreCount(): number {
   return browser.navigator?.hardwareConcurrency ?? 2;

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate } from 'node:timers';
 import {
   MessageChannel,
   type MessagePort,
@@ -160,13 +159,6 @@ export function slotsPerThread(slots: number, _mode: RunMode): number {
 
 /** The caller's thread may block on `Atomics.wait` (`inThread`'s `overflow: 'block'`). */
 export const canBlockCaller = true;
-
-/**
- * Runs `turn` in the next turn of the event loop, after its poll for I/O and messages: how the
- * engine keeps the loop awake a moment for a lone job's outcome (`ResultSpin`). Node's own
- * `setImmediate`, taken from `node:timers` rather than the global, which fake timers replace.
- */
-export const nextTurn: ((turn: () => void) => void) | undefined = setImmediate;
 
 /** A warning for the developer: Node's process warning, which `--no-warnings` and listeners see. */
 export function warn(message: string, options: { readonly type: string; readonly code: string }): void {
