@@ -85,15 +85,8 @@ function valueOutcome(states: JobStates, thread: JobThread, job: Job, outcome: O
     if (!job.settled) job.spec.yielded?.(job, value as unknown[], job.delivered);
     return false;
   }
-  const index = job.delivered++;
-  const last = job.delivered === job.values;
-  if (last) {
-    // Freed before its value is delivered, as a job of one is: the caller may cancel or feed more.
-    if (!job.settled) job.group.measure(thread.slots, slot, job.values, job.def.key);
-    states.arrived(thread, slot);
-  }
-  if (job.settled) return true;
-  if (last) job.settled = true;
+  const index = delivered(states, thread, job, 1);
+  if (index < 0) return true;
   if (outcome === Outcome.Ok || outcome === Outcome.Ended) {
     states.completed++;
     job.spec.settle(undefined, outcome === Outcome.Ok ? value : streamEnded, job, index);
@@ -144,15 +137,25 @@ function valueResults(
   from: number,
   to: number,
 ): void {
+  const index = delivered(states, thread, job, to - from);
+  if (index >= 0) states.completed += job.spec.settleRun!(job, index, results, from, to);
+}
+
+/**
+ * Counts `count` more values of `job`, a job of several, as delivered; after its last, frees its
+ * slot. Returns the index of the first of them, or -1 if the job was already settled (cancelled,
+ * failed) and they go nowhere.
+ */
+function delivered(states: JobStates, thread: JobThread, job: Job, count: number): number {
   const index = job.delivered;
-  job.delivered += to - from;
+  job.delivered += count;
   const last = job.delivered === job.values;
   if (last) {
     // Freed before its values are delivered, as a job of one is: the caller may cancel or feed more.
     if (!job.settled) job.group.measure(thread.slots, job.slot, job.values, job.def.key);
     states.arrived(thread, job.slot);
   }
-  if (job.settled) return;
+  if (job.settled) return -1;
   if (last) job.settled = true;
-  states.completed += job.spec.settleRun!(job, index, results, from, to);
+  return index;
 }
