@@ -8,7 +8,8 @@ import { awakeWords, PoolInt, poolInts } from '../wire/words';
 export class AwakeBits {
   private readonly free: number[] = [];
 
-  constructor(private readonly pool: Int32Array) {
+  /** @param words The words every pool thread of the process shares (`PoolInt`), the awake words among them. */
+  constructor(readonly words: Int32Array) {
     for (let bit = 0; bit < awakeWords * 32; bit++) this.free.push(bit);
   }
 
@@ -20,11 +21,10 @@ export class AwakeBits {
   /** The thread that had `bit` has exited (or never started): its bit is cleared, and free again. */
   release(bit: number): void {
     if (bit < 0) return;
-    Atomics.and(this.pool, PoolInt.Awake + (bit >> 5), ~(1 << (bit & 31)));
+    Atomics.and(this.words, PoolInt.Awake + (bit >> 5), ~(1 << (bit & 31)));
     this.free.push(bit);
   }
 }
 
 /** One for the process: a thread spinning for work leaves a core to any pool's threads (`IdleSpin`). */
-export const poolWords = new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
-export const awakeBits = new AwakeBits(poolWords);
+export const awakeBits = new AwakeBits(new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT)));

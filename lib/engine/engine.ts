@@ -4,7 +4,7 @@ import { checkRunsFromCode } from '../task/named';
 import { Coalesced } from '../util/coalesced';
 import { AbortError, type SerializationError, TimeoutError } from '../util/errors';
 import { type FromThread, Kind } from '../wire/thread';
-import { awakeBits, poolWords } from './awake-bits';
+import { awakeBits } from './awake-bits';
 import { Group, type Job, type JobSpec, type JobThread, newJob, weightOf } from './job';
 import { JobStates } from './job-states';
 import { Losses } from './losses';
@@ -27,9 +27,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   /** The live threads: the thread set's own array, which it only ever changes in place. */
   readonly threads: JobThread[];
   readonly metrics = new Metrics();
-  /** The words every pool thread of the process shares (`PoolInt`). */
-  readonly poolWords = poolWords;
-  /** Each pool thread's bit in them, while it lives. */
+  /** The words every pool thread of the process shares (`PoolInt`), and each one's bit in them. */
   readonly awakeBits = awakeBits;
   /** Every job's fate is decided there. */
   private readonly jobs = new JobStates();

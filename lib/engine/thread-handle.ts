@@ -30,9 +30,7 @@ const streamWindow = 1024;
 export interface ThreadEvents<J extends HeldJob> {
   /** Where the thread's tasks' times go. */
   readonly metrics: Metrics;
-  /** The words the process's pool threads share ({@link PoolInt}). */
-  readonly poolWords: Int32Array;
-  /** Each pool thread's bit in `poolWords`' awake words. */
+  /** The words the process's pool threads share ({@link PoolInt}), and each pool thread's bit in them. */
   readonly awakeBits: AwakeBits;
   message(thread: ThreadHandle<J>, message: FromThread): void;
   /** Jobs whose input could not be sent; their slots are already free. */
@@ -60,7 +58,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   private readonly port: PostTarget = {
     postMessage: (message, transfer) => {
       this.thread.postMessage(message, transfer);
-      Atomics.add(this.events.poolWords, PoolInt.Posted, 1);
+      Atomics.add(this.events.awakeBits.words, PoolInt.Posted, 1);
     },
   };
   /** False once the thread is stopping or dead: it takes no more jobs. */
@@ -106,7 +104,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
       runTime: this.histograms.runTime.buffer as SharedArrayBuffer,
       waitTime: this.histograms.waitTime.buffer as SharedArrayBuffer,
       mode,
-      pool: events.poolWords.buffer as SharedArrayBuffer,
+      pool: events.awakeBits.words.buffer as SharedArrayBuffer,
       spinBelow: coreCount() - 1,
       awakeBit: this.awakeBit,
       tsNode: tsNodeInit(),

@@ -19,7 +19,7 @@ const gated = moduleTask<Input, number>(fixture('tasks.cjs'), 'gated');
 const gatedExit = moduleTask<Input, never>(fixture('tasks.cjs'), 'gatedExit');
 
 function wordsOf(pool: ThreadPool): Int32Array {
-  return threadEngineOf(pool).poolWords;
+  return threadEngineOf(pool).awakeBits.words;
 }
 
 /** The awake bits of a pool's live threads (the process's other pools may have threads awake too). */
