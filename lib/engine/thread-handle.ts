@@ -57,8 +57,16 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   /** The thread as a post target whose every message is counted once sent (`PoolInt.Posted`). */
   private readonly port: PostTarget = {
     postMessage: (message, transfer) => {
-      this.thread.postMessage(message, transfer);
-      Atomics.add(this.events.awakeBits.words, PoolInt.Posted, 1);
+      const words = this.events.awakeBits.words;
+      // A post that wakes a sleeping thread may be preempted by it on this core until the thread
+      // sleeps again: the thread does not spin while a post is under way (IdleSpin).
+      Atomics.store(words, PoolInt.Posting, 1);
+      try {
+        this.thread.postMessage(message, transfer);
+      } finally {
+        Atomics.store(words, PoolInt.Posting, 0);
+      }
+      Atomics.add(words, PoolInt.Posted, 1);
     },
   };
   /** False once the thread is stopping or dead: it takes no more jobs. */

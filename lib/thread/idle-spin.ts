@@ -24,8 +24,9 @@ const maxMisses = 2;
  * Nor may a spin take a core from threads that work. A thread spins only while fewer than
  * `spinBelow` (the cores less one) other pool threads of the process are awake, running jobs or
  * spinning (`PoolInt.Awake`, where each thread sets its own bit while it drains its jobs and spins,
- * and the main thread clears the bit of a thread that has exited); and a
- * message posted to another thread ends the spin, as that thread may need the core now. It is
+ * and the main thread clears the bit of a thread that has exited); a message posted to another
+ * thread ends the spin, as that thread may need the core now; and it does not spin while the main
+ * thread is in a post (`PoolInt.Posting`), which may be waiting for this thread's core. It is
  * adaptive, as a spinning lock is: after `maxMisses` spins that waited in vain the thread sleeps at
  * once, until a message comes within `spinMs` of its going idle again. Without shared memory (a
  * page that is not cross-origin isolated: the words are copies) it never spins.
@@ -74,7 +75,10 @@ export class IdleSpin {
   waitForWork(arrived: () => boolean, lone: boolean): boolean {
     if (!this.shared) return false;
     const { pool, spinBelow } = this;
-    if (lone && this.misses < maxMisses) {
+    // A main thread still in the post that woke this thread has most likely been preempted by it
+    // (a woken thread often runs on its waker's core; a post that is not preempted returns within
+    // microseconds, before the thread has run its job): a spin would keep the core from it.
+    if (lone && this.misses < maxMisses && Atomics.load(pool, PoolInt.Posting) === 0) {
       // The count is read before the port is checked: a message posted after the check counts
       // after this read (the main thread counts a message once it is in the port).
       const seen = Atomics.load(pool, PoolInt.Posted);

@@ -74,17 +74,22 @@ export const PoolInt = {
    */
   Posted: 0,
   /**
+   * Posts the main thread is in the middle of (0 or 1): a thread that spins while it is not 0 may
+   * hold the core the main thread needs to return from its post (below).
+   */
+  Posting: 1,
+  /**
    * The first of `awakeWords` words of one bit per pool thread (`ThreadInit.awakeBit`), set while
    * the thread is awake: running jobs, or spinning a moment for more (`IdleSpin`). A bit rather
    * than a count, so that a thread marks itself in one atomic step and dying at any point (a
    * terminate lands anywhere) leaves nothing half counted; the main thread clears the bit of a
    * thread that has exited.
    */
-  Awake: 1,
+  Awake: 2,
 } as const;
 /** Words of awake bits: the pool threads of a process beyond 32 × this many never spin. */
 export const awakeWords = 4;
-export const poolInts = 1 + awakeWords;
+export const poolInts = 2 + awakeWords;
 
 /** How many pool threads of the process are awake: the bits set in the awake words of `pool`. */
 export function awakeCount(pool: Int32Array): number {

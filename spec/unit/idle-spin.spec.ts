@@ -116,6 +116,21 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     expect(ownBitSet(pool)).to.equal(false);
   });
 
+  it('does not spin while the main thread is in a post, which may wait for its core, and counts no miss for it', () => {
+    const { pool, spin } = wokenSpin();
+    Atomics.store(pool, PoolInt.Posting, 1);
+    let looks = 0;
+    for (let i = 0; i < 2; i++) {
+      expect(spin.waitForWork(() => ++looks > 0, true)).to.equal(false);
+      expect(ownBitSet(pool)).to.equal(false); // asleep: its event loop takes the message
+      spin.woke();
+    }
+    expect(looks).to.equal(0);
+    Atomics.store(pool, PoolInt.Posting, 0);
+    // Two skipped spins are not two spins in vain: it looks for work again.
+    expect(spin.waitForWork(() => true, true)).to.equal(true);
+  });
+
   it('after two spins in vain sleeps at once, and spins again once work comes back within its spin time', () => {
     const pool = poolWords();
     const spinMs = 2;
