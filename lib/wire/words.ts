@@ -74,8 +74,8 @@ export const PoolInt = {
    */
   Posted: 0,
   /**
-   * Posts the main thread is in the middle of (0 or 1): a thread that spins while it is not 0 may
-   * hold the core the main thread needs to return from its post (below).
+   * 1 while the main thread is inside a post to a pool thread, 0 otherwise: a thread that spun
+   * while it is 1 might hold the core the main thread needs to return from its post (`IdleSpin`).
    */
   Posting: 1,
   /**
