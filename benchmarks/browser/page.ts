@@ -3,7 +3,7 @@
 // a page of its own (`?group=…&threads=…`, `&quick` for small sizes), as each runs in a Node process
 // of its own in the tiny-task section, so that one library's garbage does not fall on another's
 // cases. The page opens its group's pools, then sets `globalThis.bench`, which the benchmark calls:
-// `warm(i)`, `run(i)` (a case twice back to back, the second timed here, its results checked),
+// `warm(i)`, `run(i)` (a case untimed for `settleMs`, then once timed here, its results checked),
 // `roundTrips(i, repeats)`. Every library runs `inc` of work.ts (x + 1) on `threads` Web Workers.
 
 import { wrap } from 'comlink';
@@ -13,7 +13,7 @@ import { Pool, spawn, Worker as ThreadsWorker } from 'threads';
 import workerpool from 'workerpool';
 import { allAtOnce, inFlight, type LoopKind, runSlices } from '../slices';
 import type { BenchPage, CaseInfo, Family, Group, LatencyInfo } from './shared';
-import { warmMs } from './shared';
+import { settleMs, warmMs } from './shared';
 import { inc } from './work';
 
 type Call = (x: number) => Promise<number>;
@@ -367,7 +367,9 @@ open().then(
         for (let runs = 0; runs < 20 && (runs === 0 || spent < warmMs); runs++) spent += await once(index);
       },
       async run(index) {
-        await once(index);
+        const start = performance.now();
+        do await once(index);
+        while (performance.now() - start < settleMs);
         return once(index);
       },
       async roundTrips(index, repeats) {

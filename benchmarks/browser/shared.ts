@@ -40,7 +40,7 @@ export interface BenchPage {
   readonly latency: LatencyInfo[];
   /** Runs case `index` until it has run for `warmMs` (at least once, at most 20 times). */
   warm(index: number): Promise<void>;
-  /** Runs case `index` twice back to back, its results checked; the ms of the second run. */
+  /** Runs case `index` untimed for `settleMs` (at least once), then once more, its results checked; the ms of that run. */
   run(index: number): Promise<number>;
   /** `repeats` times `calls` round trips of latency case `index`, after as many for warm-up: µs, per repeat. */
   roundTrips(index: number, repeats: number): Promise<{ p50: number[]; p99: number[] }>;
@@ -48,3 +48,5 @@ export interface BenchPage {
 
 /** A case's warm-up: it runs until it has run this long in all. */
 export const warmMs = 1_000;
+/** In a round, a case runs untimed this long (at least once) before its timed run, as in the Node section (tiny.ts). */
+export const settleMs = 300;
