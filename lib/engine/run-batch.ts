@@ -47,6 +47,11 @@ export class RunBatch<J extends HeldJob> {
     return this.jobs.length === 0;
   }
 
+  /** Whether the batch is one job of one value (a lone value, or one `run()` call). */
+  get isLone(): boolean {
+    return this.jobs.length === 1 && this.jobs[0]!.values === 0;
+  }
+
   /** True once it holds a batch's worth of buffer input: it goes now, not at the end of the turn. */
   get full(): boolean {
     return this.bytes >= batchBytes;

@@ -11,10 +11,11 @@ import {
   type RunMode,
   type ThreadInit,
 } from '../wire/thread';
-import { PoolInt, Slot } from '../wire/words';
+import { PoolInt, Slot, slotInts, slotTimes } from '../wire/words';
 import type { AwakeBits } from './awake-bits';
 import { coreCount, spawnThread, tsNodeInit } from './local/platform';
 import type { WorkerSpawnOptions } from './local/worker-options';
+import { LoneHandoff } from './lone-handoff';
 import type { Metrics, ThreadHistograms } from './metrics';
 import type { PlatformThread } from './platform';
 import { RunBatch } from './run-batch';
@@ -90,6 +91,8 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
   private readonly batch = new RunBatch<J>();
   /** Sends the batch at the end of this turn, with every job assigned in it. */
   private readonly flushSoon = new Coalesced(() => this.flush(), queueMicrotask);
+  /** A pool thread's lone hand-off (where its words are shared memory). */
+  private readonly handoff: LoneHandoff | undefined;
 
   constructor(
     slotCount: number,
@@ -104,6 +107,10 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     const { states, ints, times } = this.slots;
     // Only a pool thread spins (and counts itself awake); its bit is taken back once it has exited.
     this.awakeBit = mode === 'sequential' ? events.awakeBits.take() : -1;
+    this.handoff =
+      mode === 'sequential'
+        ? LoneHandoff.of({ ints, times, intsAt: slotCount * slotInts, timesAt: slotCount * slotTimes })
+        : undefined;
     const init: ThreadInit = {
       states: states.buffer as SharedArrayBuffer,
       ints: ints.buffer as SharedArrayBuffer,
@@ -196,14 +203,28 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     if (!this.batch.isEmpty) this.flush();
   }
 
-  /** Sends the jobs assigned since the last flush, as one message if it can be cloned. */
+  /**
+   * Sends the jobs assigned since the last flush, as one message if it can be cloned. A lone value
+   * (the only job the thread holds) may have its outcome handed over in shared memory instead of
+   * a message (`LoneHandoff`): it then reaches the engine in a microtask of this turn, as the
+   * message would have in a later one.
+   */
   private flush(): void {
     if (!this.alive) {
       this.batch.clear();
       return;
     }
+    const handoff = this.handoff;
+    const awaited = handoff !== undefined && this.inFlight === 1 && this.batch.isLone && handoff.arm();
     const failures = this.batch.send(this.port, (job) => void this.release(job.slot));
-    if (failures.length > 0) this.events.unsendable(this, failures);
+    if (failures.length > 0) {
+      if (awaited) handoff.withdraw();
+      this.events.unsendable(this, failures);
+      return;
+    }
+    if (!awaited) return;
+    const outcome = handoff.take();
+    if (outcome !== undefined) queueMicrotask(() => this.heard(outcome));
   }
 
   /**

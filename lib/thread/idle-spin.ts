@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { awakeCount, PoolInt } from '../wire/words';
+import { awakeCount, PoolInt, ThreadInt, threadInts } from '../wire/words';
 
 /**
  * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before
@@ -38,15 +38,20 @@ export class IdleSpin {
   private readonly awakeMask: number;
   private readonly spinBelow: number;
   private readonly shared: boolean;
+  /** The thread's words, and where in them it counts its spins (`ThreadInt.Spins`) for the lone hand-off. */
+  private readonly ints: Int32Array;
+  private readonly spinsAt: number;
   private misses = 0;
   /** When the thread went idle without spinning (performance.now()), or -1. */
   private sleptAt = -1;
 
   constructor(
-    init: Pick<ThreadInit, 'pool' | 'spinBelow' | 'awakeBit'>,
+    init: Pick<ThreadInit, 'pool' | 'spinBelow' | 'awakeBit' | 'ints'>,
     private readonly spinMs = defaultSpinMs,
   ) {
     this.pool = new Int32Array(init.pool);
+    this.ints = new Int32Array(init.ints);
+    this.spinsAt = this.ints.length - threadInts + ThreadInt.Spins;
     const bit = init.awakeBit;
     this.awakeAt = PoolInt.Awake + (bit >> 5);
     this.awakeMask = 1 << (bit & 31);
@@ -87,8 +92,11 @@ export class IdleSpin {
         return true;
       }
       const end = performance.now() + this.spinMs;
+      const { ints, spinsAt } = this;
       let now = 0;
       while (Atomics.load(pool, PoolInt.Posted) === seen && awakeCount(pool) - 1 < spinBelow) {
+        // Counted while spinning: a main thread that sees the count move as it posts knows this thread runs now.
+        Atomics.add(ints, spinsAt, 1);
         now = performance.now();
         if (now >= end) break;
       }

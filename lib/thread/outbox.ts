@@ -14,6 +14,7 @@ import {
   Stride,
   slotOfOutcome,
 } from '../wire/thread';
+import type { ThreadHandoff } from './handoff';
 
 const transferMark = Symbol.for('rxthreads.transfer');
 
@@ -79,8 +80,21 @@ export class Outbox {
     },
   };
 
-  constructor(private readonly port: MessagePort) {
-    this.target = portTarget(port);
+  /** With `handoff`, a lone number outcome goes to a main thread that waits for it awake, not by message. */
+  constructor(
+    port: MessagePort,
+    private readonly handoff?: ThreadHandoff,
+  ) {
+    const target = portTarget(port);
+    this.target =
+      handoff === undefined
+        ? target
+        : {
+            postMessage: (message, transfer) => {
+              handoff.posting();
+              target.postMessage(message, transfer);
+            },
+          };
   }
 
   ok(slot: number, value: unknown): void {
@@ -196,11 +210,12 @@ export class Outbox {
     if (packed > 0) {
       this.packed = 0;
       // A lone number goes flat: two typed arrays cost more to clone than one element.
+      if (packed === 1 && this.handoff?.give(this.codes[0]!, this.numbers[0]!, busyMs)) return;
       const results: ResultsMessage | ResultsNumbersMessage =
         packed === 1
           ? [Kind.Results, busyMs, this.codes[0], this.numbers[0]]
           : [Kind.ResultsNumbers, busyMs, this.codes.slice(0, packed), this.numbers.slice(0, packed)];
-      this.port.postMessage(results);
+      this.target.postMessage(results);
       return;
     }
     message[1] = busyMs;
@@ -214,14 +229,14 @@ export class Outbox {
     const what = outcome === Outcome.Ok ? 'result' : 'error';
     const reason = describeUnclonable(what, value, error);
     const wire = toWire(error, `The task's ${what} could not be cloned to the caller: ${reason}`);
-    this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Unclonable), wire]);
+    this.target.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Unclonable), wire]);
   }
 
   /** Sends the yielded values of an entry that failed to clone, one by one, up to the one that fails. */
   private sendYielded(slot: number, values: unknown[]): void {
     for (const value of values) {
       try {
-        this.port.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Yielded), [value]]);
+        this.target.postMessage([Kind.Results, 0, outcomeCode(slot, Outcome.Yielded), [value]]);
       } catch (error) {
         const wire = toWire(
           error,

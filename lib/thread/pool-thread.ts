@@ -1,5 +1,6 @@
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { Kind, type ThreadInit, type ToThread } from '../wire/thread';
+import { ThreadHandoff } from './handoff';
 import { IdleSpin } from './idle-spin';
 import { JobRunner } from './job-runner';
 import { TaskLoader } from './loader';
@@ -23,7 +24,8 @@ export class PoolThread {
     init: ThreadInit,
   ) {
     this.loader = new TaskLoader(init.tsNode);
-    this.outbox = new Outbox(port);
+    // Only a pool thread's lone values are awaited awake (the main thread never waits on an event-loop thread).
+    this.outbox = new Outbox(port, init.mode === 'concurrent' ? undefined : ThreadHandoff.of(init));
     this.runner = new JobRunner(init, this.loader, this.outbox);
     this.mode =
       init.mode === 'concurrent'

@@ -60,8 +60,31 @@ export const ThreadInt = {
    * meanwhile the thread starts no job (it waits for a notify on this word).
    */
   Halt: 0,
+  /** The lone hand-off's state ({@link Handoff}): the main thread waits awake for a lone value's outcome. */
+  Handoff: 1,
+  /** The outcome code of a lone outcome handed off (`Handoff.Given`), written by the thread. */
+  HandoffCode: 2,
+  /**
+   * Counted up by a pool thread as it spins for work (`IdleSpin`): a count that moves while the main
+   * thread posts tells it that the thread runs on another core right now.
+   */
+  Spins: 3,
 } as const;
-export const threadInts = 1;
+export const threadInts = 4;
+
+/**
+ * States of a thread's lone hand-off (`ThreadInt.Handoff`). The main thread sets `Awaited` before
+ * it posts a lone value to a pool thread that spins, and waits awake a moment; the thread then
+ * either writes the outcome in shared memory and sets `Given` (no message), or sets `Posted`
+ * before it sends any message. Each side moves the state by compare-and-swap from `Awaited`, and
+ * the main thread back to `Off` when it stops waiting: an outcome goes one way, never both.
+ */
+export const Handoff = {
+  Off: 0,
+  Awaited: 1,
+  Given: 2,
+  Posted: 3,
+} as const;
 
 /**
  * Int32 words shared by all the pool threads of the process and the main thread, at `pool[field]`
@@ -134,5 +157,9 @@ export const ThreadTime = {
   BusyTotal: 0,
   /** When the thread last went from idle to running (epoch ms), or -1 while idle. */
   BusySince: 1,
+  /** The number a lone outcome handed off holds (`Handoff.Given`). */
+  HandoffValue: 2,
+  /** The `busyMs` of the results message a hand-off stands for. */
+  HandoffBusyMs: 3,
 } as const;
-export const threadTimes = 2;
+export const threadTimes = 4;

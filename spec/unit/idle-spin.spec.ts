@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { expect } from 'chai';
 import { IdleSpin } from '../../lib/thread/idle-spin';
-import { awakeCount, PoolInt, poolInts } from '../../lib/wire/words';
+import { awakeCount, PoolInt, poolInts, ThreadInt, threadInts } from '../../lib/wire/words';
 
 /** The spinning thread's bit in the awake words: in the second word, so that counting spans words. */
 const ownBit = 37;
@@ -13,6 +13,11 @@ function ownBitSet(pool: Int32Array): boolean {
 
 function poolWords(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(poolInts * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** A thread's own words with no slot: the thread-wide ones alone. */
+function threadWords(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(threadInts * Int32Array.BYTES_PER_ELEMENT));
 }
 
 /**
@@ -33,12 +38,16 @@ function poster(pool: Int32Array, go: Int32Array): Worker {
  * `others` of the pool's other threads awake. Its spin time is long enough that only a post, or
  * one of its rules, can end a spin: another thread's wake-up takes what it takes.
  */
-function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; spin: IdleSpin } {
+function wokenSpin(others = 0, spinBelow = 1): { pool: Int32Array; ints: Int32Array; spin: IdleSpin } {
   const pool = poolWords();
+  const ints = threadWords();
   for (let bit = 0; bit < others; bit++) Atomics.or(pool, PoolInt.Awake, 1 << bit);
-  const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow, awakeBit: ownBit }, 60_000);
+  const spin = new IdleSpin(
+    { pool: pool.buffer as SharedArrayBuffer, ints: ints.buffer as SharedArrayBuffer, spinBelow, awakeBit: ownBit },
+    60_000,
+  );
   spin.woke();
-  return { pool, spin };
+  return { pool, ints, spin };
 }
 
 /** Lets at least `ms` pass, busy: a time that must have passed, not a time to wait for something. */
@@ -74,6 +83,33 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     expect(looks).to.equal(2);
     expect(awakeCount(pool)).to.equal(1);
     expect(ownBitSet(pool), 'its own bit says it is awake').to.equal(true);
+  });
+
+  it('counts its spins in its own words while it spins, so that a poster can tell it runs', () => {
+    const pool = poolWords();
+    const ints = threadWords();
+    const spin = new IdleSpin(
+      {
+        pool: pool.buffer as SharedArrayBuffer,
+        ints: ints.buffer as SharedArrayBuffer,
+        spinBelow: 1,
+        awakeBit: ownBit,
+      },
+      2_000,
+    );
+    spin.woke();
+    // Posts only once it has seen the count move: without the count, the spin would end in vain.
+    threads.push(
+      new Worker(
+        `const { workerData: { pool, ints, spinsAt, posted } } = require('node:worker_threads');
+         while (Atomics.load(ints, spinsAt) === 0);
+         Atomics.add(pool, posted, 1);`,
+        { eval: true, workerData: { pool, ints, spinsAt: ThreadInt.Spins, posted: PoolInt.Posted } },
+      ),
+    );
+    let looks = 0;
+    expect(spin.waitForWork(() => ++looks === 2, true)).to.equal(true);
+    expect(Atomics.load(ints, ThreadInt.Spins)).to.be.greaterThan(0);
   });
 
   it('stops spinning when a message goes to another thread, and sleeps, no longer awake', () => {
@@ -134,7 +170,8 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   it('after two spins in vain sleeps at once, and spins again once work comes back within its spin time', () => {
     const pool = poolWords();
     const spinMs = 2;
-    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, spinBelow: 1, awakeBit: ownBit }, spinMs);
+    const ints = threadWords().buffer as SharedArrayBuffer;
+    const spin = new IdleSpin({ pool: pool.buffer as SharedArrayBuffer, ints, spinBelow: 1, awakeBit: ownBit }, spinMs);
     let looks = 0;
     const nothing = () => {
       looks++;
@@ -158,7 +195,12 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
   it('never spins without shared memory, with a single core, or without a bit of its own', () => {
     const local = new Int32Array(poolInts);
     const unshared = new IdleSpin(
-      { pool: local.buffer as unknown as SharedArrayBuffer, spinBelow: 1, awakeBit: ownBit },
+      {
+        pool: local.buffer as unknown as SharedArrayBuffer,
+        ints: new Int32Array(threadInts).buffer as unknown as SharedArrayBuffer,
+        spinBelow: 1,
+        awakeBit: ownBit,
+      },
       60_000,
     );
     unshared.woke();
@@ -168,7 +210,15 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     expect(oneCore.waitForWork(() => true, true)).to.equal(false);
     expect(awakeCount(pool)).to.equal(0);
     const noBit = poolWords();
-    const bitless = new IdleSpin({ pool: noBit.buffer as SharedArrayBuffer, spinBelow: 1, awakeBit: -1 }, 60_000);
+    const bitless = new IdleSpin(
+      {
+        pool: noBit.buffer as SharedArrayBuffer,
+        ints: threadWords().buffer as SharedArrayBuffer,
+        spinBelow: 1,
+        awakeBit: -1,
+      },
+      60_000,
+    );
     bitless.woke();
     expect(bitless.waitForWork(() => true, true)).to.equal(false);
     expect(awakeCount(noBit)).to.equal(0);

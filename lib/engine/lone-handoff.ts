@@ -1,0 +1,117 @@
+import { Kind, type ResultsMessage } from '../wire/thread';
+import { Handoff, ThreadInt, ThreadTime } from '../wire/words';
+
+/**
+ * How long (ms) the main thread waits awake, after posting a lone value to a pool thread that runs
+ * on another core, for its outcome in shared memory: a tiny task's whole round trip there takes a
+ * few µs; a longer task's outcome comes by message as before.
+ */
+const defaultWaitMs = 0.015;
+/** Lone posts a hand-off skips after waiting in vain, doubled at each miss in a row up to this many. */
+const maxSkip = 64;
+
+/** Where a thread's hand-off words are: its Int32 and Float64 words in shared memory, and where the thread-wide ones start. */
+export interface HandoffWords {
+  readonly ints: Int32Array;
+  readonly times: Float64Array;
+  /** Index of the first thread-wide word ({@link ThreadInt}) in `ints`, and ({@link ThreadTime}) in `times`. */
+  readonly intsAt: number;
+  readonly timesAt: number;
+}
+
+/**
+ * The main thread's side of the lone hand-off with one pool thread (the thread's is
+ * `ThreadHandoff`). After a lone value's post, a main thread that goes back to its event loop
+ * sleeps, and the outcome's message must wake it: on a VM whose idle cores halt, that wake is most
+ * of a lone round trip. If the pool thread is running on another core right now (its spin count
+ * moved while the value was posted), the main thread instead waits awake a moment, and the thread
+ * hands a number outcome over in shared memory; it then reaches the engine as the results message
+ * it stands for, in a microtask of this turn. A thread that is not running (asleep, or waiting for
+ * this very core) is not waited for: waiting would keep it from the core it needs.
+ */
+export class LoneHandoff {
+  private readonly stateAt: number;
+  private readonly codeAt: number;
+  private readonly spinsAt: number;
+  private readonly valueAt: number;
+  private readonly busyAt: number;
+  /** The thread's spin count when the hand-off was armed. */
+  private spinsBefore = 0;
+  private misses = 0;
+  private skip = 0;
+  /** Lone outcomes handed over so far. */
+  given = 0;
+
+  constructor(
+    private readonly words: HandoffWords,
+    private readonly waitMs = defaultWaitMs,
+  ) {
+    this.stateAt = words.intsAt + ThreadInt.Handoff;
+    this.codeAt = words.intsAt + ThreadInt.HandoffCode;
+    this.spinsAt = words.intsAt + ThreadInt.Spins;
+    this.valueAt = words.timesAt + ThreadTime.HandoffValue;
+    this.busyAt = words.timesAt + ThreadTime.HandoffBusyMs;
+  }
+
+  /** A hand-off over `words` if they are shared memory; none where they are copies (a page that is not cross-origin isolated). */
+  static of(words: HandoffWords): LoneHandoff | undefined {
+    // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
+    return Object.prototype.toString.call(words.ints.buffer) === '[object SharedArrayBuffer]'
+      ? new LoneHandoff(words)
+      : undefined;
+  }
+
+  /**
+   * Called before a lone value is posted to the thread (the only job it holds): returns whether the
+   * outcome is awaited, in which case `take` or `withdraw` must follow the post.
+   */
+  arm(): boolean {
+    if (this.skip > 0) {
+      this.skip--;
+      return false;
+    }
+    const ints = this.words.ints;
+    // Set before the post: the thread may finish the value before the post has even returned.
+    Atomics.store(ints, this.stateAt, Handoff.Awaited);
+    this.spinsBefore = Atomics.load(ints, this.spinsAt);
+    return true;
+  }
+
+  /**
+   * Called after the post: waits awake for the outcome if the thread runs now, and returns it as
+   * the results message it stands for; undefined if it comes by message instead.
+   */
+  take(): ResultsMessage | undefined {
+    const { ints, times } = this.words;
+    const stateAt = this.stateAt;
+    // The count moved during the post only if the thread was spinning on another core meanwhile.
+    const waits =
+      Atomics.load(ints, stateAt) === Handoff.Awaited && Atomics.load(ints, this.spinsAt) !== this.spinsBefore;
+    if (waits) {
+      const end = performance.now() + this.waitMs;
+      while (Atomics.load(ints, stateAt) === Handoff.Awaited && performance.now() < end);
+    }
+    // From here the thread posts: it finds `Off`, or it handed the outcome over just now.
+    const state = Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Off);
+    if (state === Handoff.Awaited) {
+      if (waits) this.missed();
+      return undefined;
+    }
+    Atomics.store(ints, stateAt, Handoff.Off);
+    if (state !== Handoff.Given) return undefined;
+    this.misses = 0;
+    this.given++;
+    return [Kind.Results, times[this.busyAt]!, Atomics.load(ints, this.codeAt), times[this.valueAt]!];
+  }
+
+  /** Called instead of `take` when the value could not be posted: nothing is awaited any more. */
+  withdraw(): void {
+    Atomics.store(this.words.ints, this.stateAt, Handoff.Off);
+  }
+
+  /** Waited in vain (a task that is not tiny, or a thread that stopped spinning): skip the next lone posts, more after each miss in a row. */
+  private missed(): void {
+    this.misses++;
+    this.skip = Math.min(maxSkip, 2 ** this.misses);
+  }
+}

@@ -1,0 +1,59 @@
+import type { ThreadInit } from '../wire/thread';
+import { Handoff, ThreadInt, ThreadTime, threadInts, threadTimes } from '../wire/words';
+
+/**
+ * A pool thread's side of the lone hand-off (the main thread's is `LoneHandoff` in the engine):
+ * when the main thread waits awake for a lone value's outcome (`Handoff.Awaited`), a number
+ * outcome is written in shared memory instead of posted, and the main thread, still running,
+ * takes it from there. A post to a main thread asleep in its event loop must wake it (on a VM
+ * that halts idle cores, most of a lone round trip); one that stays awake needs no message.
+ */
+export class ThreadHandoff {
+  private readonly ints: Int32Array;
+  private readonly times: Float64Array;
+  private readonly stateAt: number;
+  private readonly codeAt: number;
+  private readonly valueAt: number;
+  private readonly busyAt: number;
+
+  private constructor(init: Pick<ThreadInit, 'ints' | 'times'>) {
+    this.ints = new Int32Array(init.ints);
+    this.times = new Float64Array(init.times);
+    const ints = this.ints.length - threadInts;
+    const times = this.times.length - threadTimes;
+    this.stateAt = ints + ThreadInt.Handoff;
+    this.codeAt = ints + ThreadInt.HandoffCode;
+    this.valueAt = times + ThreadTime.HandoffValue;
+    this.busyAt = times + ThreadTime.HandoffBusyMs;
+  }
+
+  /** The hand-off of a thread whose words are shared memory; none where they are copies (a page that is not cross-origin isolated). */
+  static of(init: Pick<ThreadInit, 'ints' | 'times'>): ThreadHandoff | undefined {
+    // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
+    return Object.prototype.toString.call(init.ints) === '[object SharedArrayBuffer]'
+      ? new ThreadHandoff(init)
+      : undefined;
+  }
+
+  /**
+   * Hands the outcome of a `[Results, busyMs, code, value]` message to a main thread that waits
+   * for it; false if none waits (or it has just stopped), and the message must be posted.
+   */
+  give(code: number, value: number, busyMs: number): boolean {
+    const { ints, stateAt } = this;
+    if (Atomics.load(ints, stateAt) !== Handoff.Awaited) return false;
+    // Written before the state that publishes them: the main thread reads them once it sees `Given`.
+    this.times[this.valueAt] = value;
+    this.times[this.busyAt] = busyMs;
+    Atomics.store(ints, this.codeAt, code);
+    return Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Given) === Handoff.Awaited;
+  }
+
+  /** Called before any message goes to the main thread: one that waits for an outcome stops and takes it from its port. */
+  posting(): void {
+    const { ints, stateAt } = this;
+    if (Atomics.load(ints, stateAt) === Handoff.Awaited) {
+      Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Posted);
+    }
+  }
+}
