@@ -27,7 +27,8 @@ export interface HandoffWords {
  * moved while the value was posted), the main thread instead waits awake a moment, and the thread
  * hands a number outcome over in shared memory; it then reaches the engine as the results message
  * it stands for, in a microtask of this turn. A thread that is not running (asleep, or waiting for
- * this very core) is not waited for: waiting would keep it from the core it needs.
+ * this very core) is not waited for: waiting would keep it from the core it needs. The word then
+ * says `Unwaited`, which tells a thread that was spinning all the same that it shares this core.
  */
 export class LoneHandoff {
   private readonly stateAt: number;
@@ -91,8 +92,8 @@ export class LoneHandoff {
       const end = performance.now() + this.waitMs;
       while (Atomics.load(ints, stateAt) === Handoff.Awaited && performance.now() < end);
     }
-    // From here the thread posts: it finds `Off`, or it handed the outcome over just now.
-    const state = Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Off);
+    // From here the thread posts: it finds the state moved on, or it handed the outcome over just now.
+    const state = Atomics.compareExchange(ints, stateAt, Handoff.Awaited, waits ? Handoff.Off : Handoff.Unwaited);
     if (state === Handoff.Awaited) {
       if (waits) this.missed();
       return undefined;

@@ -15,6 +15,12 @@ export class ThreadHandoff {
   private readonly codeAt: number;
   private readonly valueAt: number;
   private readonly busyAt: number;
+  /**
+   * Whether the main thread did not wait for the last outcome sent (`Handoff.Unwaited`): this
+   * thread did not run during its post. If it was spinning all the same, it waits for the main
+   * thread's own core, and should not spin there again (`IdleSpin`).
+   */
+  unwaited = false;
 
   private constructor(init: Pick<ThreadInit, 'ints' | 'times'>) {
     this.ints = new Int32Array(init.ints);
@@ -46,14 +52,16 @@ export class ThreadHandoff {
     this.times[this.valueAt] = value;
     this.times[this.busyAt] = busyMs;
     Atomics.store(ints, this.codeAt, code);
-    return Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Given) === Handoff.Awaited;
+    const given = Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Given) === Handoff.Awaited;
+    if (given) this.unwaited = false;
+    return given;
   }
 
   /** Called before any message goes to the main thread: one that waits for an outcome stops and takes it from its port. */
   posting(): void {
     const { ints, stateAt } = this;
-    if (Atomics.load(ints, stateAt) === Handoff.Awaited) {
-      Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Posted);
-    }
+    const state = Atomics.load(ints, stateAt);
+    if (state === Handoff.Awaited) Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Posted);
+    this.unwaited = state === Handoff.Unwaited;
   }
 }

@@ -26,7 +26,9 @@ const maxMisses = 2;
  * spinning (`PoolInt.Awake`, where each thread sets its own bit while it drains its jobs and spins,
  * and the main thread clears the bit of a thread that has exited); a message posted to another
  * thread ends the spin, as that thread may need the core now; and it does not spin while the main
- * thread is in a post (`PoolInt.Posting`), which may be waiting for this thread's core. It is
+ * thread is in a post (`PoolInt.Posting`), which may be waiting for this thread's core; nor after a
+ * job it took spinning whose outcome the main thread did not wait for (`ThreadHandoff.unwaited`):
+ * it did not run during the post although awake, so it shares the main thread's core. It is
  * adaptive, as a spinning lock is: after `maxMisses` spins that waited in vain the thread sleeps at
  * once, until a message comes within `spinMs` of its going idle again. Without shared memory (a
  * page that is not cross-origin isolated: the words are copies) it never spins.
@@ -44,10 +46,14 @@ export class IdleSpin {
   private misses = 0;
   /** When the thread went idle without spinning (performance.now()), or -1. */
   private sleptAt = -1;
+  /** Whether the jobs being drained were taken while awake (by a spin), not woken from the event loop. */
+  private tookAwake = false;
 
+  /** `handoff` tells whether the main thread waited for the last outcome (the lone hand-off). */
   constructor(
     init: Pick<ThreadInit, 'pool' | 'spinBelow' | 'awakeBit' | 'ints'>,
     private readonly spinMs = defaultSpinMs,
+    private readonly handoff?: { readonly unwaited: boolean },
   ) {
     this.pool = new Int32Array(init.pool);
     this.ints = new Int32Array(init.ints);
@@ -64,6 +70,7 @@ export class IdleSpin {
   /** The thread starts draining jobs, woken from its event loop. */
   woke(): void {
     if (!this.shared) return;
+    this.tookAwake = false;
     Atomics.or(this.pool, this.awakeAt, this.awakeMask);
     // Had it spun when it went idle, this message would have found it awake: spin again.
     if (this.sleptAt >= 0 && performance.now() - this.sleptAt < this.spinMs) this.misses = 0;
@@ -83,12 +90,17 @@ export class IdleSpin {
     // A main thread still in the post that woke this thread has most likely been preempted by it
     // (a woken thread often runs on its waker's core; a post that is not preempted returns within
     // microseconds, before the thread has run its job): a spin would keep the core from it.
-    if (lone && this.misses < maxMisses && Atomics.load(pool, PoolInt.Posting) === 0) {
+    // A thread that took its job spinning, yet ran not once while the main thread posted it (the
+    // main thread did not wait for its outcome), shares the main thread's core: a spin there
+    // would only hold the core the main thread needs to take the outcome and post the next value.
+    const sharesCore = this.tookAwake && this.handoff?.unwaited === true;
+    if (lone && !sharesCore && this.misses < maxMisses && Atomics.load(pool, PoolInt.Posting) === 0) {
       // The count is read before the port is checked: a message posted after the check counts
       // after this read (the main thread counts a message once it is in the port).
       const seen = Atomics.load(pool, PoolInt.Posted);
       if (arrived()) {
         this.misses = 0;
+        this.tookAwake = true;
         return true;
       }
       const end = performance.now() + this.spinMs;
@@ -103,6 +115,7 @@ export class IdleSpin {
       if (now >= end) this.misses++;
       else if (Atomics.load(pool, PoolInt.Posted) !== seen && arrived()) {
         this.misses = 0;
+        this.tookAwake = true;
         return true;
       }
       // Otherwise the message was another thread's (or one that brings no job), or other threads

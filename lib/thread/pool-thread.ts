@@ -25,12 +25,13 @@ export class PoolThread {
   ) {
     this.loader = new TaskLoader(init.tsNode);
     // Only a pool thread's lone values are awaited awake (the main thread never waits on an event-loop thread).
-    this.outbox = new Outbox(port, init.mode === 'concurrent' ? undefined : ThreadHandoff.of(init));
+    const handoff = init.mode === 'concurrent' ? undefined : ThreadHandoff.of(init);
+    this.outbox = new Outbox(port, handoff);
     this.runner = new JobRunner(init, this.loader, this.outbox);
     this.mode =
       init.mode === 'concurrent'
         ? new ConcurrentMode(this.runner, this.outbox)
-        : new SequentialMode(this.runner, this.outbox, this.takeWaiting, new IdleSpin(init));
+        : new SequentialMode(this.runner, this.outbox, this.takeWaiting, new IdleSpin(init, undefined, handoff));
   }
 
   /** Listens to the main thread, and tells it that the thread is ready. */

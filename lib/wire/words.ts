@@ -74,16 +74,22 @@ export const threadInts = 4;
 
 /**
  * States of a thread's lone hand-off (`ThreadInt.Handoff`). The main thread sets `Awaited` before
- * it posts a lone value to a pool thread that spins, and waits awake a moment; the thread then
- * either writes the outcome in shared memory and sets `Given` (no message), or sets `Posted`
+ * it posts a lone value to a pool thread, and waits awake a moment if the thread runs; the thread
+ * then either writes the outcome in shared memory and sets `Given` (no message), or sets `Posted`
  * before it sends any message. Each side moves the state by compare-and-swap from `Awaited`, and
- * the main thread back to `Off` when it stops waiting: an outcome goes one way, never both.
+ * the main thread away from it when it stops waiting: an outcome goes one way, never both.
  */
 export const Handoff = {
   Off: 0,
   Awaited: 1,
   Given: 2,
   Posted: 3,
+  /**
+   * The main thread did not wait: the thread did not run during the post. A thread that was
+   * spinning all the same was waiting for the main thread's own core, and sleeps after this value
+   * rather than spin on that core again.
+   */
+  Unwaited: 4,
 } as const;
 
 /**

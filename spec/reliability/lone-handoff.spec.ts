@@ -27,7 +27,7 @@ const threadsOf = (pool: ThreadPool): Thread[] => threadEngineOf(pool).threads;
 const handedOver = (pool: ThreadPool) => threadsOf(pool).reduce((sum, t) => sum + (t.handoff?.given ?? 0), 0);
 const awaited = (pool: ThreadPool) =>
   threadsOf(pool).filter(
-    (t) => Atomics.load(t.slots.ints, t.slots.count * slotInts + ThreadInt.Handoff) !== Handoff.Off,
+    (t) => Atomics.load(t.slots.ints, t.slots.count * slotInts + ThreadInt.Handoff) === Handoff.Awaited,
   ).length;
 
 /** What `act` gives for `input`: its value, or the class of its error. */

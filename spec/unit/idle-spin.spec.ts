@@ -112,6 +112,40 @@ describe('IdleSpin (a pool thread’s short wait for work)', () => {
     expect(Atomics.load(ints, ThreadInt.Spins)).to.be.greaterThan(0);
   });
 
+  it('does not spin after a job it took spinning that the main thread did not wait for: it shares the main thread’s core', () => {
+    const pool = poolWords();
+    const handoff = { unwaited: true };
+    const spin = new IdleSpin(
+      {
+        pool: pool.buffer as SharedArrayBuffer,
+        ints: threadWords().buffer as SharedArrayBuffer,
+        spinBelow: 1,
+        awakeBit: ownBit,
+      },
+      60_000,
+      handoff,
+    );
+    let looks = 0;
+    const arrives = () => {
+      looks++;
+      return true;
+    };
+    // Woken from its event loop: not waited for says nothing of where it runs; it looks, and takes a job.
+    spin.woke();
+    expect(spin.waitForWork(arrives, true)).to.equal(true);
+    expect(looks).to.equal(1);
+    // That job was taken awake, and not waited for either: it sleeps at once, without a look.
+    expect(spin.waitForWork(arrives, true)).to.equal(false);
+    expect(looks).to.equal(1);
+    expect(ownBitSet(pool)).to.equal(false);
+    // Woken from its event loop again, it looks; and once its outcomes are waited for, a job taken awake is no sign either.
+    spin.woke();
+    expect(spin.waitForWork(arrives, true)).to.equal(true);
+    handoff.unwaited = false;
+    expect(spin.waitForWork(arrives, true)).to.equal(true);
+    expect(looks).to.equal(3);
+  });
+
   it('stops spinning when a message goes to another thread, and sleeps, no longer awake', () => {
     const { pool, spin } = wokenSpin();
     const go = new Int32Array(new SharedArrayBuffer(4));

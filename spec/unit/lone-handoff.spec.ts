@@ -93,17 +93,28 @@ describe('LoneHandoff (a lone outcome handed over in shared memory)', () => {
     expect(thread.give(outcomeCode(0, Outcome.Ok), 1, 0)).to.equal(false);
   });
 
-  it('does not wait for a thread whose spin count did not move during the post, and then takes nothing from it', () => {
+  it('does not wait for a thread whose spin count did not move during the post, and the thread learns it', () => {
     const { words, main, thread } = pair(60_000);
     main.arm();
     const started = performance.now();
     expect(main.take()).to.equal(undefined);
     expect(performance.now() - started).to.be.below(1_000);
-    expect(stateOf(words)).to.equal(Handoff.Off);
-    // The thread finds nobody waiting: it posts its outcome.
+    expect(stateOf(words)).to.equal(Handoff.Unwaited);
+    // The thread finds nobody waiting: it posts its outcome, and knows it was not waited for.
     expect(thread.give(outcomeCode(0, Outcome.Ok), 1, 0)).to.equal(false);
+    thread.posting();
+    expect(thread.unwaited).to.equal(true);
     // Not waiting is no miss: the next lone value is awaited again.
     expect(main.arm()).to.equal(true);
+    expect(stateOf(words)).to.equal(Handoff.Awaited);
+    spins(words);
+    expect(thread.give(outcomeCode(0, Outcome.Ok), 2, 0)).to.equal(true);
+    expect(thread.unwaited, 'an outcome handed over was waited for').to.equal(false);
+    expect(main.take()).to.not.equal(undefined);
+    main.arm();
+    spins(words);
+    thread.posting();
+    expect(thread.unwaited, 'a post while the main thread waits').to.equal(false);
   });
 
   it('after waiting in vain skips the next lone values, twice as many after each miss in a row, and waits again after a hand-off', () => {
