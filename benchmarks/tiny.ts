@@ -6,10 +6,9 @@
  * `concurrentTasksPerWorker`, threads.js' `concurrency`), and the plain loop of raw messages with
  * plain or typed arrays, copied or moved, all at once or a few per worker at a time.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
 import { lastValueFrom, range, reduce } from 'rxjs';
 import { offloadToThread, type ThreadPool } from 'rxthreads';
+import { ChildCases } from './child';
 import { bestOf, bestPlainArrayLoop, casesData, configurationsTable, throughputLine } from './families';
 import { type Bench, fmt, interleave, median, type Section, sig, type Table, type Target } from './harness';
 import {
@@ -306,65 +305,32 @@ export const warmMs = 1_000;
  */
 export const settleMs = 300;
 
-// Through ts-node's own entry rather than `-r ts-node/register`: worker threads inherit execArgv,
-// and would each load ts-node.
-const tsNode = require.resolve('ts-node/dist/bin');
-
 type Reply = { type: 'cases'; cases: CaseInfo[] } | { type: 'done'; ms?: number } | { type: 'error'; message: string };
 
-/** A group's process, asked one thing at a time. */
+/** A group's process (tiny-child.ts), asked one thing at a time. */
 class GroupProcess {
-  private readonly child: ChildProcess;
-  private pending: { resolve(reply: Reply): void; reject(error: Error): void } | undefined;
-  private readonly first: Promise<Reply>;
+  private readonly child: ChildCases<Reply>;
 
-  constructor(
-    readonly group: Group,
-    quick: boolean,
-    threads: number,
-  ) {
-    const args = [join(__dirname, 'tiny-child.ts'), group, quick ? 'quick' : 'full', `${threads}`];
-    this.child = fork(tsNode, args, {
-      cwd: join(__dirname, '..'),
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.first = this.next();
-    this.child.on('message', (reply: Reply) => {
-      const pending = this.pending;
-      this.pending = undefined;
-      if (reply.type === 'error') pending?.reject(new Error(`tiny-task group ${group}: ${reply.message}`));
-      else pending?.resolve(reply);
-    });
-    this.child.on('exit', (code) => {
-      this.pending?.reject(new Error(`tiny-task group ${group}: its process exited (${code})`));
-      this.pending = undefined;
-    });
+  constructor(group: Group, quick: boolean, threads: number) {
+    this.child = new ChildCases(`tiny-task group ${group}`, 'tiny-child.ts', [
+      group,
+      quick ? 'quick' : 'full',
+      `${threads}`,
+    ]);
   }
 
   async cases(): Promise<CaseInfo[]> {
-    const reply = await this.first;
-    if (reply.type !== 'cases') throw new Error(`tiny-task group ${this.group}: unexpected ${reply.type}`);
-    return reply.cases;
+    const reply = await this.child.first('cases');
+    return reply.type === 'cases' ? reply.cases : [];
   }
 
   async ask(message: { type: 'run' | 'warm'; index: number }): Promise<number | undefined> {
-    const reply = this.next();
-    this.child.send(message);
-    const done = await reply;
+    const done = await this.child.ask(message);
     return done.type === 'done' ? done.ms : undefined;
   }
 
-  async close(): Promise<void> {
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.send({ type: 'close' });
-    await exited;
-  }
-
-  private next(): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-    });
+  close(): Promise<void> {
+    return this.child.close();
   }
 }
 

@@ -1,0 +1,71 @@
+/**
+ * A benchmark's cases in a process of their own (a `*-child.ts` script), asked one thing at a time
+ * over IPC: one library's garbage, collections and threads then do not fall on another's cases.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+
+// Through ts-node's own entry rather than `-r ts-node/register`: worker threads inherit execArgv,
+// and would each load ts-node.
+const tsNode = require.resolve('ts-node/dist/bin');
+
+/** What a child answers: anything with a `type`; `{ type: 'error', message }` rejects. */
+export interface Reply {
+  readonly type: string;
+  readonly message?: string;
+}
+
+export class ChildCases<R extends Reply> {
+  private readonly child: ChildProcess;
+  private pending: { resolve(reply: R): void; reject(error: Error): void } | undefined;
+  private readonly firstReply: Promise<R>;
+
+  /** Starts `script` (in benchmarks/) with `args`; `name` says whose process it is in errors. */
+  constructor(
+    private readonly name: string,
+    script: string,
+    args: readonly string[],
+  ) {
+    this.child = fork(tsNode, [join(__dirname, script), ...args], {
+      cwd: join(__dirname, '..'),
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.firstReply = this.next();
+    this.child.on('message', (reply: R) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      if (reply.type === 'error') pending?.reject(new Error(`${name}: ${reply.message}`));
+      else pending?.resolve(reply);
+    });
+    this.child.on('exit', (code) => {
+      this.pending?.reject(new Error(`${name}: its process exited (${code})`));
+      this.pending = undefined;
+    });
+  }
+
+  /** The message the child sends once it is ready, of type `type`. */
+  async first(type: string): Promise<R> {
+    const reply = await this.firstReply;
+    if (reply.type !== type) throw new Error(`${this.name}: unexpected ${reply.type}`);
+    return reply;
+  }
+
+  ask(message: unknown): Promise<R> {
+    const reply = this.next();
+    this.child.send(message as object);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'close' });
+    await exited;
+  }
+
+  private next(): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+    });
+  }
+}
