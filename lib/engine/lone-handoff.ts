@@ -1,5 +1,5 @@
 import { Kind, type ResultsMessage } from '../wire/thread';
-import { Handoff, ThreadInt, ThreadTime } from '../wire/words';
+import { Handoff, isSharedMemory, ThreadInt, ThreadTime } from '../wire/words';
 
 /**
  * How long (ms) the main thread waits awake, after posting a lone value to a pool thread that runs
@@ -56,10 +56,7 @@ export class LoneHandoff {
 
   /** A hand-off over `words` if they are shared memory; none where they are copies (a page that is not cross-origin isolated). */
   static of(words: HandoffWords): LoneHandoff | undefined {
-    // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
-    return Object.prototype.toString.call(words.ints.buffer) === '[object SharedArrayBuffer]'
-      ? new LoneHandoff(words)
-      : undefined;
+    return isSharedMemory(words.ints.buffer) ? new LoneHandoff(words) : undefined;
   }
 
   /**

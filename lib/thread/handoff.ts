@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { Handoff, ThreadInt, ThreadTime, threadInts, threadTimes } from '../wire/words';
+import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadInts, threadTimes } from '../wire/words';
 
 /**
  * A pool thread's side of the lone hand-off (the main thread's is `LoneHandoff` in the engine):
@@ -35,10 +35,7 @@ export class ThreadHandoff {
 
   /** The hand-off of a thread whose words are shared memory; none where they are copies (a page that is not cross-origin isolated). */
   static of(init: Pick<ThreadInit, 'ints' | 'times'>): ThreadHandoff | undefined {
-    // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
-    return Object.prototype.toString.call(init.ints) === '[object SharedArrayBuffer]'
-      ? new ThreadHandoff(init)
-      : undefined;
+    return isSharedMemory(init.ints) ? new ThreadHandoff(init) : undefined;
   }
 
   /**

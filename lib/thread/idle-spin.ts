@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { awakeCount, PoolInt, ThreadInt, threadInts } from '../wire/words';
+import { awakeCount, isSharedMemory, PoolInt, ThreadInt, threadInts } from '../wire/words';
 
 /**
  * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before
@@ -62,9 +62,7 @@ export class IdleSpin {
     this.awakeAt = PoolInt.Awake + (bit >> 5);
     this.awakeMask = 1 << (bit & 31);
     this.spinBelow = init.spinBelow;
-    // By its tag, not `instanceof`: a browser bundle's `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
-    this.shared =
-      this.spinBelow > 0 && bit >= 0 && Object.prototype.toString.call(init.pool) === '[object SharedArrayBuffer]';
+    this.shared = this.spinBelow > 0 && bit >= 0 && isSharedMemory(init.pool);
   }
 
   /** The thread starts draining jobs, woken from its event loop. */

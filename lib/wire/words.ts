@@ -120,6 +120,15 @@ export const PoolInt = {
 export const awakeWords = 4;
 export const poolInts = 2 + awakeWords;
 
+/**
+ * Whether `buffer` is shared memory, where the words are real (a page that is not cross-origin
+ * isolated has copies kept in step by messages). By its tag, not `instanceof`: a browser bundle's
+ * `SharedArrayBuffer` is `ArrayBuffer` where memory cannot be shared.
+ */
+export function isSharedMemory(buffer: ArrayBufferLike): boolean {
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
+}
+
 /** How many pool threads of the process are awake: the bits set in the awake words of `pool`. */
 export function awakeCount(pool: Int32Array): number {
   let count = 0;
