@@ -69,3 +69,36 @@ export class ChildCases<R extends Reply> {
     });
   }
 }
+
+/** What a child process serves once it has opened its cases (`serveParent`). */
+export interface Served<Q> {
+  /** The message sent once the cases are open. */
+  readonly first: unknown;
+  /** The reply to a request, sent once it resolves. */
+  answer(request: Q): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * The child's side of `ChildCases`: opens its cases, sends `first`, then answers the parent's
+ * requests one at a time; `{ type: 'close' }` closes them and exits. A failure is sent as
+ * `{ type: 'error', message }`; one while opening also ends the process.
+ */
+export function serveParent<Q>(open: () => Promise<Served<Q>>): void {
+  const send = (message: unknown) => process.send!(message);
+  const fail = (error: unknown) => send({ type: 'error', message: String(error) });
+  open().then(
+    ({ first, answer, close }) => {
+      process.on('message', (request: Q | { type: 'close' }) => {
+        const isClose = (request as { type?: unknown }).type === 'close';
+        const reply = isClose ? close().then(() => process.exit(0)) : answer(request as Q).then(send);
+        reply.catch(fail);
+      });
+      send(first);
+    },
+    (error: unknown) => {
+      fail(error);
+      process.exit(1);
+    },
+  );
+}

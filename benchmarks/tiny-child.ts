@@ -5,14 +5,14 @@
  * `warm` (a case until it has run for `warmMs`), `run` (a case untimed for `settleMs`, at least
  * once, then once timed here), `close`.
  */
+import { serveParent } from './child';
 import { check, nowMs } from './harness';
 import { expected, type Group, openGroup, settleMs, warmMs } from './tiny';
 
-type Request = { type: 'run' | 'warm'; index: number } | { type: 'close' };
+type Request = { type: 'run' | 'warm'; index: number };
 
-async function main(): Promise<void> {
+serveParent<Request>(async () => {
   const [group = '', mode = 'full', threads = '1'] = process.argv.slice(2);
-  const send = (message: unknown) => process.send!(message);
   const { cases, close } = await openGroup(group as Group, mode === 'quick', Number(threads));
   const once = async (index: number) => {
     const c = cases[index]!;
@@ -22,12 +22,10 @@ async function main(): Promise<void> {
     check(sum, expected(c.tasks), c.label);
     return ms;
   };
-  process.on('message', (request: Request) => {
-    const answer = async () => {
-      if (request.type === 'close') {
-        await close();
-        process.exit(0);
-      }
+  return {
+    first: { type: 'cases', cases: cases.map(({ once: _, ...info }) => info) },
+    close,
+    answer: async (request) => {
       if (request.type === 'run') {
         // Untimed first, for `settleMs`: the process has been idle while the other groups ran. V8
         // may have run a full collection meanwhile (it does when allocation stops), which discards
@@ -36,19 +34,11 @@ async function main(): Promise<void> {
         const start = nowMs();
         do await once(request.index);
         while (nowMs() - start < settleMs);
-        send({ type: 'done', ms: await once(request.index) });
-        return;
+        return { type: 'done', ms: await once(request.index) };
       }
       let spent = 0;
       for (let runs = 0; runs < 20 && (runs === 0 || spent < warmMs); runs++) spent += await once(request.index);
-      send({ type: 'done' });
-    };
-    answer().catch((error: unknown) => send({ type: 'error', message: String(error) }));
-  });
-  send({ type: 'cases', cases: cases.map(({ once: _, ...info }) => info) });
-}
-
-main().catch((error: unknown) => {
-  process.send?.({ type: 'error', message: String(error) });
-  process.exit(1);
+      return { type: 'done' };
+    },
+  };
 });
