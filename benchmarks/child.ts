@@ -57,10 +57,16 @@ export class ChildCases<R extends Reply> {
     return reply;
   }
 
+  /** Asks the child to close its cases and exit; rejects if it exits with a failure. A child already gone is left as it is. */
   async close(): Promise<void> {
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.send({ type: 'close' });
-    await exited;
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // A child whose channel is gone can no longer be asked: it is ended instead.
+    if (child.connected) child.send({ type: 'close' });
+    else child.kill();
+    const code = await exited;
+    if (code !== 0 && code !== null) throw new Error(`${this.name}: its process exited (${code}) on close`);
   }
 
   private next(): Promise<R> {
@@ -81,8 +87,8 @@ export interface Served<Q> {
 
 /**
  * The child's side of `ChildCases`: opens its cases, sends `first`, then answers the parent's
- * requests one at a time; `{ type: 'close' }` closes them and exits. A failure is sent as
- * `{ type: 'error', message }`; one while opening also ends the process.
+ * requests one at a time; `{ type: 'close' }` closes them and exits (with code 1 if closing failed).
+ * A failure is sent as `{ type: 'error', message }`; one while opening also ends the process.
  */
 export function serveParent<Q>(open: () => Promise<Served<Q>>): void {
   const send = (message: unknown) => process.send!(message);
@@ -91,8 +97,16 @@ export function serveParent<Q>(open: () => Promise<Served<Q>>): void {
     ({ first, answer, close }) => {
       process.on('message', (request: Q | { type: 'close' }) => {
         const isClose = (request as { type?: unknown }).type === 'close';
-        const reply = isClose ? close().then(() => process.exit(0)) : answer(request as Q).then(send);
-        reply.catch(fail);
+        if (isClose) {
+          // Exits either way: the parent's `close` waits for the exit, and reads a failure in its code.
+          close().then(
+            () => process.exit(0),
+            (error: unknown) => {
+              console.error(error);
+              process.exit(1);
+            },
+          );
+        } else answer(request as Q).then(send, fail);
       });
       send(first);
     },
