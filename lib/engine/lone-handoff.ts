@@ -1,5 +1,5 @@
 import { Kind, type ResultsMessage } from '../wire/thread';
-import { Handoff, isSharedMemory, ThreadInt, ThreadTime } from '../wire/words';
+import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadIntsAt, threadTimesAt } from '../wire/words';
 
 /**
  * How long (ms) the main thread waits awake, after posting a lone value to a pool thread that runs
@@ -10,13 +10,10 @@ const defaultWaitMs = 0.015;
 /** Lone posts a hand-off skips after waiting in vain, doubled at each miss in a row up to this many. */
 const maxSkip = 64;
 
-/** Where a thread's hand-off words are: its Int32 and Float64 words in shared memory, and where the thread-wide ones start. */
+/** A thread's Int32 and Float64 words in shared memory, where its hand-off words are (among the thread-wide ones, after the slots'). */
 export interface HandoffWords {
   readonly ints: Int32Array;
   readonly times: Float64Array;
-  /** Index of the first thread-wide word ({@link ThreadInt}) in `ints`, and ({@link ThreadTime}) in `times`. */
-  readonly intsAt: number;
-  readonly timesAt: number;
 }
 
 /**
@@ -47,11 +44,13 @@ export class LoneHandoff {
     private readonly words: HandoffWords,
     private readonly waitMs = defaultWaitMs,
   ) {
-    this.stateAt = words.intsAt + ThreadInt.Handoff;
-    this.codeAt = words.intsAt + ThreadInt.HandoffCode;
-    this.spinsAt = words.intsAt + ThreadInt.Spins;
-    this.valueAt = words.timesAt + ThreadTime.HandoffValue;
-    this.busyAt = words.timesAt + ThreadTime.HandoffBusyMs;
+    const intsAt = threadIntsAt(words.ints);
+    const timesAt = threadTimesAt(words.times);
+    this.stateAt = intsAt + ThreadInt.Handoff;
+    this.codeAt = intsAt + ThreadInt.HandoffCode;
+    this.spinsAt = intsAt + ThreadInt.Spins;
+    this.valueAt = timesAt + ThreadTime.HandoffValue;
+    this.busyAt = timesAt + ThreadTime.HandoffBusyMs;
   }
 
   /** A hand-off over `words` if they are shared memory; none where they are copies (a page that is not cross-origin isolated). */

@@ -8,7 +8,9 @@ import {
   ThreadInt,
   ThreadTime,
   threadInts,
+  threadIntsAt,
   threadTimes,
+  threadTimesAt,
 } from '../wire/words';
 
 /**
@@ -31,8 +33,8 @@ export class SlotTable {
     this.times = new Float64Array(
       new SharedArrayBuffer((count * slotTimes + threadTimes) * Float64Array.BYTES_PER_ELEMENT),
     );
-    this.times[count * slotTimes + ThreadTime.BusySince] = -1;
-    this.haltAt = count * slotInts + ThreadInt.Halt;
+    this.times[threadTimesAt(this.times) + ThreadTime.BusySince] = -1;
+    this.haltAt = threadIntsAt(this.ints) + ThreadInt.Halt;
   }
 
   /**
@@ -118,7 +120,7 @@ export class SlotTable {
 
   /** Ms the thread has spent running tasks (at least one at a time), until `now`. */
   busyMs(now: number): number {
-    const at = this.count * slotTimes;
+    const at = threadTimesAt(this.times);
     const since = this.times[at + ThreadTime.BusySince]!;
     return this.times[at + ThreadTime.BusyTotal]! + (since >= 0 ? Math.max(0, now - since) : 0);
   }

@@ -11,7 +11,7 @@ import {
   type RunMode,
   type ThreadInit,
 } from '../wire/thread';
-import { PoolInt, Slot, slotInts, slotTimes } from '../wire/words';
+import { PoolInt, Slot } from '../wire/words';
 import type { AwakeBits } from './awake-bits';
 import { coreCount, spawnThread, tsNodeInit } from './local/platform';
 import type { WorkerSpawnOptions } from './local/worker-options';
@@ -107,10 +107,7 @@ export class ThreadHandle<J extends HeldJob> extends SlotHolder<J> {
     const { states, ints, times } = this.slots;
     // Only a pool thread spins (and counts itself awake); its bit is taken back once it has exited.
     this.awakeBit = mode === 'sequential' ? events.awakeBits.take() : -1;
-    this.handoff =
-      mode === 'sequential'
-        ? LoneHandoff.of({ ints, times, intsAt: slotCount * slotInts, timesAt: slotCount * slotTimes })
-        : undefined;
+    this.handoff = mode === 'sequential' ? LoneHandoff.of({ ints, times }) : undefined;
     const init: ThreadInit = {
       states: states.buffer as SharedArrayBuffer,
       ints: ints.buffer as SharedArrayBuffer,

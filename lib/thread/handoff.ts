@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadInts, threadTimes } from '../wire/words';
+import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadIntsAt, threadTimesAt } from '../wire/words';
 
 /**
  * A pool thread's side of the lone hand-off (the main thread's is `LoneHandoff` in the engine):
@@ -25,8 +25,8 @@ export class ThreadHandoff {
   private constructor(init: Pick<ThreadInit, 'ints' | 'times'>) {
     this.ints = new Int32Array(init.ints);
     this.times = new Float64Array(init.times);
-    const ints = this.ints.length - threadInts;
-    const times = this.times.length - threadTimes;
+    const ints = threadIntsAt(this.ints);
+    const times = threadTimesAt(this.times);
     this.stateAt = ints + ThreadInt.Handoff;
     this.codeAt = ints + ThreadInt.HandoffCode;
     this.valueAt = times + ThreadTime.HandoffValue;

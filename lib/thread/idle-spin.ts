@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { awakeCount, isSharedMemory, PoolInt, ThreadInt, threadInts } from '../wire/words';
+import { awakeCount, isSharedMemory, PoolInt, ThreadInt, threadIntsAt } from '../wire/words';
 
 /**
  * How long (ms) a pool thread that has run out of jobs keeps checking for the next message before
@@ -57,7 +57,7 @@ export class IdleSpin {
   ) {
     this.pool = new Int32Array(init.pool);
     this.ints = new Int32Array(init.ints);
-    this.spinsAt = this.ints.length - threadInts + ThreadInt.Spins;
+    this.spinsAt = threadIntsAt(this.ints) + ThreadInt.Spins;
     const bit = init.awakeBit;
     this.awakeAt = PoolInt.Awake + (bit >> 5);
     this.awakeMask = 1 << (bit & 31);

@@ -1,5 +1,5 @@
 import { Header, Kind, keyOfJob, type RunMessage, type RunNumbersMessage, Stride, slotOfJob } from '../wire/thread';
-import { SlotInt, slotInts, ThreadInt, threadInts } from '../wire/words';
+import { SlotInt, slotInts, ThreadInt, threadIntsAt } from '../wire/words';
 import type { IdleSpin } from './idle-spin';
 import type { JobRunner } from './job-runner';
 import type { Outbox } from './outbox';
@@ -51,7 +51,7 @@ export class SequentialMode implements ThreadMode, ValuesLoop {
     private readonly spin: IdleSpin,
   ) {
     this.ints = runner.ints;
-    this.haltAt = this.ints.length - threadInts + ThreadInt.Halt;
+    this.haltAt = threadIntsAt(this.ints) + ThreadInt.Halt;
   }
 
   take(batch: Batch): void {

@@ -1,6 +1,6 @@
 import { record, toMicros } from '../util/histogram';
 import type { ThreadInit } from '../wire/thread';
-import { SlotTime, slotTimes, ThreadTime, threadTimes } from '../wire/words';
+import { SlotTime, slotTimes, ThreadTime, threadTimesAt } from '../wire/words';
 
 /**
  * A pool or event-loop thread's times in shared memory, which the main thread reads: each job's
@@ -31,7 +31,7 @@ export class RunTimes {
     private readonly outbox: { busyMs: number },
   ) {
     this.times = new Float64Array(init.times);
-    this.busyAt = this.times.length - threadTimes;
+    this.busyAt = threadTimesAt(this.times);
     this.recording = new Int32Array(init.recording);
     this.runHistogram = new Float64Array(init.runTime);
     this.waitHistogram = new Float64Array(init.waitTime);

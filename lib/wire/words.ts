@@ -71,6 +71,8 @@ export const ThreadInt = {
   Spins: 3,
 } as const;
 export const threadInts = 4;
+/** Where a thread's own words ({@link ThreadInt}) start among its Int32 words: after every slot's. */
+export const threadIntsAt = (ints: { readonly length: number }): number => ints.length - threadInts;
 
 /**
  * States of a thread's lone hand-off (`ThreadInt.Handoff`). The main thread sets `Awaited` before
@@ -178,3 +180,5 @@ export const ThreadTime = {
   HandoffBusyMs: 3,
 } as const;
 export const threadTimes = 4;
+/** Where a thread's own Float64 words ({@link ThreadTime}) start: after every slot's. */
+export const threadTimesAt = (times: { readonly length: number }): number => times.length - threadTimes;

@@ -14,8 +14,6 @@ function sharedWords(): HandoffWords {
   return {
     ints: new Int32Array(new SharedArrayBuffer(threadInts * Int32Array.BYTES_PER_ELEMENT)),
     times: new Float64Array(new SharedArrayBuffer(threadTimes * Float64Array.BYTES_PER_ELEMENT)),
-    intsAt: 0,
-    timesAt: 0,
   };
 }
 
@@ -163,7 +161,7 @@ describe('LoneHandoff (a lone outcome handed over in shared memory)', () => {
   it('is not made where the words are copies, not shared memory (a page that is not cross-origin isolated)', () => {
     const ints = new Int32Array(threadInts);
     const times = new Float64Array(threadTimes);
-    expect(LoneHandoff.of({ ints, times, intsAt: 0, timesAt: 0 })).to.equal(undefined);
+    expect(LoneHandoff.of({ ints, times })).to.equal(undefined);
     const local = {
       ints: ints.buffer as unknown as SharedArrayBuffer,
       times: times.buffer as unknown as SharedArrayBuffer,

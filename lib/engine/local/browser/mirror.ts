@@ -25,7 +25,7 @@
  */
 import { epochNow } from '../../../util/clock';
 import { Kind } from '../../../wire/thread';
-import { Slot, SlotInt, SlotTime, slotInts, slotTimes, threadTimes } from '../../../wire/words';
+import { Slot, SlotInt, SlotTime, slotInts, slotTimes, threadTimesAt } from '../../../wire/words';
 import { Field, Outgoing, resultSlots, runSlots, syncTag, Words } from './mirror-words';
 import { hookBuffer, realAtomics, wake } from './shared-memory';
 
@@ -201,7 +201,7 @@ export class ThreadMirror {
     if (slots.length > 0 && this.words.times !== undefined) {
       for (const slot of slots) this.slotTimes(slot, words);
       const times = this.words.times;
-      for (let at = times.length - threadTimes; at < times.length; at++) words.push(Field.Time, at, times[at]!);
+      for (let at = threadTimesAt(times); at < times.length; at++) words.push(Field.Time, at, times[at]!);
       this.histogram(this.words.runTime, this.told.runTime, Field.RunTime, words);
       this.histogram(this.words.waitTime, this.told.waitTime, Field.WaitTime, words);
     }
