@@ -1,5 +1,5 @@
 import { Kind, type ResultsMessage } from '../wire/thread';
-import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadIntsAt, threadTimesAt } from '../wire/words';
+import { Handoff, type HandoffAt, handoffAt, isSharedMemory } from '../wire/words';
 
 /**
  * How long (ms) the main thread waits awake, after posting a lone value to a pool thread that runs
@@ -28,11 +28,7 @@ export interface HandoffWords {
  * says `Unwaited`, which tells a thread that was spinning all the same that it shares this core.
  */
 export class LoneHandoff {
-  private readonly stateAt: number;
-  private readonly codeAt: number;
-  private readonly spinsAt: number;
-  private readonly valueAt: number;
-  private readonly busyAt: number;
+  private readonly at: HandoffAt;
   /** The thread's spin count when the hand-off was armed. */
   private spinsBefore = 0;
   private misses = 0;
@@ -44,13 +40,7 @@ export class LoneHandoff {
     private readonly words: HandoffWords,
     private readonly waitMs = defaultWaitMs,
   ) {
-    const intsAt = threadIntsAt(words.ints);
-    const timesAt = threadTimesAt(words.times);
-    this.stateAt = intsAt + ThreadInt.Handoff;
-    this.codeAt = intsAt + ThreadInt.HandoffCode;
-    this.spinsAt = intsAt + ThreadInt.Spins;
-    this.valueAt = timesAt + ThreadTime.HandoffValue;
-    this.busyAt = timesAt + ThreadTime.HandoffBusyMs;
+    this.at = handoffAt(words.ints, words.times);
   }
 
   /** A hand-off over `words` if they are shared memory; none where they are copies (a page that is not cross-origin isolated). */
@@ -69,8 +59,8 @@ export class LoneHandoff {
     }
     const ints = this.words.ints;
     // Set before the post: the thread may finish the value before the post has even returned.
-    Atomics.store(ints, this.stateAt, Handoff.Awaited);
-    this.spinsBefore = Atomics.load(ints, this.spinsAt);
+    Atomics.store(ints, this.at.state, Handoff.Awaited);
+    this.spinsBefore = Atomics.load(ints, this.at.spins);
     return true;
   }
 
@@ -80,10 +70,9 @@ export class LoneHandoff {
    */
   take(): ResultsMessage | undefined {
     const { ints, times } = this.words;
-    const stateAt = this.stateAt;
+    const { state: stateAt, spins: spinsAt } = this.at;
     // The count moved during the post only if the thread was spinning on another core meanwhile.
-    const waits =
-      Atomics.load(ints, stateAt) === Handoff.Awaited && Atomics.load(ints, this.spinsAt) !== this.spinsBefore;
+    const waits = Atomics.load(ints, stateAt) === Handoff.Awaited && Atomics.load(ints, spinsAt) !== this.spinsBefore;
     if (waits) {
       const end = performance.now() + this.waitMs;
       while (Atomics.load(ints, stateAt) === Handoff.Awaited && performance.now() < end);
@@ -98,12 +87,13 @@ export class LoneHandoff {
     if (state !== Handoff.Given) return undefined;
     this.misses = 0;
     this.given++;
-    return [Kind.Results, times[this.busyAt]!, Atomics.load(ints, this.codeAt), times[this.valueAt]!];
+    const at = this.at;
+    return [Kind.Results, times[at.busyMs]!, Atomics.load(ints, at.code), times[at.value]!];
   }
 
   /** Called instead of `take` when the value could not be posted: nothing is awaited any more. */
   withdraw(): void {
-    Atomics.store(this.words.ints, this.stateAt, Handoff.Off);
+    Atomics.store(this.words.ints, this.at.state, Handoff.Off);
   }
 
   /** Waited in vain (a task that is not tiny, or a thread that stopped spinning): skip the next lone posts, more after each miss in a row. */

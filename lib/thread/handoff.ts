@@ -1,5 +1,5 @@
 import type { ThreadInit } from '../wire/thread';
-import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadIntsAt, threadTimesAt } from '../wire/words';
+import { Handoff, type HandoffAt, handoffAt, isSharedMemory } from '../wire/words';
 
 /**
  * A pool thread's side of the lone hand-off (the main thread's is `LoneHandoff` in the engine):
@@ -11,10 +11,7 @@ import { Handoff, isSharedMemory, ThreadInt, ThreadTime, threadIntsAt, threadTim
 export class ThreadHandoff {
   private readonly ints: Int32Array;
   private readonly times: Float64Array;
-  private readonly stateAt: number;
-  private readonly codeAt: number;
-  private readonly valueAt: number;
-  private readonly busyAt: number;
+  private readonly at: HandoffAt;
   /**
    * Whether the main thread did not wait for the last outcome sent (`Handoff.Unwaited`): this
    * thread did not run during its post. If it was spinning all the same, it waits for the main
@@ -25,12 +22,7 @@ export class ThreadHandoff {
   private constructor(init: Pick<ThreadInit, 'ints' | 'times'>) {
     this.ints = new Int32Array(init.ints);
     this.times = new Float64Array(init.times);
-    const ints = threadIntsAt(this.ints);
-    const times = threadTimesAt(this.times);
-    this.stateAt = ints + ThreadInt.Handoff;
-    this.codeAt = ints + ThreadInt.HandoffCode;
-    this.valueAt = times + ThreadTime.HandoffValue;
-    this.busyAt = times + ThreadTime.HandoffBusyMs;
+    this.at = handoffAt(this.ints, this.times);
   }
 
   /** The hand-off of a thread whose words are shared memory; none where they are copies (a page that is not cross-origin isolated). */
@@ -43,12 +35,13 @@ export class ThreadHandoff {
    * for it; false if none waits (or it has just stopped), and the message must be posted.
    */
   give(code: number, value: number, busyMs: number): boolean {
-    const { ints, stateAt } = this;
+    const { ints, at } = this;
+    const stateAt = at.state;
     if (Atomics.load(ints, stateAt) !== Handoff.Awaited) return false;
     // Written before the state that publishes them: the main thread reads them once it sees `Given`.
-    this.times[this.valueAt] = value;
-    this.times[this.busyAt] = busyMs;
-    Atomics.store(ints, this.codeAt, code);
+    this.times[at.value] = value;
+    this.times[at.busyMs] = busyMs;
+    Atomics.store(ints, at.code, code);
     const given = Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Given) === Handoff.Awaited;
     if (given) this.unwaited = false;
     return given;
@@ -56,7 +49,8 @@ export class ThreadHandoff {
 
   /** Called before any message goes to the main thread: one that waits for an outcome stops and takes it from its port. */
   posting(): void {
-    const { ints, stateAt } = this;
+    const ints = this.ints;
+    const stateAt = this.at.state;
     const state = Atomics.load(ints, stateAt);
     if (state === Handoff.Awaited) Atomics.compareExchange(ints, stateAt, Handoff.Awaited, Handoff.Posted);
     this.unwaited = state === Handoff.Unwaited;

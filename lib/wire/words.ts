@@ -182,3 +182,26 @@ export const ThreadTime = {
 export const threadTimes = 4;
 /** Where a thread's own Float64 words ({@link ThreadTime}) start: after every slot's. */
 export const threadTimesAt = (times: { readonly length: number }): number => times.length - threadTimes;
+
+/** Where a thread's lone hand-off words are among its words: both sides of the hand-off read them here. */
+export interface HandoffAt {
+  /** `ThreadInt.Handoff`, `ThreadInt.HandoffCode` and `ThreadInt.Spins` in the Int32 words. */
+  readonly state: number;
+  readonly code: number;
+  readonly spins: number;
+  /** `ThreadTime.HandoffValue` and `ThreadTime.HandoffBusyMs` in the Float64 words. */
+  readonly value: number;
+  readonly busyMs: number;
+}
+
+export function handoffAt(ints: { readonly length: number }, times: { readonly length: number }): HandoffAt {
+  const intsAt = threadIntsAt(ints);
+  const timesAt = threadTimesAt(times);
+  return {
+    state: intsAt + ThreadInt.Handoff,
+    code: intsAt + ThreadInt.HandoffCode,
+    spins: intsAt + ThreadInt.Spins,
+    value: timesAt + ThreadTime.HandoffValue,
+    busyMs: timesAt + ThreadTime.HandoffBusyMs,
+  };
+}
