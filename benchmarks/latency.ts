@@ -222,7 +222,7 @@ function report(rows: Row[], alone: Row[]): Section {
     title: 'Round-trip latency, one task at a time',
     notes: [
       "Sequential calls of `x + 1` (the next sent once the last is back), after as many for warm-up; µs per round trip, the median over the repeats of each repeat's median and p99. All rows are open at once and take turns, a twentieth of a repeat's calls each, so that each meets the machine in the same states (a round trip here takes about 20 µs for a while, then about 80 µs).",
-      "In one process, the turns leave most runs with each library's thread on the main thread's core (docs/performance.md): a round trip is then two context switches for every library. The second table runs the same calls with each library alone in a process of its own, no other pool open in it; the processes take turns the same way, the others idle meanwhile (threads.js, at a millisecond a call, is left out).",
+      "In one process, the turns leave most runs with each library's thread on the main thread's core (this machine's kernel packs a woken thread onto its waker's CPU while load is light; docs/performance.md): a round trip is then two context switches for every library. The second table runs the same calls with each library alone in a process of its own, no other pool open in it; the processes take turns the same way, the others idle meanwhile (threads.js, at a millisecond a call, is left out).",
     ],
     tables: [table, aloneTable],
     targets: [
