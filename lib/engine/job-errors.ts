@@ -1,6 +1,6 @@
 import type { TaskDefinition } from '../task/definition';
 import { ClosedError, SerializationError, TimeoutError, type WorkerCrashedError } from '../util/errors';
-import { rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
+import { displayOf, rebuildError, taskErrorFrom, type WireError } from '../wire/errors';
 import { Outcome } from '../wire/thread';
 import type { Job } from './job';
 import { CallBundle } from './values';
@@ -13,8 +13,7 @@ export const endedMessage = 'The thread running this task was ended because';
 export function outcomeError(outcome: Outcome, wire: WireError): Error {
   if (outcome === Outcome.Threw) return taskErrorFrom(wire);
   if (outcome === Outcome.StreamRefused) return streamRefused();
-  const cause = rebuildError(wire);
-  return new SerializationError(cause.message, { cause });
+  return new SerializationError(displayOf(wire), { cause: rebuildError(wire) });
 }
 
 function streamRefused(): TypeError {

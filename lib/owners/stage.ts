@@ -7,7 +7,7 @@ import type { TaskDefinition } from '../task/definition';
 import type { Ending } from '../util/ending';
 import { QueueFullError, SerializationError, WorkerCrashedError } from '../util/errors';
 import { unrefTimer } from '../util/timers';
-import { rebuildError, taskErrorFrom, toWire, type WireError } from '../wire/errors';
+import { displayOf, rebuildError, taskErrorFrom, toWire, type WireError } from '../wire/errors';
 import {
   StageCounter,
   type StageFromThread,
@@ -199,8 +199,8 @@ export class StageRun<I> {
         break;
       }
       case StageKind.Unclonable: {
-        const cause = rebuildError(message[1]);
-        this.finish({ kind: 'error', error: new SerializationError(cause.message, { cause }) }, true);
+        const error = new SerializationError(displayOf(message[1]), { cause: rebuildError(message[1]) });
+        this.finish({ kind: 'error', error }, true);
         break;
       }
       case StageKind.Stop:

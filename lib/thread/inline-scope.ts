@@ -134,9 +134,19 @@ export function explainTypeError(message: string, inline: boolean): string {
 
 const missingIdentifier = /^(\S+) is not defined$/;
 
+/**
+ * Whether an error was thrown by an inline task's own code: its first frame is the task's source,
+ * evaluated under `inline-task(…)` (`sourceURL`) or anonymously. A ReferenceError from a module
+ * the task called is that module's own, not a sign that the task is not self-contained.
+ */
+function thrownByInline(error: Error): boolean {
+  const frame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
+  return frame === undefined || /inline-task\(|<anonymous>|\(eval at /.test(frame);
+}
+
 /** A clearer message for what a task threw, or `undefined` to keep its own. */
 export function explainThrown(error: unknown, inline: boolean): string | undefined {
-  if (inline && error instanceof ReferenceError) {
+  if (inline && error instanceof ReferenceError && thrownByInline(error)) {
     const name = missingIdentifier.exec(error.message)?.[1];
     if (name !== undefined) return explainMissing(name);
   }

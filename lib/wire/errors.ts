@@ -3,13 +3,23 @@ import { TaskError } from '../util/errors';
 /** An error as it crosses the boundary: enough to rebuild it with its name, stack and properties. */
 export interface WireError {
   readonly name: string;
+  /** The error's own message, which the rebuilt error keeps. */
   readonly message: string;
   readonly stack: string | undefined;
   readonly props: Record<string, unknown>;
+  /** What the caller's error (the `TaskError` or `SerializationError` around it) says instead, if anything. */
+  readonly display?: string;
 }
 
-/** Turns anything thrown into a cloneable description of it. */
-export function toWire(thrown: unknown, message?: string): WireError {
+/** What the caller's error around `wire` says: its `display` if it has one, else its own message. */
+export const displayOf = (wire: WireError): string => wire.display ?? wire.message;
+
+/**
+ * Turns anything thrown into a cloneable description of it. `display`: what the caller's error
+ * says instead of the thrown error's own message (advice, or what could not be cloned), which the
+ * rebuilt error (the caller's `cause`) keeps as it was.
+ */
+export function toWire(thrown: unknown, display?: string): WireError {
   if (!(thrown instanceof Error)) {
     const props: Record<string, unknown> = {};
     try {
@@ -17,7 +27,8 @@ export function toWire(thrown: unknown, message?: string): WireError {
     } catch {
       // not cloneable: the message says what it was
     }
-    return { name: 'Error', message: message ?? `Non-error value thrown: ${String(thrown)}`, stack: undefined, props };
+    const message = `Non-error value thrown: ${String(thrown)}`;
+    return { name: 'Error', message, stack: undefined, props, ...(display === undefined ? {} : { display }) };
   }
   const props: Record<string, unknown> = {};
   for (const name of Object.keys(thrown)) {
@@ -35,7 +46,8 @@ export function toWire(thrown: unknown, message?: string): WireError {
       props.cause = String(thrown.cause);
     }
   }
-  return { name: String(thrown.name), message: message ?? String(thrown.message), stack: thrown.stack, props };
+  const wire = { name: String(thrown.name), message: String(thrown.message), stack: thrown.stack, props };
+  return display === undefined ? wire : { ...wire, display };
 }
 
 /** Rebuilds an error that crossed from a thread, keeping its name, stack and properties. */
@@ -54,5 +66,5 @@ export function rebuildError(wire: WireError): Error {
 
 /** The error for a task that threw, rebuilt from the wire. */
 export function taskErrorFrom(wire: WireError): TaskError {
-  return new TaskError(wire.message, { cause: rebuildError(wire) });
+  return new TaskError(displayOf(wire), { cause: rebuildError(wire) });
 }

@@ -1,7 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { SerializationError, TaskError, TimeoutError, WorkerCrashedError } from '../util/errors';
 import type { WireError } from './errors';
-import { rebuildError, taskErrorFrom, toWire } from './errors';
+import { displayOf, rebuildError, taskErrorFrom, toWire } from './errors';
 
 /** What a BullMQ job carries: a task name and a structured clone, never code. */
 export interface JobData {
@@ -118,7 +118,10 @@ export function decodeReplies(bytes: Buffer): Reply[] {
 
 /** The wire form of a failure seen in a worker process. */
 export function wireOf(error: unknown): WireError {
-  return toWire(error instanceof TaskError ? error.cause : error);
+  if (!(error instanceof TaskError)) return toWire(error);
+  // The thrown error as it was, and what the task's error says of it if that differs (advice).
+  const thrown = error.cause;
+  return toWire(thrown, thrown instanceof Error && thrown.message === error.message ? undefined : error.message);
 }
 
 /** Rebuilds on the caller's side the error a worker reported. */
@@ -128,10 +131,8 @@ export function errorOf(outcome: RemoteOutcome, wire: WireError, exitCode: numbe
       return taskErrorFrom(wire);
     case RemoteOutcome.TimedOut:
       return new TimeoutError(exitCode ?? 0);
-    case RemoteOutcome.Unclonable: {
-      const cause = rebuildError(wire);
-      return new SerializationError(cause.message, { cause });
-    }
+    case RemoteOutcome.Unclonable:
+      return new SerializationError(displayOf(wire), { cause: rebuildError(wire) });
     default:
       return new WorkerCrashedError(exitCode ?? 1, { cause: rebuildError(wire) });
   }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import {
@@ -73,6 +74,28 @@ describe('errors that tell what to do', () => {
     }
     const error = await failure(pool.run((r: Rect) => r.area(), new Rect(2)));
     expect(error.message).to.match(/r\.area is not a function.*structured clones.*without its\s+methods/);
+  });
+
+  it('keeps the thrown error as it was in `cause`: the advice is in the TaskError only', async () => {
+    class Rect {
+      constructor(readonly w: number) {}
+      area(): number {
+        return this.w * 2;
+      }
+    }
+    const error = await failure(pool.run((r: Rect) => r.area(), new Rect(2)));
+    expect(error.message).to.match(/structured clones/);
+    expect(error.cause.name).to.equal('TypeError');
+    expect(error.cause.message).to.equal('r.area is not a function');
+  });
+
+  it('leaves a ReferenceError from a module that an inline task calls as the module threw it', async () => {
+    const path = join(__dirname, '..', 'fixtures', 'reference-error.cjs');
+    const error = await failure(
+      pool.run((file: string) => (require(file) as { readsUndefined(): unknown }).readsUndefined(), path),
+    );
+    expect(error).to.be.instanceOf(TaskError);
+    expect(error.message).to.equal('notDefinedHere is not defined');
   });
 
   it("says that `this` in a method is not the method's object", async () => {
