@@ -4,6 +4,7 @@ import { Coalesced } from '../util/coalesced';
 import { SerializationError } from '../util/errors';
 import { Queue } from '../util/queue';
 import { describeUnclonable } from '../wire/clone';
+import { toWire } from '../wire/errors';
 import { StageCounter, StageKind, type StageToThread } from '../wire/stage';
 
 /** Source values sent in one message at most. */
@@ -15,8 +16,12 @@ export interface SenderHost<I> {
   readonly transfer: ((input: I) => Transferable[]) | undefined;
   /** True once the run's outcome is known: nothing more is sent. */
   readonly over: boolean;
-  /** Ends the run with `error` (a value that cannot be sent). */
-  fail(error: unknown): void;
+  /**
+   * A source value could not be sent (it cannot be cloned, or `transfer` threw for it): the source
+   * is stopped, and `error` stands for its error, which the stage receives after every value before
+   * it, as it would a source's own error.
+   */
+  sourceFailed(error: unknown): void;
 }
 
 /**
@@ -26,7 +31,8 @@ export interface SenderHost<I> {
  */
 export class StageSender<I> {
   private batch: unknown[] = [StageKind.Next];
-  private batchTransfers: Transferable[] = [];
+  /** With `transfer`: each batched value's own list, so that the values can go one by one. */
+  private batchTransfers: Transferable[][] = [];
   /** Sends the batch at the end of this turn, with every value batched in it. */
   private readonly flushSoon = new Coalesced(() => this.flush(), queueMicrotask);
   /** Source values posted to the thread so far. */
@@ -36,6 +42,8 @@ export class StageSender<I> {
   private pumpArmed = false;
   /** The source's end, sent once every waiting value has gone. */
   private sourceEnd: StageToThread | undefined;
+  /** A source value could not be sent: the values after it are not either. */
+  private failed = false;
 
   constructor(
     private readonly port: PlatformPort,
@@ -79,14 +87,18 @@ export class StageSender<I> {
 
   /** Batches a value for the thread. */
   send(value: I): void {
+    if (this.failed) return;
     const { transfer } = this.host;
     if (transfer !== undefined) {
+      let list: Transferable[];
       try {
-        this.batchTransfers.push(...transfer(value));
+        list = transfer(value);
       } catch (error) {
-        this.host.fail(error);
+        this.flush(); // the values before it go first
+        this.fail(error);
         return;
       }
+      this.batchTransfers.push(list);
     }
     this.batch.push(value);
     if (this.batch.length > batchSize) this.flush();
@@ -125,20 +137,44 @@ export class StageSender<I> {
   flush(): void {
     if (this.batch.length === 1 || this.host.over) return;
     const message = this.batch as StageToThread;
-    const transfers = this.batchTransfers;
+    const lists = this.batchTransfers;
     this.batch = [StageKind.Next];
     this.batchTransfers = [];
     try {
-      this.port.postMessage(message, transfers);
+      this.port.postMessage(message, lists.flat());
       this.sent += message.length - 1;
-    } catch (error) {
-      const reason = describeUnclonable('value', message.slice(1), error);
-      this.host.fail(
-        new SerializationError(`A source value could not be cloned to the stage's thread: ${reason}`, {
-          cause: error,
-        }),
-      );
+    } catch {
+      // Nothing of a message that cannot be cloned was sent: its values go one by one, so that
+      // those before the bad one reach the stage.
+      for (let i = 1; i < message.length; i++) {
+        try {
+          this.port.postMessage([StageKind.Next, message[i]] satisfies StageToThread, lists[i - 1] ?? []);
+          this.sent++;
+        } catch (error) {
+          const reason = describeUnclonable('value', [message[i]], error);
+          const cloneError = new SerializationError(
+            `A source value could not be cloned to the stage's thread: ${reason}`,
+            { cause: error },
+          );
+          this.fail(cloneError);
+          return;
+        }
+      }
     }
+  }
+
+  /**
+   * A source value could not be sent: the values after it never are, and the stage's input errors
+   * with `error` after the values before it (sent by now), as if the source had errored there.
+   */
+  private fail(error: unknown): void {
+    this.failed = true;
+    this.batch = [StageKind.Next];
+    this.batchTransfers = [];
+    this.queue.drain();
+    this.sourceEnd = undefined;
+    this.host.sourceFailed(error);
+    this.post([StageKind.Error, toWire(error)]);
   }
 
   post(message: StageToThread): void {

@@ -72,7 +72,7 @@ export class StageRun<I> {
       get over() {
         return run.outcome !== undefined;
       },
-      fail: (error) => this.finish({ kind: 'error', error }),
+      sourceFailed: (error) => this.sourceFailed(error),
     });
     const init: StageInit = { def, counters: sab, port: port2, tsNode: tsNodeInit() };
     this.thread = spawnThread(
@@ -147,6 +147,15 @@ export class StageRun<I> {
     this.sourceStopped = true;
     this.sourceError = { error };
     this.sender.end([StageKind.Error, toWire(error)]);
+  }
+
+  /**
+   * A source value could not be sent (the sender has told the thread): the source stops there, and
+   * `error` is the source's error from then on. A source that had already ended keeps only its values.
+   */
+  private sourceFailed(error: unknown): void {
+    this.sourceError = { error };
+    this.stopTheSource();
   }
 
   /**

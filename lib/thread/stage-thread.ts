@@ -1,8 +1,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { type Observable, Subject, type Subscription } from 'rxjs';
-import { rebuildError, toWire } from '../wire/errors';
+import { rebuildError, toWire, type WireError } from '../wire/errors';
 import { StageCounter, type StageFromThread, type StageInit, StageKind, type StageToThread } from '../wire/stage';
 import { ContextBase } from './context';
+import { explainThrown } from './inline-scope';
 import { TaskLoader } from './loader';
 import { runCloseCallbacks } from './on-close';
 import { StageOutbox } from './stage-outbox';
@@ -78,6 +79,11 @@ export class StageThread {
     });
   }
 
+  /** An error of the stage's own for the caller, with advice where an inline stage read something it cannot (as for tasks). */
+  private wire(error: unknown): WireError {
+    return toWire(error, explainThrown(error, this.init.def.kind === 'inline'));
+  }
+
   /** Loads the stage, calls it and subscribes to what it returns, then hands it what came meanwhile. */
   async run(): Promise<void> {
     const loader = new TaskLoader(this.init.tsNode);
@@ -85,7 +91,7 @@ export class StageThread {
     const loaded = await loader.load(this.init.def.key);
     if (this.ended) return; // unsubscribed while loading: there is no stage to tear down
     if (loaded.error !== undefined) {
-      this.end([StageKind.Error, toWire(loaded.error)], false);
+      this.end([StageKind.Error, this.wire(loaded.error)], false);
       return;
     }
     try {
@@ -101,13 +107,15 @@ export class StageThread {
       this.subscription = output.subscribe({
         next: this.emit,
         error: (error: unknown) => {
-          const wire = toWire(error);
-          this.endAfterTeardown(error === this.sourceError ? [StageKind.Error, wire, 1] : [StageKind.Error, wire]);
+          // A source error the stage lets through is the source's, not the stage's: sent as it is.
+          this.endAfterTeardown(
+            error === this.sourceError ? [StageKind.Error, toWire(error), 1] : [StageKind.Error, this.wire(error)],
+          );
         },
         complete: () => this.endAfterTeardown([StageKind.Complete]),
       });
     } catch (error) {
-      this.end([StageKind.Error, toWire(error)], true);
+      this.end([StageKind.Error, this.wire(error)], true);
       return;
     }
     this.started = true;
@@ -140,9 +148,9 @@ export class StageThread {
     let outcome = last;
     if (unclonable !== undefined) outcome = [StageKind.Unclonable, unclonable];
     else if (teardownError !== undefined && last[0] === StageKind.Complete) {
-      outcome = [StageKind.Error, toWire(teardownError.error)];
+      outcome = [StageKind.Error, this.wire(teardownError.error)];
     } else if (teardownError !== undefined && last[0] === StageKind.Stop) {
-      outcome = [StageKind.Stop, toWire(teardownError.error)];
+      outcome = [StageKind.Stop, this.wire(teardownError.error)];
     }
     this.port.postMessage(outcome);
     void this.close();
@@ -150,7 +158,7 @@ export class StageThread {
 
   /** The graceful end of the thread: its close callbacks, then nothing holds its event loop. */
   private async close(): Promise<void> {
-    await runCloseCallbacks((error) => this.port.postMessage([StageKind.CloseError, toWire(error)]));
+    await runCloseCallbacks((error) => this.port.postMessage([StageKind.CloseError, this.wire(error)]));
     this.port.close();
   }
 
@@ -180,7 +188,7 @@ export class StageThread {
     const teardownError = { error: unwrap(error) };
     this.teardownError = teardownError;
     // Unless the stage has just ended (its outcome is on its way), this ends it.
-    queueMicrotask(() => this.end([StageKind.Error, toWire(teardownError.error)], true));
+    queueMicrotask(() => this.end([StageKind.Error, this.wire(teardownError.error)], true));
   }
 
   /** Hands a batch of source values to the stage, sending its outputs and credit as it goes. */

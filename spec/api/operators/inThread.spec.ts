@@ -190,6 +190,13 @@ describe('inThread', () => {
       expect(await lastValueFrom(range(1, 3).pipe(inThread(plusOne), toArray()))).to.deep.equal([2, 3, 4]);
     });
 
+    it('names the outer variable a self-contained stage reads, as for an inline task', async () => {
+      const outerStream = of(1);
+      const error = await errorOf(of(1).pipe(inThread((_input$: Observable<number>) => outerStream)));
+      expect(error).to.be.instanceOf(TaskError);
+      expect(error.message).to.include('`outerStream`').and.include('self-contained');
+    });
+
     it('is cold: nothing starts before subscribe, and each subscription has a stage of its own', async () => {
       const subject = new Subject<number>();
       const piped = subject.pipe(inThread(stage<number, number>('runningTotal')));
@@ -443,6 +450,46 @@ describe('inThread', () => {
       );
       expect(error).to.be.instanceOf(SerializationError);
       expect((error.cause as Error).name).to.equal('DataCloneError');
+    });
+
+    it('sends the values before an unclonable source value to the stage, and errors after their outputs', async () => {
+      // One synchronous burst: the values go in one message, which cannot be cloned as a whole.
+      const seen: unknown[] = [];
+      const error = await errorOf(
+        of(...([1, 2, Symbol('x'), 4] as unknown[])).pipe(
+          inThread(stage('double')),
+          tap((v) => seen.push(v)),
+        ),
+      );
+      expect(seen).to.deep.equal([2, 4]);
+      expect(error).to.be.instanceOf(SerializationError);
+      expect((error.cause as Error).name).to.equal('DataCloneError');
+    });
+
+    it("hands an unclonable source value to the stage as its input's error, which the stage may catch", async () => {
+      const out = await lastValueFrom(
+        of(...([1, Symbol('x'), 3] as unknown[])).pipe(inThread(stage('catchSourceError')), toArray()),
+      );
+      expect(out).to.have.length(2);
+      expect(out[0]).to.equal(1);
+      expect(out[1]).to.match(/^caught an Error: A source value could not be cloned/);
+    });
+
+    it('errors after the outputs of the values before one whose transfer callback throws, with its error', async () => {
+      const seen: unknown[] = [];
+      const thrown = new Error('no transfer for 3');
+      const transfer = (x: number): [] => {
+        if (x === 3) throw thrown;
+        return [];
+      };
+      const error = await errorOf(
+        of(1, 2, 3, 4).pipe(
+          inThread(stage<number, number>('double'), { transfer }),
+          tap((v) => seen.push(v)),
+        ),
+      );
+      expect(seen).to.deep.equal([2, 4]);
+      expect(error).to.equal(thrown);
     });
 
     it('fails an output that cannot be cloned with SerializationError, after the outputs before it', async () => {
