@@ -63,7 +63,7 @@ export class Losses {
   /** A thread exited: a crash unless it was asked to stop. */
   exited(thread: JobThread, exitCode: number, error: Error | undefined): void {
     const { threadSet, metrics, options, jobs } = this.engine;
-    if (threadSet.living.delete(thread)) metrics.retire(thread.histograms, thread.slots.busyMs(epochNow()));
+    const living = threadSet.living.delete(thread);
     // A thread that was stopped is already out of `threads`; `lose` takes a crashed one out.
     if (!thread.stopping) {
       const crash = new WorkerCrashedError(exitCode, { cause: error });
@@ -71,6 +71,8 @@ export class Losses {
       if (!thread.started && options.replaceCrashed) this.startFailed(crash);
       else threadSet.replaceLost();
     }
+    // After `lose`, which times the tasks the thread was running into its histograms.
+    if (living) metrics.retire(thread.histograms, thread.slots.busyMs(epochNow()));
     // Every message the thread posted has been read by now (Node reads them before 'exit').
     jobs.exited(thread);
     this.engine.moveOn();
@@ -102,8 +104,15 @@ export class Losses {
    * (with `crash` if it died, else saying `why` it was ended), its finished ones wait for its exit.
    */
   private lose(thread: JobThread, why: string, crash?: WorkerCrashedError): void {
-    const { threadSet, options, jobs, scheduler } = this.engine;
+    const { threadSet, options, jobs, scheduler, metrics } = this.engine;
     threadSet.remove(thread);
+    const { slots } = thread;
+    const now = epochNow();
+    for (const [slot, job] of thread.jobs.entries()) {
+      if (job !== undefined && slots.isRunning(slot)) {
+        metrics.recordLost(thread.histograms, slots.ranFor(slot, now), slots.startedAt(slot) - slots.submittedAt(slot));
+      }
+    }
     const replace = options.replaceCrashed && threadSet.state !== 'terminating';
     const again = jobs.lose(thread, why, crash, replace);
     for (let i = again.length - 1; i >= 0; i--) scheduler.requeue(again[i]!);

@@ -1,5 +1,5 @@
 import { type ClockReading, epochNow } from '../util/clock';
-import { addInto, histogramBuffer, summarize, type TimeSummary } from '../util/histogram';
+import { addInto, histogramBuffer, record, summarize, type TimeSummary, toMicros } from '../util/histogram';
 
 export type { TimeSummary };
 
@@ -81,6 +81,17 @@ export class Metrics {
   /** Histograms for a new thread. */
   newThread(): ThreadHistograms {
     return newHistograms();
+  }
+
+  /**
+   * A task that was running on a thread that is lost (a crash, a grace period run out): it settles
+   * all the same, and its thread will not record it, so its run and wait times are recorded here.
+   * These are the slow tasks that a p99 and a max are for.
+   */
+  recordLost(histograms: ThreadHistograms, runMs: number, waitMs: number): void {
+    if (!this.enabled) return;
+    record(histograms.runTime, toMicros(runMs));
+    record(histograms.waitTime, toMicros(waitMs));
   }
 
   /** A thread has exited: its figures are kept, its histograms let go. */

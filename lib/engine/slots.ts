@@ -109,6 +109,11 @@ export class SlotTable {
     return this.times[slot * slotTimes + SlotTime.StartedAt]!;
   }
 
+  /** When the job in `slot` was submitted, in ms since the epoch. */
+  submittedAt(slot: number): number {
+    return this.times[slot * slotTimes + SlotTime.SubmittedAt]!;
+  }
+
   /** Ms the job in `slot` has run by `now` (epoch ms), less the time a streaming job waited for credit. */
   ranFor(slot: number, now: number): number {
     const at = slot * slotTimes;

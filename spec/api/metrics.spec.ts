@@ -60,6 +60,29 @@ describe('metrics: utilization, runTime, waitTime', () => {
     expect(pool.stats().waitTime.count).to.equal(501);
   });
 
+  it('counts the tasks whose thread was ended: a timeout past its grace, a crash', async () => {
+    await pool.terminate();
+    pool = new ThreadPool({ size: 1, cancelGraceMs: 10 });
+    const spin = (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end);
+    };
+    await pool.run(spin, 200, { timeout: 50 }).catch(() => {});
+    await pool
+      .run((ms: number) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end);
+        process.exit(3);
+      }, 60)
+      .catch(() => {});
+    await pool.run((x: number) => x, 1);
+    const { runTime, waitTime } = pool.stats();
+    expect(runTime.count).to.equal(3);
+    expect(waitTime.count).to.equal(3);
+    // The ended ones ran about 60 ms each (a timeout of 50 ms and a 10 ms grace; 60 ms then the exit).
+    expect(runTime.max).to.be.at.least(55);
+  });
+
   it('reports utilization between 0 and 1, including a task still running', async () => {
     await pool.run(block, 200);
     const after = pool.stats().utilization;
@@ -94,7 +117,7 @@ describe('metrics: utilization, runTime, waitTime', () => {
     await pool.run(() => process.exit(1), null).catch(() => {});
     const stats = pool.stats();
     expect(stats.utilization).to.be.above(0.1);
-    expect(stats.runTime.count).to.equal(1); // the crashed task never reported
+    expect(stats.runTime.count).to.equal(2); // the crashed task settled too: timed when its thread was lost
   });
 
   it('counts no busy time for an EventLoopThread task abandoned after its cancel', async () => {
