@@ -7,6 +7,7 @@ import { withAwaitingCaller } from '../util/caller-site';
 import { abortedBy } from '../util/errors';
 import { checkOptions, is, type OptionTable, optionError } from '../util/options';
 import { watchSignal } from '../util/signal-watch';
+import { inputAtCall } from '../wire/clone';
 
 /**
  * Options for one `run` or `submit` call.
@@ -82,7 +83,8 @@ export function submitJob<I, O>(
   const signal = options?.signal;
   if (signal?.aborted) return Promise.reject(abortedBy(signal));
   const call = new Call<O>(def, options?.timeout ?? 0, signal !== undefined);
-  const job = engine.submit(group, call, input, options?.transfer);
+  const taken = inputAtCall(input, options?.transfer);
+  const job = engine.submit(group, call, taken.input, taken.transfer);
   if (signal !== undefined && !job.settled) {
     call.unwatch = watchSignal(engine, signal, () => engine.cancel(job, abortedBy(signal)));
   }

@@ -1,3 +1,5 @@
+import type { Transferable } from '../task/context';
+
 /** Finds the part of a value that structured clone refuses, for a `SerializationError` message. */
 
 function kind(value: unknown): string {
@@ -47,4 +49,25 @@ export function describeUnclonable(name: string, value: unknown, error: unknown)
     `${what}. Values cross threads as structured clones: plain data, arrays, Maps, Sets, Dates, ` +
     'typed arrays and errors do; functions, symbols, class methods and native handles do not.'
   );
+}
+
+/**
+ * A call's input as it is at the call: a structured clone taken now, with the buffers in
+ * `transfer` moved into it, as `postMessage` would take them. A job may wait for the end of the
+ * turn (batching) or for a free thread; the caller may meanwhile change or reuse the object, and
+ * the task must not see that. A primitive is its own copy. An input that cannot be cloned (or lists
+ * a buffer already moved) is left as it is: it fails with `SerializationError` when it is sent.
+ */
+export function inputAtCall(
+  input: unknown,
+  transfer: readonly Transferable[] | undefined,
+): { input: unknown; transfer: readonly Transferable[] | undefined } {
+  if (typeof input !== 'object' || input === null) return { input, transfer };
+  try {
+    if (transfer === undefined || transfer.length === 0) return { input: structuredClone(input), transfer };
+    // The list is cloned with the input, so that it names the moved buffers as the clone holds them.
+    return structuredClone({ input, transfer }, { transfer: [...transfer] } as Parameters<typeof structuredClone>[1]);
+  } catch {
+    return { input, transfer };
+  }
 }

@@ -226,6 +226,31 @@ describe('ThreadPool', () => {
   });
 
   describe('bad input and transfers', () => {
+    it('takes its input at the call: a later change to the object is not seen by the task', async () => {
+      pool = new ThreadPool({ size: 1 });
+      const input = { i: -1, bytes: new Uint8Array(1) };
+      const runs: Promise<number[]>[] = [];
+      for (let i = 0; i < 3; i++) {
+        input.i = i;
+        input.bytes[0] = i;
+        runs.push(pool.run((x: { i: number; bytes: Uint8Array }) => [x.i, x.bytes[0]!], input));
+      }
+      input.i = 99;
+      expect(await Promise.all(runs)).to.deep.equal([
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ]);
+    });
+
+    it('moves the buffers in transfer at the call, as postMessage does', async () => {
+      pool = new ThreadPool({ size: 1 });
+      const bytes = new Uint8Array([7, 8]);
+      const run = pool.run((b: Uint8Array) => b.length, bytes, { transfer: [bytes.buffer] });
+      expect(bytes.byteLength).to.equal(0);
+      expect(await run).to.equal(2);
+    });
+
     it('fails an unclonable input with SerializationError before it takes a thread', async () => {
       pool = new ThreadPool({ size: 1 });
       const [bad, good] = await Promise.allSettled([
