@@ -4,7 +4,7 @@ import type { Settled } from '../lib/stream/settle';
 import { threadMapIterable } from '../lib/stream/stream';
 import type { Emitted, TaskLike } from '../lib/task/task';
 import { callerSite } from '../lib/util/caller-site';
-import { is, type OptionTable } from '../lib/util/options';
+import { is, type OptionTable, optionError } from '../lib/util/options';
 
 /**
  * Options of {@link offloadFrom}.
@@ -62,11 +62,11 @@ export function offloadFrom<I, O>(
   task: TaskLike<I, O>,
   options: OffloadFromOptions<I> = {},
 ): Observable<Emitted<O> | Settled<I, Emitted<O>>> {
-  if (typeof source !== 'object' || source === null || !(Symbol.iterator in source || Symbol.asyncIterator in source)) {
-    throw new TypeError(
-      `Expected \`source\` to be an iterable or async iterable, got \`${String(source)}\` (${typeof source})`,
-    );
-  }
+  // A string is iterable (its characters), as RxJS's `from` takes it.
+  const iterable =
+    typeof source === 'string' ||
+    (typeof source === 'object' && source !== null && (Symbol.iterator in source || Symbol.asyncIterator in source));
+  if (!iterable) throw optionError('source', 'an iterable or async iterable', source);
   const { place, stream } = offloadSetup(task, options, 'offloadFrom', offloadFromTable);
   return threadMapIterable<I, Emitted<O> | Settled<I, Emitted<O>>>(
     source,

@@ -22,7 +22,7 @@ export type { ThreadPoolStats };
  * ```
  */
 export interface ThreadPoolOptions extends WorkerSpawnOptions {
-  /** Threads in the pool. @default os.availableParallelism() (in a browser: navigator.hardwareConcurrency - 1, at least 1) */
+  /** Threads in the pool, at most 1024 (they all start at its first task). @default os.availableParallelism() (in a browser: navigator.hardwareConcurrency - 1, at least 1) */
   size?: number;
   /** Tasks that may wait for a thread; `run` beyond it rejects with `QueueFullError`. @default Infinity */
   maxQueue?: number;
@@ -40,7 +40,7 @@ export interface ThreadPoolOptions extends WorkerSpawnOptions {
 }
 
 const threadPoolTable: OptionTable<ThreadPoolOptions> = {
-  size: is.positiveInteger,
+  size: is.threadCount,
   maxQueue: is.countOrInfinity,
   ...threadOwnerTable,
 };

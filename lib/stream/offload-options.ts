@@ -1,4 +1,5 @@
 import { cancelCloseGraceMs } from '../engine/port';
+import { EventLoopThread } from '../owners/loop-thread';
 import { engineOf, isOwner, type RemoteTarget, threadEngineOf } from '../owners/owner';
 import { defaultPool, ThreadPool } from '../owners/pool';
 import type { Transferable } from '../task/context';
@@ -76,7 +77,7 @@ export function streamControl(options: StreamControlOptions): {
 export interface OffloadOptions<I> extends StreamControlOptions {
   /** The pool to run on: a `ThreadPool`, or a `RemotePool` (`rxthreads/remote`) for a `remoteTask`. @default defaultPool() */
   pool?: ThreadPool | RemoteTarget;
-  /** Instead of `pool`: a private pool of this many threads for each subscription, which owns them. */
+  /** Instead of `pool`: a private pool of this many threads (at most 1024) for each subscription, which owns them. */
   threads?: number;
   /** Tasks of this subscription running at once. @default the pool's size */
   concurrency?: number;
@@ -89,9 +90,12 @@ export interface OffloadOptions<I> extends StreamControlOptions {
 /** The options `offloadToThread` takes (and `offloadFrom`, with more). */
 export const offloadTable: OptionTable<OffloadOptions<unknown>> = {
   pool: (name, pool) => {
-    if (pool !== undefined && !isOwner(pool)) throw optionError(name, 'a ThreadPool or a RemotePool', pool);
+    // An EventLoopThread is an owner too, but runs tasks concurrently on one thread: runOnLoop's work.
+    if (pool !== undefined && (!isOwner(pool) || pool instanceof EventLoopThread)) {
+      throw optionError(name, 'a ThreadPool or a RemotePool (for an EventLoopThread, use runOnLoop)', pool);
+    }
   },
-  threads: is.positiveInteger,
+  threads: is.threadCount,
   ...streamShapeTable,
   ...streamControlTable,
 };

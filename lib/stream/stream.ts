@@ -117,7 +117,8 @@ export function threadMapIterable<I, O>(
       start(r) {
         run = r;
         try {
-          sync = !(Symbol.asyncIterator in iterable);
+          // A string is iterable too (its characters), but `in` does not take a primitive.
+          sync = typeof iterable === 'string' || !(Symbol.asyncIterator in iterable);
           iterator = sync
             ? (iterable as Iterable<I>)[Symbol.iterator]()
             : (iterable as AsyncIterable<I>)[Symbol.asyncIterator]();

@@ -1,3 +1,5 @@
+import { checkType, optionError } from './options';
+
 /**
  * The done future of an owner of threads: a promise that resolves once it has ended (never
  * rejects), and callbacks that run then. One implementation for the pool, the loop thread, the
@@ -24,6 +26,9 @@ export class DoneFuture {
    * so one that throws is an uncaught exception (as from a timer) and does not stop the others.
    */
   onDone(callback: () => void): void {
+    // Checked here, at the call: a non-function would only fail once done, as an uncaught exception.
+    checkType('callback', callback, 'function');
+    if (callback === undefined) throw optionError('callback', 'a function', callback);
     if (this.callbacks === undefined) queueMicrotask(callback);
     else this.callbacks.push(callback);
   }

@@ -1,12 +1,45 @@
+/** Most items or keys of an array or object that an option error shows. */
+const shownItems = 5;
+
+/** A value inside an array or object, shown shortly: strings quoted, nested arrays and objects elided. */
+function showItem(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return '[…]';
+  if (typeof value === 'object' && value !== null) return '{…}';
+  return typeof value === 'function' ? 'function' : String(value);
+}
+
+/** A received value as an option error shows it: arrays and objects with their first items, not `[object Object]`. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const items = value.slice(0, shownItems).map(showItem);
+    return `[${items.join(', ')}${value.length > shownItems ? ', …' : ''}]`;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+    const name =
+      prototype === null || prototype === Object.prototype ? '' : `${String(prototype.constructor?.name ?? '')} `;
+    const keys = Object.keys(value);
+    const shown = keys
+      .slice(0, shownItems)
+      .map((key) => `${key}: ${showItem((value as Record<string, unknown>)[key])}`);
+    if (keys.length > shownItems) shown.push('…');
+    return shown.length === 0 ? `${name}{}` : `${name}{ ${shown.join(', ')} }`;
+  }
+  return String(value);
+}
+
 /** Describes a received value for an option error, like p-queue: `` `0` (number) ``. */
 function describe(value: unknown): string {
   let shown: string;
   try {
-    shown = typeof value === 'string' ? value : String(value);
+    shown = show(value);
   } catch {
     shown = Object.prototype.toString.call(value);
   }
-  return `\`${shown}\` (${value === null ? 'null' : typeof value})`;
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `\`${shown}\` (${type})`;
 }
 
 export function optionError(name: string, expected: string, value: unknown): TypeError {
@@ -24,6 +57,21 @@ export function checkInteger(name: string, value: unknown, min: number): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw optionError(name, min === 1 ? 'a positive integer' : `an integer >= ${min}`, value);
+  }
+}
+
+/**
+ * Most threads one pool may have. A pool starts all its threads at its first task, each a V8
+ * isolate of several MB started synchronously: a `size` far beyond any machine's cores would hold
+ * the caller's event loop while it grew, until memory ran out.
+ */
+export const maxThreads = 1024;
+
+/** A number of threads: a whole number from 1 to `maxThreads`. */
+export function checkThreadCount(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > maxThreads) {
+    throw optionError(name, `an integer from 1 to ${maxThreads}`, value);
   }
 }
 
@@ -104,6 +152,7 @@ export type OptionCheck = (name: string, value: unknown) => void;
 /** The checks option tables are made of. */
 export const is = {
   positiveInteger: ((name, value) => checkInteger(name, value, 1)) as OptionCheck,
+  threadCount: checkThreadCount as OptionCheck,
   positiveIntegerOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 1)) as OptionCheck,
   countOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 0)) as OptionCheck,
   delay: checkDelay as OptionCheck,

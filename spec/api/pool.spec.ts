@@ -45,7 +45,7 @@ describe('ThreadPool', () => {
     it('rejects bad options with a TypeError naming the option and echoing the value', () => {
       expect(() => new ThreadPool({ size: 0 })).to.throw(
         TypeError,
-        'Expected `size` to be a positive integer, got `0` (number)',
+        'Expected `size` to be an integer from 1 to 1024, got `0` (number)',
       );
       expect(() => new ThreadPool({ size: 1.5 })).to.throw(TypeError, /`size`.*`1.5`/);
       expect(() => new ThreadPool({ maxQueue: -1 })).to.throw(TypeError, /`maxQueue`.*`-1`/);
@@ -56,6 +56,17 @@ describe('ThreadPool', () => {
         'Expected `closeGraceMs` to be a number of ms >= 0 and <= 2147483647, got `2147483648` (number)',
       );
       expect(() => new ThreadPool({ name: 3 as unknown as string })).to.throw(TypeError, /`name`.*`3` \(number\)/);
+      // A pool starts every thread at its first task: a size beyond any machine would hold the caller's loop until memory ran out.
+      expect(() => new ThreadPool({ size: 1e9 })).to.throw(
+        TypeError,
+        'Expected `size` to be an integer from 1 to 1024, got `1000000000` (number)',
+      );
+      // Arrays and objects are shown as such, not as `` or [object Object].
+      expect(() => new ThreadPool({ size: [2] as unknown as number })).to.throw(TypeError, /got `\[2\]` \(array\)/);
+      expect(() => new ThreadPool({ maxQueue: { n: 1 } as unknown as number })).to.throw(
+        TypeError,
+        /got `\{ n: 1 \}` \(object\)/,
+      );
       pool = new ThreadPool({ size: 1 });
       expect(() => pool.run((x: number) => x, 1, { signal: 'x' as unknown as AbortSignal })).to.throw(
         TypeError,
@@ -353,6 +364,14 @@ describe('ThreadPool', () => {
       expect(called).to.equal(1);
       await Promise.resolve();
       expect(called).to.equal(2);
+    });
+
+    it('refuses an onDone callback that is not a function at the call, not later as an uncaught exception', () => {
+      pool = new ThreadPool({ size: 1 });
+      expect(() => pool.onDone(undefined as unknown as () => void)).to.throw(
+        TypeError,
+        'Expected `callback` to be a function, got `undefined` (undefined)',
+      );
     });
 
     it('supports await using', async () => {

@@ -95,6 +95,10 @@ describe('worker options: env, execArgv, argv', () => {
       TypeError,
       'Expected `env` to be an object, got `FOO=1` (string)',
     );
+    expect(() => new ThreadPool({ env: ['FOO=1'] as never })).to.throw(
+      TypeError,
+      'Expected `env` to be an object of strings, or SHARE_ENV, got `["FOO=1"]` (array)',
+    );
     expect(() => new ThreadPool({ env: { FOO: 1 as never } })).to.throw(
       TypeError,
       'Expected `env.FOO` to be a string, got `1` (number)',

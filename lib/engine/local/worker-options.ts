@@ -48,6 +48,8 @@ export function workerSpawnOptions(options: WorkerSpawnOptions): WorkerSpawnOpti
   const { env, execArgv, argv } = options;
   if (env !== shareEnv) {
     checkObject('env', env);
+    // An array is an object too, and its entries would become variables named 0, 1, …
+    if (Array.isArray(env)) throw optionError('env', 'an object of strings, or SHARE_ENV', env);
     if (env !== undefined) {
       for (const [key, value] of Object.entries(env)) {
         if (value !== undefined && typeof value !== 'string') throw optionError(`env.${key}`, 'a string', value);

@@ -114,6 +114,13 @@ describe('offloadFrom', () => {
     expect(closed).to.equal(true);
   });
 
+  it("takes a string's characters as its values, as RxJS's from does", async () => {
+    expect(await lastValueFrom(offloadFrom('ab', (c: string) => c + c, { pool }).pipe(toArray()))).to.deep.equal([
+      'aa',
+      'bb',
+    ]);
+  });
+
   it('validates its arguments', () => {
     expect(() => offloadFrom(3 as unknown as number[], (x: number) => x)).to.throw(
       TypeError,

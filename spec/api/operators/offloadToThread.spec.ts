@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject } from 'rxjs';
 import { concatWith, map, take, tap, toArray } from 'rxjs/operators';
-import { moduleTask, offloadToThread, SerializationError, TaskError, ThreadPool } from 'rxthreads';
+import { EventLoopThread, moduleTask, offloadToThread, SerializationError, TaskError, ThreadPool } from 'rxthreads';
 import {
   fixture,
   grace,
@@ -247,11 +247,22 @@ describe('offloadToThread', () => {
     expect(produced).to.equal(5);
   });
 
-  it('validates its options with TypeErrors', () => {
+  it('validates its options with TypeErrors', async () => {
     expect(() => offloadToThread((x: number) => x, { concurrency: 0 })).to.throw(TypeError, /`concurrency`.*`0`/);
     expect(() => offloadToThread((x: number) => x, { threads: -1 })).to.throw(TypeError, /`threads`.*`-1`/);
     expect(() => offloadToThread((x: number) => x, { pool, threads: 2 })).to.throw(TypeError, /`threads`/);
     expect(() => offloadToThread((x: number) => x, { pool: {} as ThreadPool })).to.throw(TypeError, /`pool`/);
+    expect(() => offloadToThread((x: number) => x, { threads: 1025 })).to.throw(TypeError, /`threads`.*from 1 to 1024/);
+    // An EventLoopThread runs tasks with runOnLoop: as a pool it would run them at once, none limited.
+    const loop = new EventLoopThread();
+    try {
+      expect(() => offloadToThread((x: number) => x, { pool: loop as unknown as ThreadPool })).to.throw(
+        TypeError,
+        /`pool` to be a ThreadPool or a RemotePool \(for an EventLoopThread, use runOnLoop\)/,
+      );
+    } finally {
+      await loop.close(); // its thread gone before the next spec counts threads
+    }
   });
 
   describe('with threads: n (a private pool: the done future)', () => {

@@ -180,7 +180,7 @@ describe('signal option', () => {
   it('is validated', () => {
     expect(() => offloadToThread((x: number) => x, { signal: {} as AbortSignal })).to.throw(
       TypeError,
-      'Expected `signal` to be an AbortSignal, got `[object Object]` (object)',
+      'Expected `signal` to be an AbortSignal, got `{}` (object)',
     );
   });
 
