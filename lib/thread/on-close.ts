@@ -15,6 +15,8 @@ const callbacks: CloseCallback[] = store[key];
  * Registers a callback that runs when this thread is closed gracefully: after its tasks have
  * settled, before its event loop drains and it exits. Last registered runs first; each is awaited.
  * Call it at a task module's top level or inside a task. It does not run on a crash or `terminate()`.
+ * Outside an rxthreads thread (a module the main thread imports too) it registers nothing that runs:
+ * the main thread is not closed this way.
  *
  * @example
  * ```ts
