@@ -51,12 +51,24 @@ export function describeUnclonable(name: string, value: unknown, error: unknown)
   );
 }
 
+/** Bytes from which a binary input copied at the call is moved to its thread rather than copied again. */
+const moveCopiesFrom = 1024 * 1024;
+
+/** The buffer of a binary value (an ArrayBuffer, or a view on one), unless it is shared memory. */
+function bufferOf(value: unknown): ArrayBuffer | undefined {
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  return buffer instanceof ArrayBuffer ? buffer : undefined;
+}
+
 /**
  * A call's input as it is at the call: a structured clone taken now, with the buffers in
  * `transfer` moved into it, as `postMessage` would take them. A job may wait for the end of the
  * turn (batching) or for a free thread; the caller may meanwhile change or reuse the object, and
- * the task must not see that. A primitive is its own copy. An input that cannot be cloned (or lists
- * a buffer already moved) is left as it is: it fails with `SerializationError` when it is sent.
+ * the task must not see that. A primitive is its own copy. A binary input of 1 MiB or more is
+ * copied here once and that copy moved to the thread, as if listed in `transfer` (so it is not
+ * handed to a thread ahead of time, and fails rather than run again if its thread dies with it).
+ * An input that cannot be cloned (or lists a buffer already moved) is left as it is: it fails with
+ * `SerializationError` when it is sent.
  */
 export function inputAtCall(
   input: unknown,
@@ -64,7 +76,14 @@ export function inputAtCall(
 ): { input: unknown; transfer: readonly Transferable[] | undefined } {
   if (typeof input !== 'object' || input === null) return { input, transfer };
   try {
-    if (transfer === undefined || transfer.length === 0) return { input: structuredClone(input), transfer };
+    if (transfer === undefined || transfer.length === 0) {
+      const copy = structuredClone(input);
+      // A large buffer copied here is ours alone: it is moved to the thread rather than copied twice.
+      const buffer = bufferOf(copy);
+      return buffer !== undefined && buffer.byteLength >= moveCopiesFrom
+        ? { input: copy, transfer: [buffer] }
+        : { input: copy, transfer };
+    }
     // The list is cloned with the input, so that it names the moved buffers as the clone holds them.
     return structuredClone({ input, transfer }, { transfer: [...transfer] } as Parameters<typeof structuredClone>[1]);
   } catch {

@@ -254,6 +254,15 @@ describe('ThreadPool', () => {
       ]);
     });
 
+    it("copies a large binary input once at the call, leaving the caller's buffer as it was", async () => {
+      pool = new ThreadPool({ size: 1 });
+      const bytes = new Uint8Array(2 * 1024 * 1024).fill(1);
+      const run = pool.run((b: Uint8Array) => b.reduce((sum, x) => sum + x, 0), bytes);
+      expect(bytes.byteLength).to.equal(2 * 1024 * 1024);
+      bytes.fill(2);
+      expect(await run).to.equal(2 * 1024 * 1024);
+    });
+
     it('moves the buffers in transfer at the call, as postMessage does', async () => {
       pool = new ThreadPool({ size: 1 });
       const bytes = new Uint8Array([7, 8]);
