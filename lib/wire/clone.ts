@@ -1,4 +1,5 @@
 import type { Transferable } from '../task/context';
+import { checkNotDetached } from './transfer';
 
 /** Finds the part of a value that structured clone refuses, for a `SerializationError` message. */
 
@@ -84,6 +85,8 @@ export function inputAtCall(
         ? { input: copy, transfer: [buffer] }
         : { input: copy, transfer };
     }
+    // A buffer moved away before would be cloned as an empty one: left for the send to refuse.
+    if (checkNotDetached(transfer) !== undefined) return { input, transfer };
     // The list is cloned with the input, so that it names the moved buffers as the clone holds them.
     return structuredClone({ input, transfer }, { transfer: [...transfer] } as Parameters<typeof structuredClone>[1]);
   } catch {
