@@ -17,6 +17,32 @@ export function checkConnection(value: unknown): void {
   if (typeof value === 'string' ? !/^rediss?:\/\//.test(value) : typeof value !== 'object' || value === null) {
     throw optionError('connection', 'a redis:// URL or ioredis options', value);
   }
+  // ioredis parses a URL, and selects its database, only once it connects: a URL it cannot read
+  // then throws where nothing can catch it. The same checks here are a TypeError at construction.
+  if (typeof value === 'string') {
+    // Echoed with its password masked (it may be what is wrong, but an error is no place for it).
+    const shown = value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+    let url: URL;
+    try {
+      url = new URL(value);
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+    } catch {
+      throw optionError(
+        'connection',
+        'a valid redis:// URL (a port up to 65535; `#`, `/`, `?`, `@` and `%` in a password percent-encoded)',
+        shown,
+      );
+    }
+    const db = url.pathname.slice(1);
+    if (db !== '' && !/^\d+$/.test(db))
+      throw optionError('connection', 'a redis:// URL whose path is a database number', shown);
+    return;
+  }
+  const { db } = value as { db?: unknown };
+  const isNumber =
+    typeof db === 'number' ? Number.isInteger(db) && db >= 0 : typeof db === 'string' && /^\d+$/.test(db);
+  if (db !== undefined && !isNumber) throw optionError('connection.db', 'a database number (an integer >= 0)', db);
 }
 
 /** How a remote pool and a task server both reach their queue: the options they share. */

@@ -93,6 +93,14 @@ export function checkType(name: string, value: unknown, type: 'string' | 'boolea
 /** Most ms a timer can wait (setTimeout's limit). */
 const maxTimeout = 2 ** 31 - 1;
 
+/** Whole ms for a timer: an integer from 1 to 2^31 - 1 (what a timer can wait). */
+export function checkTimerMs(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > maxTimeout) {
+    throw optionError(name, `an integer number of ms from 1 to ${maxTimeout}`, value);
+  }
+}
+
 /** A timeout in ms: a number > 0, at most 2^31 - 1 (what a timer can wait). */
 export function checkTimeout(name: string, value: unknown): void {
   if (value === undefined) return;
@@ -153,6 +161,7 @@ export type OptionCheck = (name: string, value: unknown) => void;
 export const is = {
   positiveInteger: ((name, value) => checkInteger(name, value, 1)) as OptionCheck,
   threadCount: checkThreadCount as OptionCheck,
+  timerMs: checkTimerMs as OptionCheck,
   positiveIntegerOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 1)) as OptionCheck,
   countOrInfinity: ((name, value) => checkIntegerOrInfinity(name, value, 0)) as OptionCheck,
   delay: checkDelay as OptionCheck,

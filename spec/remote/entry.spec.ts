@@ -90,6 +90,22 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     );
   });
 
+  it('rxthreads-worker exits 2 with a one-line error for a bad value or a tasks file that does not load', async () => {
+    const bin = join(__dirname, '..', '..', 'dist', 'bin', 'rxthreads-worker.js');
+    const tasks = join(__dirname, 'fixtures', 'tasks-map.cjs');
+    const cases = [
+      ['--tasks', tasks, '--threads', '0'],
+      ['--tasks', tasks, '--lock-duration', `${2 ** 31}`],
+      ['--tasks', join(__dirname, 'fixtures', 'no-such-file.cjs')],
+    ];
+    for (const extra of cases) {
+      const args = ['--queue', 'q', '--redis', 'redis://127.0.0.1:1', ...extra];
+      const failed = await run(process.execPath, [bin, ...args], { timeout: 10_000 }).catch((e: unknown) => e);
+      expect(failed, extra.join(' ')).to.have.property('code', 2);
+      expect((failed as { stderr: string }).stderr.trim().split('\n')).to.have.length(1);
+    }
+  });
+
   it('validates RemotePool options, echoing the value', () => {
     const connection = 'redis://127.0.0.1:6379';
     expect(() => new RemotePool(undefined as never)).to.throw(TypeError, /`options`/);
@@ -98,6 +114,30 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     expect(() => new RemotePool({ queue: 'q', connection: 'http://x' })).to.throw(
       TypeError,
       /`connection` to be a redis:\/\/ URL.*got `http:\/\/x` \(string\)/,
+    );
+    // What ioredis would read only once it connects, and throw where nothing can catch it.
+    for (const bad of [
+      'redis://127.0.0.1:notaport',
+      'redis://127.0.0.1:99999',
+      'redis://[::1',
+      'redis://:p%zz@127.0.0.1:6379',
+    ]) {
+      expect(() => new RemotePool({ queue: 'q', connection: bad })).to.throw(
+        TypeError,
+        /`connection` to be a valid redis:\/\/ URL/,
+      );
+    }
+    expect(() => new RemotePool({ queue: 'q', connection: 'redis://:pa#ss@127.0.0.1:6379' })).to.throw(
+      TypeError,
+      /percent-encoded\), got `redis:\/\/:\*\*\*@127\.0\.0\.1:6379` \(string\)/,
+    );
+    expect(() => new RemotePool({ queue: 'q', connection: 'redis://127.0.0.1:6379/abc' })).to.throw(
+      TypeError,
+      /whose path is a database number/,
+    );
+    expect(() => new RemotePool({ queue: 'q', connection: { db: 'x' } as never })).to.throw(
+      TypeError,
+      /`connection\.db`/,
     );
     expect(() => new RemotePool({ queue: 'q', connection, size: 0 })).to.throw(TypeError, /`size`.*`0` \(number\)/);
     expect(() => new RemotePool({ queue: 'q', connection, attempts: 1.5 })).to.throw(TypeError, /`attempts`/);
@@ -125,6 +165,21 @@ Promise.all([awaited.done, ignored.done]).then(() => {
     expect(() => serveTasks({ queue: 'q', connection, tasks: null as never })).to.throw(TypeError, /`tasks`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: { x: 1 as never } })).to.throw(TypeError, /`task`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, threads: 0 })).to.throw(TypeError, /`threads`/);
+    expect(() => serveTasks({ queue: 'q', connection, tasks: {}, threads: 5000 })).to.throw(
+      TypeError,
+      'Expected `threads` to be an integer from 1 to 1024, got `5000` (number)',
+    );
+    // BullMQ's timers: beyond a timer's limit Node fires them at once (a stall check every 1 ms).
+    for (const option of ['lockDuration', 'stalledInterval']) {
+      expect(() => serveTasks({ queue: 'q', connection, tasks: {}, [option]: 2 ** 31 })).to.throw(
+        TypeError,
+        new RegExp(`\`${option}\` to be an integer number of ms from 1 to 2147483647, got \`2147483648\``),
+      );
+    }
+    expect(() => serveTasks({ queue: 'q', connection: 'redis://127.0.0.1:6379/abc', tasks: {} })).to.throw(
+      TypeError,
+      /`connection`/,
+    );
     expect(() => serveTasks({ queue: 'q', connection: 7 as never, tasks: {} })).to.throw(TypeError, /`connection`/);
     expect(() => serveTasks({ queue: 'q', connection, tasks: {}, connectTimeout: 0 })).to.throw(
       TypeError,

@@ -159,6 +159,31 @@ describe('RemotePool when workers or Redis fail', function () {
     }
   });
 
+  it("a task server's terminate() puts its running job back for another worker and does not take it again itself", async () => {
+    const served = `${queue}-terminate`;
+    const log = join(dir, `${served}.log`);
+    const server = await WorkerProcess.start(redis!.url, served, join(__dirname, 'fixtures', 'serve-while-down.cjs'), [
+      redis!.url,
+      served,
+      'terminate',
+    ]);
+    workers.push(server);
+    remote = new RemotePool({ queue: served, connection: redis!.url });
+    const watch = remoteTask<{ log: string; id: number }, never>('watch');
+    void lastValueFrom(of({ log, id: 0 }).pipe(offloadToThread(watch, { pool: remote }))).catch(() => {});
+    await until(() => readWatchLog(log).length === 1, 'the job to start on the task server');
+    server.child.kill('SIGUSR2');
+    // The job aborted went back to the queue; a server that took it again would wait for it (it
+    // runs until aborted) and never end.
+    const exited = await Promise.race([server.exited, sleep(10_000, 'still running after 10 s', { ref: false })]);
+    expect(exited, server.output).to.equal(0);
+    const here = readWatchLog(log).filter((line) => line.kind === 'start' && line.pid === server.child.pid);
+    expect(here, 'starts on the terminated server').to.have.length(1);
+    const { close, running } = JSON.parse(server.output.trim().split('\n').at(-1)!);
+    expect(close, 'ms to terminate()').to.be.below(2_000);
+    expect(running).to.equal(0);
+  });
+
   for (const [how, redisIs] of [
     ['close', 'frozen'],
     ['terminate', 'frozen'],

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { TaskLike } from '../../task/task';
 import { ClosedError } from '../../util/errors';
 import { describeConnection } from '../connection';
-import { serveTasks } from './serve';
+import { serveTasks, type TaskServer } from './serve';
 
 const usage = `Usage: rxthreads-worker --queue NAME --redis URL --tasks FILE [--threads N] [--concurrency N]
                         [--grace MS] [--lock-duration MS] [--connect-timeout MS] [--prefix PREFIX]
@@ -13,7 +13,7 @@ Serves the tasks that FILE exports (an object of name: moduleTask(...) or self-c
 to RemotePool callers on the BullMQ queue NAME. On SIGINT or SIGTERM it takes no more jobs, lets the
 running ones finish for up to --grace ms (default 10000), then puts the rest back in the queue for
 another worker, and exits 0. If Redis cannot be reached within --connect-timeout ms (default 5000)
-when it starts, it says so and exits 1.`;
+when it starts, it says so and exits 1; a bad argument or a tasks file that does not load exits 2.`;
 
 function int(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -62,18 +62,28 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const graceMs = int('grace', values.grace as string | undefined) ?? 10_000;
+  let graceMs: number;
+  let server: TaskServer;
+  try {
+    graceMs = int('grace', values.grace as string | undefined) ?? 10_000;
+    server = serveTasks({
+      queue: values.queue as string,
+      connection: values.redis as string,
+      tasks: await loadTasks(values.tasks as string),
+      threads: int('threads', values.threads as string | undefined),
+      concurrency: int('concurrency', values.concurrency as string | undefined),
+      lockDuration: int('lock-duration', values['lock-duration'] as string | undefined),
+      connectTimeout: int('connect-timeout', values['connect-timeout'] as string | undefined),
+      prefix: values.prefix as string | undefined,
+    });
+  } catch (error) {
+    // A bad value or a tasks file that does not load: restarting would fail the same way, so this
+    // is a usage error (2), not the exit 1 that tells a supervisor Redis could not be reached.
+    console.error(`rxthreads-worker: ${(error as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
   const where = describeConnection(values.redis as string);
-  const server = serveTasks({
-    queue: values.queue as string,
-    connection: values.redis as string,
-    tasks: await loadTasks(values.tasks as string),
-    threads: int('threads', values.threads as string | undefined),
-    concurrency: int('concurrency', values.concurrency as string | undefined),
-    lockDuration: int('lock-duration', values['lock-duration'] as string | undefined),
-    connectTimeout: int('connect-timeout', values['connect-timeout'] as string | undefined),
-    prefix: values.prefix as string | undefined,
-  });
   const stop = (signal: string): void => {
     console.error(`rxthreads-worker: ${signal}: finishing the running jobs (up to ${graceMs} ms)`);
     const timer = setTimeout(() => void server.terminate(), graceMs);

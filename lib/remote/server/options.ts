@@ -55,11 +55,12 @@ export const serveTasksTable: OptionTable<ServeTasksOptions> = {
   tasks: (name, value) => {
     if (typeof value !== 'object' || value === null) throw optionError(name, 'an object', value);
   },
-  threads: is.positiveInteger,
+  threads: is.threadCount,
   concurrency: is.positiveInteger,
   cancelGraceMs: is.delay,
-  lockDuration: is.positiveInteger,
-  stalledInterval: is.positiveInteger,
+  // Timers of BullMQ's: beyond a timer's limit Node fires them at once (a stall check every 1 ms).
+  lockDuration: is.timerMs,
+  stalledInterval: is.timerMs,
   closeGraceMs: is.delay,
 };
 

@@ -162,8 +162,10 @@ export class TaskServer {
    */
   terminate(): Promise<void> {
     this.#jobs.requeue = true;
-    this.#worker.cancelAllJobs('The worker is shutting down');
+    // The shutdown first: it closes BullMQ's worker at once, so that it takes no job from here on,
+    // not even the ones aborted below as they go back to the queue (it took them again and ran them).
     this.#closing ??= this.#shutdown();
+    this.#worker.cancelAllJobs('The worker is shutting down');
     return this.done;
   }
 
