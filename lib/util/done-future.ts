@@ -1,4 +1,4 @@
-import { checkType, optionError } from './options';
+import { optionError } from './options';
 
 /**
  * The done future of an owner of threads: a promise that resolves once it has ended (never
@@ -27,8 +27,7 @@ export class DoneFuture {
    */
   onDone(callback: () => void): void {
     // Checked here, at the call: a non-function would only fail once done, as an uncaught exception.
-    checkType('callback', callback, 'function');
-    if (callback === undefined) throw optionError('callback', 'a function', callback);
+    if (typeof callback !== 'function') throw optionError('callback', 'a function', callback);
     if (this.callbacks === undefined) queueMicrotask(callback);
     else this.callbacks.push(callback);
   }

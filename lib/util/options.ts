@@ -52,12 +52,17 @@ export function checkObject(name: string, value: unknown): void {
   }
 }
 
+/** A whole number from `min` to `max`, else a TypeError saying it is `expected`. */
+function checkIntegerIn(name: string, value: unknown, min: number, max: number, expected: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw optionError(name, expected, value);
+  }
+}
+
 /** A whole number >= `min`. */
 export function checkInteger(name: string, value: unknown, min: number): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw optionError(name, min === 1 ? 'a positive integer' : `an integer >= ${min}`, value);
-  }
+  checkIntegerIn(name, value, min, Number.POSITIVE_INFINITY, min === 1 ? 'a positive integer' : `an integer >= ${min}`);
 }
 
 /**
@@ -69,10 +74,7 @@ export const maxThreads = 1024;
 
 /** A number of threads: a whole number from 1 to `maxThreads`. */
 export function checkThreadCount(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > maxThreads) {
-    throw optionError(name, `an integer from 1 to ${maxThreads}`, value);
-  }
+  checkIntegerIn(name, value, 1, maxThreads, `an integer from 1 to ${maxThreads}`);
 }
 
 /** A whole number >= `min`, or Infinity. */
@@ -95,10 +97,7 @@ const maxTimeout = 2 ** 31 - 1;
 
 /** Whole ms for a timer: an integer from 1 to 2^31 - 1 (what a timer can wait). */
 export function checkTimerMs(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > maxTimeout) {
-    throw optionError(name, `an integer number of ms from 1 to ${maxTimeout}`, value);
-  }
+  checkIntegerIn(name, value, 1, maxTimeout, `an integer number of ms from 1 to ${maxTimeout}`);
 }
 
 /** A timeout in ms: a number > 0, at most 2^31 - 1 (what a timer can wait). */

@@ -65,24 +65,20 @@ describe('errors that tell what to do', () => {
       (error: Error & { cause: Error }) => error,
     );
 
-  it('explains that class instances arrive without their methods', async () => {
-    class Rect {
-      constructor(readonly w: number) {}
-      area(): number {
-        return this.w * 2;
-      }
+  /** A class instance crosses as a plain object, without its methods. */
+  class Rect {
+    constructor(readonly w: number) {}
+    area(): number {
+      return this.w * 2;
     }
+  }
+
+  it('explains that class instances arrive without their methods', async () => {
     const error = await failure(pool.run((r: Rect) => r.area(), new Rect(2)));
     expect(error.message).to.match(/r\.area is not a function.*structured clones.*without its\s+methods/);
   });
 
   it('keeps the thrown error as it was in `cause`: the advice is in the TaskError only', async () => {
-    class Rect {
-      constructor(readonly w: number) {}
-      area(): number {
-        return this.w * 2;
-      }
-    }
     const error = await failure(pool.run((r: Rect) => r.area(), new Rect(2)));
     expect(error.message).to.match(/structured clones/);
     expect(error.cause.name).to.equal('TypeError');
