@@ -188,6 +188,7 @@ export class ThreadEngine implements Engine, ThreadEvents<Job> {
   cancelGroup(group: Group, reason?: Error): void {
     // One error for the whole group: a stack trace per job costs microseconds, times millions.
     reason ??= new AbortError();
+    group.cancelledBy = reason;
     const { jobs, dropped } = group.drain();
     this.jobs.cancelled += dropped;
     this.scheduler.queued -= dropped;

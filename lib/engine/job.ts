@@ -138,6 +138,8 @@ export class Group {
   private times: ValueTimes | undefined;
   /** Jobs assigned to a thread and not yet acknowledged by it. */
   inFlight = 0;
+  /** Why the group was cancelled as a whole (`cancelGroup`), if it was: none of its jobs may start from then on. */
+  cancelledBy: Error | undefined;
   /** Jobs in the queue that are not cancelled (the queue keeps cancelled ones until reached). */
   waiting = 0;
   /** Jobs assigned to each thread, kept only when `maxThreads` can bind. */
@@ -261,13 +263,18 @@ export class Group {
   /**
    * Empties the queue. Returns its jobs, and how many bare inputs of a stream's backlog were
    * dropped; the first of those is made a job and returned too, so that a caller that fails every
-   * returned job tells the stream (whose jobs share one settle function) that it failed.
+   * returned job tells the stream (whose jobs share one settle function) that it failed. With
+   * `every`, each bare input is made a job and returned, none dropped: a stream that settles its
+   * values (`settle`) goes on after a failure, and waits for every value's outcome.
    */
-  drain(): { jobs: Job[]; dropped: number } {
+  drain(every = false): { jobs: Job[]; dropped: number } {
     let dropped = this.backlog.length;
     const jobs = this.items.drain();
     if (this.made !== undefined) jobs.push(this.made);
-    if (dropped > 0 && !jobs.some((job) => !job.settled)) {
+    if (every) {
+      while (this.backlog.length > 0) jobs.push(this.backlog.take(this.make));
+      dropped = 0;
+    } else if (dropped > 0 && !jobs.some((job) => !job.settled)) {
       jobs.push(this.backlog.take(this.make));
       dropped--;
     }

@@ -91,12 +91,16 @@ export class Losses {
     this.engine.moveOn();
   }
 
-  /** Fails every queued job with `error` (a stream's bare inputs through its first one). */
+  /**
+   * Fails every queued job with `error`, each of a stream's bare inputs too: a stream that settles
+   * its values goes on after the first failure and waits for every outcome (one that errors ignores
+   * the rest).
+   */
   failQueued(error: Error): void {
     const { jobs } = this.engine;
     this.engine.scheduler.drainAll((queued) => {
       for (const job of queued) jobs.fail(job, error);
-    });
+    }, true);
   }
 
   /**
@@ -115,7 +119,19 @@ export class Losses {
     }
     const replace = options.replaceCrashed && threadSet.state !== 'terminating';
     const again = jobs.lose(thread, why, crash, replace);
-    for (let i = again.length - 1; i >= 0; i--) scheduler.requeue(again[i]!);
+    for (let i = again.length - 1; i >= 0; i--) {
+      const job = again[i]!;
+      const cancelled = job.group.cancelledBy;
+      if (cancelled === undefined) {
+        scheduler.requeue(job);
+        continue;
+      }
+      // Its group was cancelled while it was out of every queue and thread (taken back from this
+      // one: a failure above may have ended its stream), so the cancel did not reach it: it never starts.
+      job.thread = undefined;
+      job.slot = -1;
+      jobs.cancel(job, cancelled);
+    }
     if (!replace && threadSet.state !== 'terminating' && threadSet.state !== 'ended') {
       // An event-loop thread ends with its thread: everything queued fails the same way.
       threadSet.state = 'terminating';

@@ -66,9 +66,9 @@ export class Scheduler {
    * Empties every group's queue: `each` is given its jobs (a stream's bare inputs through its first
    * one) and how many bare inputs were dropped.
    */
-  drainAll(each: (jobs: Job[], dropped: number) => void): void {
+  drainAll(each: (jobs: Job[], dropped: number) => void, every = false): void {
     for (const group of this.active.splice(0)) {
-      const { jobs, dropped } = group.drain();
+      const { jobs, dropped } = group.drain(every);
       each(jobs, dropped);
     }
     this.queued = 0;

@@ -105,6 +105,27 @@ describe('a replaced thread (exactly once)', function () {
     }
   });
 
+  it('never starts a value its stream cancelled while the value was taken back from its crashed thread', async () => {
+    // Pool of 1, concurrency 1: value 0 ends its thread; value 1, handed to that thread ahead of
+    // time, is taken back to be moved while the stream errors and cancels it. It must never start
+    // (it ignores its signal, and would hold the new thread for ever).
+    pool = new ThreadPool({ size: 1, cancelGraceMs: 50 });
+    type Act = { sab: SharedArrayBuffer; id: number; kind: string; ms: number };
+    const act = moduleTask<Act, number>(fixture('faults.cjs'), 'act');
+    const sab = new SharedArrayBuffer(12);
+    const runs = new Int32Array(sab);
+    const error = await lastValueFrom(
+      from([
+        { sab, id: 0, kind: 'exit', ms: 0 },
+        { sab, id: 1, kind: 'sleep', ms: 60_000 },
+      ]).pipe(offloadToThread(act, { pool, concurrency: 1 })),
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WorkerCrashedError);
+    expect(await pool.run(act, { sab, id: 2, kind: 'tiny', ms: 0 })).to.equal(2); // the new thread is free
+    expect(runs[1], 'starts of the cancelled value').to.equal(0);
+    await pool.close(); // nothing of the stream holds it
+  });
+
   it('never re-runs a finished task of a thread that runs out of memory', async () => {
     pool = new ThreadPool({ size: 1, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 } });
     const { runs, values } = inputs(2000, (i) => (i === 1000 ? { oom: true } : {}));

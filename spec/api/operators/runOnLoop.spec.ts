@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EMPTY, firstValueFrom, lastValueFrom, NEVER, range, Subject } from 'rxjs';
+import { EMPTY, firstValueFrom, from, lastValueFrom, NEVER, range, Subject } from 'rxjs';
 import { concatWith, map, take, toArray } from 'rxjs/operators';
 import {
   defaultPool,
@@ -173,6 +173,30 @@ describe('runOnLoop', () => {
     expect(out).to.deep.equal(Array.from({ length: 200 }, (_, i) => i * 2));
     expect(defaultPool().stats()).to.include({ busy: 0, queued: 0 });
     stuck.unsubscribe();
+  });
+
+  it('with settle, settles every value, those still waiting too, when its loop thread dies', async () => {
+    type Act = { sab: SharedArrayBuffer; id: number; kind: string; ms: number };
+    const act = moduleTask<Act, number>(fixture('faults.cjs'), 'act');
+    const sab = new SharedArrayBuffer(40);
+    const values = ['tiny', 'exit', 'tiny', 'tiny', 'tiny', 'tiny', 'tiny'].map((kind, id) => ({
+      sab,
+      id,
+      kind,
+      ms: 0,
+    }));
+    const out = await lastValueFrom(
+      from(values).pipe(runOnLoop(loop, act, { settle: true, concurrency: 1 }), toArray()),
+    );
+    expect(out.map((entry) => `${entry.input.id}:${entry.status}`)).to.deep.equal([
+      '0:fulfilled',
+      '1:rejected',
+      '2:rejected',
+      '3:rejected',
+      '4:rejected',
+      '5:rejected',
+      '6:rejected',
+    ]);
   });
 
   it('validates its arguments', () => {
