@@ -133,9 +133,15 @@ export class Losses {
       jobs.cancel(job, cancelled);
     }
     if (!replace && threadSet.state !== 'terminating' && threadSet.state !== 'ended') {
-      // An event-loop thread ends with its thread: everything queued fails the same way.
+      // An event-loop thread ends with its thread: everything queued fails, saying it never started.
       threadSet.state = 'terminating';
-      this.failQueued(crash ?? new WorkerCrashedError(1, { message: `The thread was ended because ${why}` }));
+      const how = crash === undefined ? `was ended because ${why}` : `died (${crash.message})`;
+      this.failQueued(
+        new WorkerCrashedError(crash?.exitCode ?? 1, {
+          message: `The thread this task was submitted to ${how} before the task started`,
+          cause: crash?.cause,
+        }),
+      );
       threadSet.stopAll();
     }
   }

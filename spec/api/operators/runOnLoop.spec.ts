@@ -9,6 +9,7 @@ import {
   runOnLoop,
   SerializationError,
   TaskError,
+  WorkerCrashedError,
 } from 'rxthreads';
 import { fixture, grace, SharedCounters, valuesWhileOpen } from '../../helpers';
 
@@ -197,6 +198,11 @@ describe('runOnLoop', () => {
       '5:rejected',
       '6:rejected',
     ]);
+    const waited = out[2] as { reason: Error };
+    expect(waited.reason).to.be.instanceOf(WorkerCrashedError);
+    expect(waited.reason.message).to.match(
+      /^The thread this task was submitted to died \(.*\) before the task started$/,
+    );
   });
 
   it('validates its arguments', () => {
