@@ -5,7 +5,7 @@ import { Queue } from '../util/queue';
 import { Backlog } from './backlog';
 import type { StreamSpecHandle } from './port';
 import type { ThreadHandle } from './thread-handle';
-import { CallBundle, mayShare, ValueTimes } from './values';
+import { CallBundle, mayShare, takeSharing, ValueTimes } from './values';
 
 /**
  * What a job runs and how it settles: every job of a stream shares one (its values wait as bare
@@ -186,21 +186,12 @@ export class Group {
   private bundle(first: Job): Job | undefined {
     if (!mayShare(first)) return undefined;
     const max = this.times!.forCalls(first.def.key);
-    if (max < 2) return undefined;
-    const items = this.items;
-    const calls: Job[] = [];
-    for (let job = items.peek(); job !== undefined && calls.length < max; job = items.peek()) {
-      if (job.def !== first.def || !mayShare(job)) break;
-      calls.push(items.shift()!);
-    }
-    if (calls.length < 2) {
-      for (let i = calls.length - 1; i >= 0; i--) items.unshift(calls[i]!);
-      return undefined;
-    }
+    const calls = max < 2 ? undefined : takeSharing(this.items, max);
+    if (calls === undefined) return undefined;
     const inputs = calls.map((call) => call.input);
     const bundle = newJob(new CallBundle(first.def, calls), this, inputs, undefined, first.submittedAt, 0);
     bundle.values = calls.length;
-    items.unshift(bundle);
+    this.items.unshift(bundle);
     return bundle;
   }
 

@@ -1,5 +1,6 @@
 import type { Transferable } from '../task/context';
 import type { TaskDefinition } from '../task/definition';
+import type { Queue } from '../util/queue';
 import { travelsInValues } from './backlog';
 
 /** Values a job of several carries at most, and the ms of task time one is made to hold at most. */
@@ -41,6 +42,25 @@ export function mayShare(job: SharingCall): boolean {
     job.spec.yielded === undefined &&
     travelsInValues(job.input)
   );
+}
+
+/**
+ * Takes from the front of `items` (whose first is a call that may share) the calls of its task that
+ * may share one job with it, at most `max`; fewer than 2 are left in place, and `undefined` returned.
+ */
+export function takeSharing<C extends SharingCall & { readonly def: TaskDefinition }>(
+  items: Queue<C>,
+  max: number,
+): C[] | undefined {
+  const first = items.peek()!;
+  const calls: C[] = [];
+  for (let call = items.peek(); call !== undefined && calls.length < max; call = items.peek()) {
+    if (call.def !== first.def || !mayShare(call)) break;
+    calls.push(items.shift()!);
+  }
+  if (calls.length >= 2) return calls;
+  for (let i = calls.length - 1; i >= 0; i--) items.unshift(calls[i]!);
+  return undefined;
 }
 
 /**
