@@ -147,6 +147,12 @@ export class JobProcessor {
       this.#cancelled++;
       throw new UnrecoverableError('Cancelled by its caller');
     }
+    if (this.requeue && token !== undefined) {
+      // The server is terminating: a job BullMQ fetched all the same (its fetch was under way when
+      // the worker began to close, or a job aborted here came straight back) goes back unstarted.
+      await this.#unlessAbandoned(job.moveToWait(token));
+      throw new WaitingError();
+    }
     this.#running++;
     this.#order.set(id, this.#started++);
     // The job's inputs run as a group of their own, which may share jobs on the pool's threads;
